@@ -1,0 +1,4 @@
+package tracing
+
+// setupConfig holds the SDK options of [Setup].
+type setupConfig struct{}
