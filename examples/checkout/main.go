@@ -1,0 +1,220 @@
+// Command checkout runs the example checkout system: a gateway, orders with
+// a Postgres outbox, an outbox relay, payments with a fake payment provider,
+// inventory, notifications, pricing and recommendations, tied together by
+// HTTP and Kafka, every one of them traced.
+//
+// With no flags it starts every service in this process, places a handful
+// of orders, prints each order's trace as a waterfall with its log lines,
+// and exits. See README.md.
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/otelkit/otelkit/examples/checkout/shop"
+	"github.com/twmb/franz-go/pkg/kfake"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "checkout:", err)
+		os.Exit(1)
+	}
+}
+
+// scenarioNames maps the names and numbers of SCENARIOS.md to switches.
+var scenarioNames = map[string]func(*shop.Scenarios){
+	"slow-stock":       func(s *shop.Scenarios) { s.SlowStock = true },
+	"payment-config":   func(s *shop.Scenarios) { s.PaymentConfig = true },
+	"fixed-partitions": func(s *shop.Scenarios) { s.FixedPartitions = true },
+	"slow-inventory":   func(s *shop.Scenarios) { s.SlowInventory = true },
+	"small-pool":       func(s *shop.Scenarios) { s.SmallPool = true },
+	"notify-failure":   func(s *shop.Scenarios) { s.NotifyFailure = true },
+	"fanout-failure":   func(s *shop.Scenarios) { s.FanOutFailure = true },
+}
+
+var scenarioOrder = []string{"slow-stock", "payment-config", "fixed-partitions", "slow-inventory", "small-pool", "notify-failure", "fanout-failure"}
+
+func parseScenarios(v string) (shop.Scenarios, error) {
+	var sc shop.Scenarios
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if f == "all" {
+			for _, n := range scenarioOrder {
+				scenarioNames[n](&sc)
+			}
+			continue
+		}
+		if len(f) == 1 && f[0] >= '1' && f[0] <= '7' {
+			f = scenarioOrder[f[0]-'1']
+		}
+		set, ok := scenarioNames[f]
+		if !ok {
+			return sc, fmt.Errorf("unknown scenario %q (1-7, all, or one of %s)", f, strings.Join(scenarioOrder, ", "))
+		}
+		set(&sc)
+	}
+	return sc, nil
+}
+
+func run(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("checkout", flag.ContinueOnError)
+	var (
+		scenarios = fs.String("scenario", os.Getenv("CHECKOUT_SCENARIO"), "incidents to switch on: comma-separated numbers 1-7 or names ("+strings.Join(scenarioOrder, ", ")+"), or all")
+		noDegrade = fs.Bool("no-degradation", false, "fail the checkout when any fan-out call fails (scenario 7 without graceful degradation)")
+		serve     = fs.Bool("serve", false, "keep serving after the demo orders, until interrupted")
+		service   = fs.String("service", os.Getenv("CHECKOUT_SERVICE"), "run only this service (separate-process mode): one of "+strings.Join(shop.Services, ", "))
+		listen    = fs.String("listen", os.Getenv("CHECKOUT_LISTEN"), "listen address of the gateway with -serve, or of the service run with -service")
+		brokers   = fs.String("brokers", os.Getenv("KAFKA_BROKERS"), "comma-separated Kafka seed brokers; an in-process kfake cluster when empty")
+		schema    = fs.String("schema", os.Getenv("CHECKOUT_SCHEMA"), "Postgres schema for the tables; a throwaway one, dropped at exit, when empty (\"checkout\" with -service)")
+		orders    = fs.Int("orders", 0, "place this many extra normal orders after the demo ones")
+	)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	sc, err := parseScenarios(*scenarios)
+	if err != nil {
+		return err
+	}
+	sc.NoDegradation = *noDegrade
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	pg, err := shop.FindPostgres(ctx)
+	if err != nil {
+		return err
+	}
+	defer pg.Close()
+
+	seeds := splitList(*brokers)
+	if len(seeds) == 0 {
+		if *service != "" {
+			return errors.New("-service needs a real Kafka: set -brokers or KAFKA_BROKERS")
+		}
+		c, err := kfake.NewCluster(kfake.NumBrokers(1))
+		if err != nil {
+			return fmt.Errorf("start in-process Kafka: %w", err)
+		}
+		defer c.Close()
+		seeds = c.ListenAddrs()
+	}
+
+	dropSchema := false
+	if *schema == "" {
+		if *service != "" {
+			*schema = "checkout"
+		} else {
+			var b [4]byte
+			_, _ = rand.Read(b[:])
+			*schema, dropSchema = "checkout_"+hex.EncodeToString(b[:]), true
+		}
+	}
+
+	var echo io.Writer
+	if *serve || *service != "" {
+		echo = stdout // logs as JSON lines, the way a log shipper reads them
+	}
+	tel, err := shop.NewTelemetry(ctx, echo)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = tel.Shutdown(sctx)
+	}()
+
+	cfg := shop.Config{DatabaseURL: pg.URL, Schema: *schema, Brokers: seeds, Scenarios: sc, Telemetry: tel, Peers: peersFromEnv()}
+	if *service != "" {
+		return runService(ctx, cfg, *service, *listen, stdout)
+	}
+	if *listen != "" {
+		cfg.Listen = map[string]string{shop.Gateway: *listen}
+	}
+	if dropSchema {
+		defer shop.DropSchema(context.Background(), pg.URL, *schema)
+	}
+	fmt.Fprintf(stdout, "postgres: %s (schema %s)\nkafka:    %s\n", pg.Origin, *schema, strings.Join(seeds, ","))
+	sys, err := shop.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer sys.Close(context.Background())
+
+	demo := shop.DemoOrders(sc)
+	for i := range *orders {
+		demo = append(demo, shop.CheckoutRequest{UserID: fmt.Sprintf("u-3%03d", i), Currency: "EUR", Card: "4242424242424242",
+			Items: []shop.Item{{SKU: "sku-0001", Qty: 1}}})
+	}
+	placed := shop.Place(ctx, sys.GatewayURL(), demo, 4)
+	sys.Wait(placed, 5*time.Second)
+	if err := shop.Report(stdout, tel, placed); err != nil {
+		return err
+	}
+	if tel.Exporting() {
+		fmt.Fprintln(stdout, "\nspans were also exported as OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_* say")
+	}
+	if !*serve {
+		return nil
+	}
+	fmt.Fprintf(stdout, "\nserving; place an order with:\n  curl -si %s/checkout -d '{\"user_id\":\"u-1\",\"currency\":\"EUR\",\"card\":\"4242424242424242\",\"items\":[{\"sku\":\"sku-0001\",\"qty\":1}]}'\nstop with Ctrl-C\n", sys.GatewayURL())
+	<-ctx.Done()
+	return nil
+}
+
+// runService runs one service until interrupted: the separate-process mode,
+// against a real Kafka and Postgres.
+func runService(ctx context.Context, cfg shop.Config, name, listen string, stdout io.Writer) error {
+	if !slices.Contains(shop.Services, name) {
+		return fmt.Errorf("unknown service %q (known: %s)", name, strings.Join(shop.Services, ", "))
+	}
+	if listen != "" {
+		cfg.Listen = map[string]string{name: listen}
+	}
+	sys, err := shop.Start(ctx, cfg, name)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s running\n", name)
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return sys.Close(sctx)
+}
+
+// peersFromEnv reads the base URLs of services that run elsewhere.
+func peersFromEnv() shop.Peers {
+	return shop.Peers{
+		Orders:          os.Getenv("ORDERS_URL"),
+		Inventory:       os.Getenv("INVENTORY_URL"),
+		Pricing:         os.Getenv("PRICING_URL"),
+		Recommendations: os.Getenv("RECOMMENDATIONS_URL"),
+		PaymentProvider: os.Getenv("PAYMENT_PROVIDER_URL"),
+	}
+}
+
+func splitList(v string) []string {
+	var out []string
+	for _, f := range strings.Split(v, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}

@@ -1,0 +1,551 @@
+package shop
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// ---- gateway ---------------------------------------------------------------
+
+// gateway is the HTTP edge: it names the order, quotes it by calling
+// pricing, inventory and recommendations in parallel, and places it with
+// orders.
+type gateway struct {
+	s       svc
+	client  *http.Client
+	peers   Peers
+	degrade bool
+}
+
+func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.URL.Path != "/checkout" {
+		http.NotFound(w, r)
+		return
+	}
+	ctx := r.Context()
+	sc := trace.SpanContextFromContext(ctx)
+	// The W3C trace-context response header: a support ticket can quote it.
+	w.Header().Set("traceresponse", fmt.Sprintf("00-%s-%s-%s", sc.TraceID(), sc.SpanID(), sc.TraceFlags()))
+	resp := CheckoutResponse{TraceID: sc.TraceID().String()}
+	var req CheckoutRequest
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.UserID == "" || len(req.Items) == 0 {
+		resp.Error = "bad request: need user_id and items"
+		writeJSON(w, http.StatusBadRequest, resp)
+		return
+	}
+	if req.OrderID == "" {
+		req.OrderID = newOrderID()
+	}
+	resp.OrderID = req.OrderID
+	ctx = setBusiness(ctx, keyOrderID.String(req.OrderID), keyUserID.String(req.UserID), keyItemCount.Int(len(req.Items)))
+	g.s.log.InfoContext(ctx, "checkout started", "order_id", req.OrderID, "items", len(req.Items))
+
+	amount, err := g.quote(ctx, req)
+	if err != nil {
+		g.s.log.ErrorContext(ctx, "checkout failed: quote", "err", err)
+		resp.Error = err.Error()
+		writeJSON(w, http.StatusBadGateway, resp)
+		return
+	}
+	ctx = setBusiness(ctx, keyAmount.Float64(float64(amount)/100), keyCurrency.String(req.Currency))
+	place := PlaceOrder{OrderPlaced: OrderPlaced{OrderID: req.OrderID, UserID: req.UserID, AmountCents: amount,
+		Currency: req.Currency, Card: req.Card}, Items: req.Items}
+	status, body, err := call(ctx, g.client, http.MethodPost, g.peers.Orders+"/orders", place)
+	switch {
+	case err != nil:
+		resp.Error, status = err.Error(), http.StatusBadGateway
+	case status != http.StatusCreated:
+		resp.Error = strings.TrimSpace(string(body))
+		if status >= 500 {
+			status = http.StatusBadGateway
+		}
+	}
+	if resp.Error != "" {
+		g.s.log.ErrorContext(ctx, "checkout failed: orders", "status", status, "err", resp.Error)
+	} else {
+		g.s.log.InfoContext(ctx, "checkout accepted", "amount_cents", amount, "currency", req.Currency)
+	}
+	writeJSON(w, status, resp)
+}
+
+// quote fans out to pricing, inventory and recommendations in parallel.
+// Recommendations are optional: when degrade is on, their failure is logged
+// and the checkout goes on.
+func (g *gateway) quote(ctx context.Context, req CheckoutRequest) (amount int64, err error) {
+	err = run(ctx, g.s, "checkout.quote", func(ctx context.Context) error {
+		skus := make([]string, len(req.Items))
+		for i, it := range req.Items {
+			skus[i] = it.SKU
+		}
+		var wg sync.WaitGroup
+		var priceErr, stockErr, recErr error
+		wg.Go(func() {
+			var p struct {
+				AmountCents int64 `json:"amount_cents"`
+			}
+			priceErr = callJSON(ctx, g.client, http.MethodPost, g.peers.Pricing+"/price", req.Items, &p)
+			amount = p.AmountCents
+		})
+		wg.Go(func() {
+			stockErr = callJSON(ctx, g.client, http.MethodGet,
+				g.peers.Inventory+"/stock/availability?skus="+url.QueryEscape(strings.Join(skus, ",")), nil, nil)
+		})
+		wg.Go(func() {
+			recErr = callJSON(ctx, g.client, http.MethodGet, g.peers.Recommendations+"/recommendations?user="+url.QueryEscape(req.UserID), nil, nil)
+		})
+		wg.Wait()
+		if recErr != nil {
+			if !g.degrade {
+				return fmt.Errorf("recommendations: %w", recErr)
+			}
+			g.s.log.WarnContext(ctx, "recommendations unavailable, checkout goes on without them", "err", recErr)
+		}
+		return errors.Join(priceErr, stockErr)
+	})
+	return amount, err
+}
+
+func newOrderID() string {
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	return "ord_" + hex.EncodeToString(b[:])
+}
+
+// ---- pricing, recommendations -----------------------------------------------
+
+type pricing struct{}
+
+func (pricing) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var items []Item
+	if err := json.NewDecoder(r.Body).Decode(&items); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	var total int64
+	for _, it := range items {
+		total += int64(it.Qty) * Price(it.SKU)
+	}
+	writeJSON(w, http.StatusOK, map[string]int64{"amount_cents": total})
+}
+
+// Price is the unit price of a SKU in cents.
+func Price(sku string) int64 {
+	h := fnv.New32a()
+	h.Write([]byte(sku))
+	return 100 + int64(h.Sum32()%4900)
+}
+
+type recommendations struct{ fail bool }
+
+func (rc recommendations) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if rc.fail {
+		http.Error(w, "recommendation model backend unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	writeJSON(w, http.StatusOK, []string{"sku-0042", "sku-0007"})
+}
+
+// ---- orders ----------------------------------------------------------------
+
+// PlaceOrder is what the gateway posts to orders.
+type PlaceOrder struct {
+	OrderPlaced
+	Items []Item `json:"items"`
+}
+
+// errOutOfStock is inventory's answer when an item is short.
+var errOutOfStock = errors.New("out of stock")
+
+// orders validates stock with inventory, then writes the order and its
+// outbox event in one transaction.
+type orders struct {
+	s         svc
+	pool      *pgxpool.Pool
+	client    *http.Client
+	inventory string
+	timeout   time.Duration
+	attempts  int
+}
+
+func (o *orders) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost || r.URL.Path != "/orders" {
+		http.NotFound(w, r)
+		return
+	}
+	ctx := r.Context()
+	var req PlaceOrder
+	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	if err := o.validateStock(ctx, req.Items); err != nil {
+		o.s.log.ErrorContext(ctx, "order rejected", "err", err)
+		status := http.StatusServiceUnavailable
+		if errors.Is(err, errOutOfStock) {
+			status = http.StatusConflict
+		}
+		http.Error(w, err.Error(), status)
+		return
+	}
+	if err := o.save(ctx, req); err != nil {
+		o.s.log.ErrorContext(ctx, "order not saved", "err", err)
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	o.s.log.InfoContext(ctx, "order saved", "order_id", req.OrderID)
+	w.WriteHeader(http.StatusCreated)
+}
+
+// validateStock asks inventory, retrying an attempt that times out or fails
+// with a 5xx up to o.attempts times in all.
+func (o *orders) validateStock(ctx context.Context, items []Item) error {
+	var err error
+	for attempt := 0; attempt < o.attempts; attempt++ {
+		actx, cancel := context.WithTimeout(withResend(ctx, attempt), o.timeout)
+		var status int
+		var body []byte
+		status, body, err = call(actx, o.client, http.MethodPost, o.inventory+"/stock/validate", items)
+		cancel()
+		switch {
+		case err == nil && status == http.StatusOK:
+			return nil
+		case err == nil && status == http.StatusConflict:
+			return fmt.Errorf("%w: %s", errOutOfStock, strings.TrimSpace(string(body)))
+		case err == nil:
+			err = fmt.Errorf("inventory: %d %s", status, strings.TrimSpace(string(body)))
+		}
+		o.s.log.WarnContext(ctx, "inventory attempt failed", "attempt", attempt+1, "of", o.attempts, "err", err)
+	}
+	return fmt.Errorf("inventory: gave up after %d attempts: %w", o.attempts, err)
+}
+
+func (o *orders) save(ctx context.Context, req PlaceOrder) error {
+	tx, err := o.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.Background())
+	if _, err := tx.Exec(ctx, `INSERT INTO orders (id, user_id, amount_cents, currency) VALUES ($1, $2, $3, $4)`,
+		req.OrderID, req.UserID, req.AmountCents, req.Currency); err != nil {
+		return err
+	}
+	for _, it := range req.Items {
+		if _, err := tx.Exec(ctx, `INSERT INTO order_items (order_id, sku, qty) VALUES ($1, $2, $3)`, req.OrderID, it.SKU, it.Qty); err != nil {
+			return err
+		}
+	}
+	payload, _ := json.Marshal(req.OrderPlaced)
+	if err := o.s.enqueue(ctx, tx, TopicOrders, []byte(req.OrderID), payload); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// ---- inventory -------------------------------------------------------------
+
+type inventory struct {
+	s    svc
+	pool *pgxpool.Pool
+	slow bool
+}
+
+func (inv *inventory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	switch r.URL.Path {
+	case "/stock/validate":
+		var items []Item
+		if err := json.NewDecoder(r.Body).Decode(&items); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		short, err := inv.validate(ctx, items)
+		switch {
+		case err != nil:
+			inv.s.log.ErrorContext(ctx, "stock validation failed", "err", err)
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+		case short != "":
+			inv.s.log.WarnContext(ctx, "out of stock", "sku", short)
+			http.Error(w, "out of stock: "+short, http.StatusConflict)
+		default:
+			w.WriteHeader(http.StatusOK)
+		}
+	case "/stock/availability":
+		var n int
+		err := run(ctx, inv.s, "inventory.check_availability", func(ctx context.Context) error {
+			skus := strings.Split(r.URL.Query().Get("skus"), ",")
+			return inv.pool.QueryRow(ctx, `SELECT count(DISTINCT sku) FROM stock WHERE sku = ANY($1) AND qty > 0`, skus).Scan(&n)
+		})
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]int{"available": n})
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+// validate checks every line of the order against the stock, one query per
+// SKU, and returns the first SKU that is short.
+func (inv *inventory) validate(ctx context.Context, items []Item) (short string, err error) {
+	err = run(ctx, inv.s, "inventory.validate_stock_levels", func(ctx context.Context) error {
+		trace.SpanFromContext(ctx).SetAttributes(keyItemCount.Int(len(items)))
+		if inv.slow {
+			// The incident: inventory is saturated and answers late.
+			select {
+			case <-time.After(time.Second):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		for _, it := range items {
+			var available int
+			if err := inv.pool.QueryRow(ctx, `SELECT coalesce(sum(qty), 0) FROM stock WHERE sku = $1`, it.SKU).Scan(&available); err != nil {
+				return err
+			}
+			if available < it.Qty && short == "" {
+				short = it.SKU
+			}
+		}
+		return nil
+	})
+	return short, err
+}
+
+// ---- payments and the provider ---------------------------------------------
+
+// ProviderKey is the payment provider's API key: it must never appear in
+// clear in a span or a log line.
+const ProviderKey = "sk_live_51Hc9xQ2mZ8trK4eVb7Nw"
+
+// Provider API versions: the one the provider accepts, and the one a config
+// change rolls out.
+const (
+	APIVersionStable = "2024-06-20"
+	APIVersionNew    = "2025-01-15"
+)
+
+// DeclinedCard is a card number the provider declines.
+const DeclinedCard = "4000000000000002"
+
+type payments struct {
+	s        svc
+	kafka    *kgo.Client
+	client   *http.Client
+	provider string
+	canary   bool
+	n        atomic.Int64
+}
+
+func (p *payments) handle(ctx context.Context, r *kgo.Record) error {
+	var ev OrderPlaced
+	if err := json.Unmarshal(r.Value, &ev); err != nil {
+		return fmt.Errorf("decode order event: %w", err)
+	}
+	res := PaymentResult{OrderID: ev.OrderID, UserID: ev.UserID, AmountCents: ev.AmountCents, Currency: ev.Currency, Paid: true}
+	version := APIVersionStable
+	if p.canary && p.n.Add(1)%7 == 3 {
+		version = APIVersionNew // the config change, on one charge in seven
+	}
+	chargeErr := run(ctx, p.s, "payments.charge", func(ctx context.Context) error {
+		trace.SpanFromContext(ctx).SetAttributes(keyProvider.String("fakepay"), keyAPIVersion.String(version),
+			redact(keyProviderKey.String(ProviderKey)))
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.provider+"/v1/charges",
+			strings.NewReader(url.Values{"amount": {fmt.Sprint(ev.AmountCents)}, "currency": {ev.Currency}, "card": {ev.Card}}.Encode()))
+		req.Header.Set("Authorization", "Bearer "+ProviderKey)
+		req.Header.Set("Provider-Version", version)
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := p.client.Do(req)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		switch resp.StatusCode {
+		case http.StatusOK:
+			p.s.log.InfoContext(ctx, "payment captured", "amount_cents", ev.AmountCents, "api_version", version)
+			return nil
+		case http.StatusPaymentRequired:
+			res.Paid, res.Reason = false, "card declined"
+			p.s.log.InfoContext(ctx, "card declined", "api_version", version)
+			return nil
+		default:
+			return fmt.Errorf("payment provider: %d %s", resp.StatusCode, strings.TrimSpace(string(body)))
+		}
+	})
+	if chargeErr != nil {
+		res.Paid, res.Reason = false, "payment error"
+		p.s.log.ErrorContext(ctx, "charge failed", "err", chargeErr, "api_version", version)
+	}
+	out, _ := json.Marshal(res)
+	if err := p.s.produce(ctx, p.kafka, &kgo.Record{Topic: TopicPayments, Key: []byte(ev.OrderID), Value: out}); err != nil {
+		return errors.Join(chargeErr, err)
+	}
+	return chargeErr
+}
+
+// newProvider is the fake external payment provider. It is not ours, so it is
+// not instrumented: the trace shows it through payments' client span.
+func newProvider() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+ProviderKey {
+			http.Error(w, `{"error":"invalid_api_key"}`, http.StatusUnauthorized)
+			return
+		}
+		if v := r.Header.Get("Provider-Version"); v != APIVersionStable {
+			// Keys are scoped to an API version: the new one needs a new key.
+			http.Error(w, `{"error":"invalid_api_key","detail":"key not valid for version `+v+`"}`, http.StatusUnauthorized)
+			return
+		}
+		_ = r.ParseForm()
+		if r.PostForm.Get("card") == DeclinedCard {
+			http.Error(w, `{"error":"card_declined"}`, http.StatusPaymentRequired)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "captured"})
+	})
+}
+
+// ---- notifications ---------------------------------------------------------
+
+type notifications struct {
+	s       svc
+	failJPY bool
+	done    func(orderID string)
+}
+
+func (n *notifications) handle(ctx context.Context, r *kgo.Record) error {
+	var ev PaymentResult
+	if err := json.Unmarshal(r.Value, &ev); err != nil {
+		return fmt.Errorf("decode payment event: %w", err)
+	}
+	if n.done != nil {
+		defer n.done(ev.OrderID)
+	}
+	return run(ctx, n.s, "notifications.send_confirmation", func(ctx context.Context) error {
+		body, err := n.render(ev)
+		if err != nil {
+			n.s.log.ErrorContext(ctx, "confirmation email not sent", "err", err)
+			return err
+		}
+		n.s.log.InfoContext(ctx, "confirmation email sent", "to", ev.UserID, "bytes", len(body))
+		return nil
+	})
+}
+
+func (n *notifications) render(ev PaymentResult) (string, error) {
+	if n.failJPY && ev.Currency == "JPY" {
+		return "", errors.New(`render template "order_confirmation": no currency format for "JPY"`)
+	}
+	status := "is confirmed"
+	if !ev.Paid {
+		status = "could not be paid: " + ev.Reason
+	}
+	return fmt.Sprintf("Your order %s of %.2f %s %s.", ev.OrderID, float64(ev.AmountCents)/100, ev.Currency, status), nil
+}
+
+// ---- plumbing ---------------------------------------------------------------
+
+// consumeLoop handles each record of cl in its consumer span until ctx ends.
+func consumeLoop(ctx context.Context, s svc, cl *kgo.Client, handle func(context.Context, *kgo.Record) error) {
+	for {
+		fetches := cl.PollFetches(ctx)
+		if ctx.Err() != nil || fetches.IsClientClosed() {
+			return
+		}
+		fetches.EachError(func(topic string, p int32, err error) {
+			s.log.Error("fetch", "topic", topic, "partition", p, "err", err)
+		})
+		fetches.EachRecord(func(r *kgo.Record) {
+			_ = s.process(cl, r, func(ctx context.Context) error { return handle(ctx, r) })
+		})
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// call sends v as JSON (when not nil) and returns the status and body.
+func call(ctx context.Context, c *http.Client, method, url string, v any) (int, []byte, error) {
+	var body io.Reader
+	if v != nil {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return 0, nil, err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, body)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := c.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// callJSON is call that wants a 2xx and decodes the answer into out.
+func callJSON(ctx context.Context, c *http.Client, method, url string, v, out any) error {
+	status, b, err := call(ctx, c, method, url, v)
+	if err != nil {
+		return err
+	}
+	if status/100 != 2 {
+		return fmt.Errorf("%s %s: %d %s", method, url, status, strings.TrimSpace(string(b)))
+	}
+	if out != nil {
+		return json.Unmarshal(b, out)
+	}
+	return nil
+}
+
+func kerrOf(code int16) error {
+	if err := kerr.ErrorForCode(code); err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
+		return err
+	}
+	return nil
+}
+
+// Retries: the attempt number travels in the request context to resendCount,
+// which sits under the instrumented transport and so sees its client span.
+type resendKey struct{}
+
+func withResend(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, resendKey{}, n)
+}
+
+type resendCount struct{ next http.RoundTripper }
+
+func (t resendCount) RoundTrip(r *http.Request) (*http.Response, error) {
+	if n, _ := r.Context().Value(resendKey{}).(int); n > 0 {
+		trace.SpanFromContext(r.Context()).SetAttributes(semconv.HTTPRequestResendCount(n))
+	}
+	return t.next.RoundTrip(r)
+}
