@@ -1,0 +1,34 @@
+package w3c_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkit/otelkit/tracing/w3c"
+)
+
+func Example() {
+	in := http.Header{}
+	in.Add("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03")
+	in.Add("tracestate", "rojo=00f067aa0ba902b7, ,")
+	in.Add("tracestate", "congo=t61rcWkgMzE")
+
+	p := w3c.TraceContext{}
+	ctx := p.Extract(context.Background(), propagation.HeaderCarrier(in))
+	sc := trace.SpanContextFromContext(ctx)
+	fmt.Println("trace:", sc.TraceID(), "sampled:", sc.IsSampled(), "random:", sc.IsRandom())
+	fmt.Println("tracestate:", sc.TraceState())
+
+	// A second traceparent makes the context invalid: a new trace starts.
+	in.Add("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	ctx = p.Extract(context.Background(), propagation.HeaderCarrier(in))
+	fmt.Println("valid with two traceparents:", trace.SpanContextFromContext(ctx).IsValid())
+	// Output:
+	// trace: 4bf92f3577b34da6a3ce929d0e0e4736 sampled: true random: true
+	// tracestate: rojo=00f067aa0ba902b7,congo=t61rcWkgMzE
+	// valid with two traceparents: false
+}
