@@ -13,6 +13,13 @@ import (
 // is closed when the test ends.
 func Cluster(tb testing.TB, partitions int32, topics ...string) []string {
 	tb.Helper()
+	return Start(tb, partitions, topics...).ListenAddrs()
+}
+
+// Start is [Cluster] returning the cluster itself, for tests that inject
+// broker faults with its Control methods.
+func Start(tb testing.TB, partitions int32, topics ...string) *kfake.Cluster {
+	tb.Helper()
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.AllowAutoTopicCreation()}
 	if len(topics) > 0 {
 		opts = append(opts, kfake.SeedTopics(partitions, topics...))
@@ -22,5 +29,5 @@ func Cluster(tb testing.TB, partitions int32, topics ...string) []string {
 		tb.Fatalf("kafkatest: start kfake: %v", err)
 	}
 	tb.Cleanup(c.Close)
-	return c.ListenAddrs()
+	return c
 }
