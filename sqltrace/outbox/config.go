@@ -1,0 +1,173 @@
+package outbox
+
+import (
+	"time"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkit/otelkit/tracing/w3c"
+)
+
+// Option configures a [Writer] or a [Relay]. A Writer only uses
+// [WithPropagator]; the other options are ignored there.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	tracerProvider trace.TracerProvider
+	meterProvider  metric.MeterProvider
+	propagator     propagation.TextMapPropagator
+
+	batchSize    int
+	pollInterval time.Duration
+	maxAttempts  int
+	backoffMin   time.Duration
+	backoffMax   time.Duration
+}
+
+func newConfig(opts []Option) config {
+	c := config{
+		batchSize:    500,
+		pollInterval: time.Second,
+		maxAttempts:  10,
+		backoffMin:   100 * time.Millisecond,
+		backoffMax:   time.Minute,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	return c
+}
+
+// tracer returns the configured tracer, resolving the global provider at
+// call time so a provider installed after NewRelay is still used.
+func (c *config) tracer() trace.Tracer {
+	tp := c.tracerProvider
+	if tp == nil {
+		tp = otel.GetTracerProvider()
+	}
+	return tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version))
+}
+
+func (c *config) meter() metric.Meter {
+	mp := c.meterProvider
+	if mp == nil {
+		mp = otel.GetMeterProvider()
+	}
+	return mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version))
+}
+
+// fallbackPropagator is used when neither an option nor the global
+// propagator says how to carry the context: the global default propagates
+// nothing, and an outbox row without its trace context defeats the purpose.
+var fallbackPropagator = propagation.NewCompositeTextMapPropagator(w3c.TraceContext{}, propagation.Baggage{})
+
+func (c *config) textMapPropagator() propagation.TextMapPropagator {
+	if c.propagator != nil {
+		return c.propagator
+	}
+	p := otel.GetTextMapPropagator()
+	if len(p.Fields()) == 0 {
+		return fallbackPropagator
+	}
+	return p
+}
+
+// WithTracerProvider sets the provider of the relay's tracer.
+// By default the global provider (otel.GetTracerProvider) is used.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return optionFunc(func(c *config) {
+		if tp != nil {
+			c.tracerProvider = tp
+		}
+	})
+}
+
+// WithMeterProvider sets the provider of the relay's outbox.pending,
+// outbox.lag and outbox.set_aside gauges.
+// By default the global provider (otel.GetMeterProvider) is used.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return optionFunc(func(c *config) {
+		if mp != nil {
+			c.meterProvider = mp
+		}
+	})
+}
+
+// WithPropagator sets the propagator that writes the trace context into the
+// row ([Writer]) and reads it back ([Relay]). Writer and Relay must agree.
+// By default the global propagator is used, or W3C trace context plus
+// baggage when the global one propagates nothing (the OTel default).
+func WithPropagator(p propagation.TextMapPropagator) Option {
+	return optionFunc(func(c *config) {
+		if p != nil {
+			c.propagator = p
+		}
+	})
+}
+
+// WithBatchSize sets how many rows the relay claims per transaction. Larger
+// batches amortise the Postgres round trips; the rows of a batch that is
+// interrupted are published again on restart, so the batch size bounds the
+// duplicates a crash can cause.
+// By default 500 rows are claimed. Values below 1 are ignored.
+func WithBatchSize(n int) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.batchSize = n
+		}
+	})
+}
+
+// WithPollInterval sets how often the relay looks for rows when no
+// notification arrives. Notifications (LISTEN/NOTIFY) wake it at once; the
+// poll catches rows whose retry backoff expired and notifications lost while
+// the listening connection was down.
+// By default the relay polls every second. Values <= 0 are ignored.
+func WithPollInterval(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d > 0 {
+			c.pollInterval = d
+		}
+	})
+}
+
+// WithMaxAttempts sets after how many failed publish attempts a row is set
+// aside (dead_at stamped, last_error kept) so that the relay carries on.
+// By default a row is set aside after 10 attempts. Values below 1 are
+// ignored.
+func WithMaxAttempts(n int) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.maxAttempts = n
+		}
+	})
+}
+
+// WithRetryBackoff sets the delay before a failed row is tried again: initial
+// after the first failure, doubling per attempt up to limit, with jitter.
+// By default the delay grows from 100ms to one minute. Values <= 0 are
+// ignored.
+func WithRetryBackoff(initial, limit time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if initial > 0 {
+			c.backoffMin = initial
+		}
+		if limit > 0 {
+			c.backoffMax = limit
+		}
+		if c.backoffMax < c.backoffMin {
+			c.backoffMax = c.backoffMin
+		}
+	})
+}

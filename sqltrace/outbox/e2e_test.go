@@ -1,0 +1,166 @@
+package outbox_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkit/otelkit/internal/kafkatest"
+	"github.com/otelkit/otelkit/kafkatrace"
+	"github.com/otelkit/otelkit/sqltrace/outbox"
+)
+
+// An order request writes the order and its event in one transaction; the
+// relay publishes the event later; a consumer processes it. The on-call
+// engineer must find all of it in the request's trace:
+//
+//	HTTP client -> HTTP server -> outbox.relay -> send orders -> process orders
+func TestRelay_RequestToConsumerIsOneTrace(t *testing.T) {
+	pool := db(t)
+	ctx := context.Background()
+	if _, err := pool.Exec(ctx, `CREATE TABLE orders (id text PRIMARY KEY, amount numeric NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	tp, rec := tracer()
+	seeds := kafkatest.Cluster(t, 3, "orders")
+
+	w := outbox.NewWriter(outbox.WithPropagator(prop))
+	handler := otelhttp.NewHandler(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+		ctx := req.Context()
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			http.Error(rw, err.Error(), 500)
+			return
+		}
+		defer func() { _ = tx.Rollback(ctx) }()
+		if _, err := tx.Exec(ctx, `INSERT INTO orders (id, amount) VALUES ('o-1', 42.5)`); err != nil {
+			http.Error(rw, err.Error(), 500)
+			return
+		}
+		if err := w.Enqueue(ctx, tx, outbox.Message{Topic: "orders", Key: []byte("o-1"), Value: []byte(`{"order":"o-1"}`)}); err != nil {
+			http.Error(rw, err.Error(), 500)
+			return
+		}
+		if err := tx.Commit(ctx); err != nil {
+			http.Error(rw, err.Error(), 500)
+			return
+		}
+		rw.WriteHeader(http.StatusCreated)
+	}), "orders.create", otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(prop))
+	srv := httptest.NewServer(handler)
+	defer srv.Close()
+	hc := &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport,
+		otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(prop))}
+	resp, err := hc.Post(srv.URL+"/orders", "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /orders: %s", resp.Status)
+	}
+	hc.CloseIdleConnections()
+
+	// The relay runs in another process in production; here it shares only
+	// Postgres and Kafka with the request.
+	pt := kafkatrace.NewTracer(kafkatrace.WithTracerProvider(tp), kafkatrace.WithPropagator(prop))
+	stop := start(t, outbox.NewRelay(pool, producer(t, seeds, kgo.WithHooks(pt)),
+		outbox.WithTracerProvider(tp), outbox.WithPropagator(prop)))
+
+	ct := kafkatrace.NewTracer(kafkatrace.WithTracerProvider(tp), kafkatrace.WithPropagator(prop))
+	consumer, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics("orders"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.WithHooks(ct))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer consumer.Close()
+	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var got *kgo.Record
+	for got == nil {
+		fs := consumer.PollFetches(pctx)
+		if err := pctx.Err(); err != nil {
+			t.Fatal("no record consumed:", err)
+		}
+		fs.EachRecord(func(r *kgo.Record) { got = r })
+	}
+	if err := ct.Process(ctx, got, func(context.Context) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	waitEmpty(t, pool, 5*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	spans := rec.Ended()
+	one := func(kind trace.SpanKind, name string) sdktrace.ReadOnlySpan {
+		t.Helper()
+		var found []sdktrace.ReadOnlySpan
+		for _, s := range spans {
+			if s.SpanKind() == kind && (name == "" || s.Name() == name) {
+				found = append(found, s)
+			}
+		}
+		if len(found) != 1 {
+			t.Fatalf("want one %v span %q, got %d in %s", kind, name, len(found), names(spans))
+		}
+		return found[0]
+	}
+	client := one(trace.SpanKindClient, "")
+	server := one(trace.SpanKindServer, "")
+	relay := one(trace.SpanKindInternal, outbox.SpanName)
+	send := one(trace.SpanKindProducer, "send orders")
+	process := one(trace.SpanKindConsumer, "process orders")
+
+	chain := []sdktrace.ReadOnlySpan{client, server, relay, send, process}
+	for i := 1; i < len(chain); i++ {
+		child, parent := chain[i], chain[i-1]
+		if child.SpanContext().TraceID() != client.SpanContext().TraceID() {
+			t.Errorf("%s is in trace %s, want the request's trace %s", child.Name(), child.SpanContext().TraceID(), client.SpanContext().TraceID())
+		}
+		if child.Parent().SpanID() != parent.SpanContext().SpanID() {
+			t.Errorf("%s: parent %s, want %s (%s)", child.Name(), child.Parent().SpanID(), parent.SpanContext().SpanID(), parent.Name())
+		}
+	}
+
+	// The wait in the outbox is the relay span's head start on the send
+	// span: it starts when the row was written, inside the request.
+	if relay.StartTime().Before(server.StartTime()) || relay.StartTime().After(server.EndTime()) {
+		t.Errorf("outbox.relay starts at %v, want within the request [%v, %v]", relay.StartTime(), server.StartTime(), server.EndTime())
+	}
+	if send.StartTime().Before(relay.StartTime()) || relay.EndTime().Before(send.EndTime()) {
+		t.Errorf("send span [%v, %v] not within outbox.relay [%v, %v]", send.StartTime(), send.EndTime(), relay.StartTime(), relay.EndTime())
+	}
+	wait, ok := attr(relay, outbox.AttrWait)
+	if !ok || wait.AsFloat64() <= 0 || wait.AsFloat64() > send.StartTime().Sub(relay.StartTime()).Seconds() {
+		t.Errorf("outbox.wait.duration = %v, want in (0, %v]", wait.AsFloat64(), send.StartTime().Sub(relay.StartTime()).Seconds())
+	}
+	if id, ok := attr(relay, outbox.AttrID); !ok || id.AsInt64() != 1 {
+		t.Errorf("outbox.id = %v, want 1", id.AsInt64())
+	}
+	if a, _ := attr(relay, outbox.AttrAttempt); a.AsInt64() != 1 {
+		t.Errorf("outbox.attempt = %v, want 1", a.AsInt64())
+	}
+	if _, ok := attr(relay, outbox.AttrTraceContext); ok {
+		t.Errorf("outbox.trace_context set on a restored trace")
+	}
+}
+
+func names(spans []sdktrace.ReadOnlySpan) string {
+	var b strings.Builder
+	for _, s := range spans {
+		b.WriteString(s.Name())
+		b.WriteString(" (")
+		b.WriteString(s.SpanKind().String())
+		b.WriteString("); ")
+	}
+	return b.String()
+}

@@ -1,0 +1,479 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// Attribute keys of the outbox.relay span.
+const (
+	// AttrID is the outbox row id (int64).
+	AttrID = attribute.Key("outbox.id")
+	// AttrAttempt is the publish attempt, 1 for the first (int64).
+	AttrAttempt = attribute.Key("outbox.attempt")
+	// AttrWait is how long the row waited in the outbox before this
+	// attempt, in seconds (float64).
+	AttrWait = attribute.Key("outbox.wait.duration")
+	// AttrTraceContext is set to "missing" or "invalid" when the row's
+	// stored trace context could not be restored and the span started a new
+	// trace.
+	AttrTraceContext = attribute.Key("outbox.trace_context")
+	// AttrSetAside is true on the attempt after which the row was set aside.
+	AttrSetAside = attribute.Key("outbox.set_aside")
+)
+
+// SpanName is the name of the span the relay starts for every row.
+const SpanName = "outbox.relay"
+
+var (
+	// ErrRelayRunning is returned by Run when the relay is already running.
+	ErrRelayRunning = errors.New("outbox: relay is already running")
+	// ErrRelayClosed is returned by Run after Shutdown.
+	ErrRelayClosed = errors.New("outbox: relay is shut down")
+)
+
+// Relay publishes outbox rows to Kafka. Make one with [NewRelay] and start
+// it with [Relay.Run]; any number of relays, in one process or many, can
+// work on the same table.
+type Relay struct {
+	pool   *pgxpool.Pool
+	client *kgo.Client
+	cfg    config
+
+	mu       sync.Mutex
+	running  bool
+	closed   bool
+	stopping chan struct{} // closed by Shutdown: finish the batch, claim no more
+	done     chan struct{} // closed when Run returns
+	abort    context.CancelFunc
+
+	// per batch, reused; only the Run goroutine touches them.
+	rows    []row
+	results []error
+}
+
+// NewRelay returns a relay that claims rows through pool and produces them
+// with client. Configure client as for any producer, with the kafkatrace
+// hooks so that the send span continues the row's trace; the relay only
+// sets each record's Context. The relay never closes pool or client.
+func NewRelay(pool *pgxpool.Pool, client *kgo.Client, opts ...Option) *Relay {
+	return &Relay{
+		pool:     pool,
+		client:   client,
+		cfg:      newConfig(opts),
+		stopping: make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+}
+
+type row struct {
+	id          int64
+	topic       string
+	key         []byte
+	payload     []byte
+	headerKeys  []string
+	headerVals  [][]byte
+	traceparent string
+	tracestate  string
+	baggage     string
+	extra       []byte
+	createdAt   time.Time
+	attempts    int32
+
+	span trace.Span
+}
+
+// claimSQL locks the oldest ready rows that are the head of their key: a
+// row is skipped while an earlier row of the same key is pending, whether
+// that one waits for its retry, is locked by another relay or sits in this
+// very batch. Hence at most one row per key is in flight across all relays,
+// and a key's rows reach Kafka in id order even when an earlier one keeps
+// failing. Rows with a NULL key are not ordered.
+const claimSQL = `SELECT o.id, o.topic, o.key, o.payload, o.header_keys, o.header_values,
+	coalesce(o.traceparent, ''), coalesce(o.tracestate, ''), coalesce(o.baggage, ''),
+	o.trace_extra::text, o.created_at, o.attempts
+FROM outbox o
+WHERE o.dead_at IS NULL
+	AND (o.retry_at IS NULL OR o.retry_at <= now())
+	AND NOT EXISTS (
+		SELECT 1 FROM outbox p
+		WHERE p.key = o.key AND p.id < o.id AND p.dead_at IS NULL)
+ORDER BY o.id
+LIMIT $1
+FOR UPDATE OF o SKIP LOCKED`
+
+const deleteSQL = `DELETE FROM outbox WHERE id = ANY($1)`
+
+const failSQL = `UPDATE outbox o SET
+	attempts = o.attempts + 1,
+	last_error = f.err,
+	retry_at = clock_timestamp() + make_interval(secs => f.backoff),
+	dead_at = CASE WHEN f.dead THEN clock_timestamp() END
+FROM unnest($1::bigint[], $2::text[], $3::float8[], $4::bool[]) AS f(id, err, backoff, dead)
+WHERE o.id = f.id`
+
+// bookkeeping is the span context the relay's own queries run under: valid
+// but not sampled, so a query tracer on the pool (with the default
+// parent-based sampler) records no root trace for every poll. The per-row
+// spans never descend from it.
+var bookkeeping = trace.SpanContext{}.
+	WithTraceID(trace.TraceID{0x6f, 0x75, 0x74, 0x62, 0x6f, 0x78}).
+	WithSpanID(trace.SpanID{0x72, 0x65, 0x6c, 0x61, 0x79}).
+	WithRemote(true)
+
+// Run relays rows until ctx is cancelled or [Relay.Shutdown] is called.
+//
+// Cancelling ctx stops at once: the batch in flight is rolled back, its rows
+// are released to other relays (or the next Run) and published again, so
+// they may reach Kafka twice. Run then returns ctx's error. After Shutdown,
+// Run returns nil.
+//
+// Run holds one connection of the pool for LISTEN while it runs, and one
+// more while a batch is in flight. Errors it survives (Postgres or Kafka
+// unavailable, bad rows) are reported through otel.Handle and retried.
+func (r *Relay) Run(ctx context.Context) error {
+	r.mu.Lock()
+	switch {
+	case r.closed:
+		r.mu.Unlock()
+		return ErrRelayClosed
+	case r.running:
+		r.mu.Unlock()
+		return ErrRelayRunning
+	}
+	r.running = true
+	ctx, cancel := context.WithCancel(ctx)
+	r.abort = cancel
+	r.mu.Unlock()
+	defer close(r.done)
+	defer cancel()
+
+	ctx = trace.ContextWithSpanContext(ctx, bookkeeping)
+
+	var schema string
+	if err := r.pool.QueryRow(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		if ctx.Err() != nil {
+			return r.stopErr(ctx)
+		}
+		return fmt.Errorf("outbox: relay: %w", err)
+	}
+	if reg, err := r.registerMetrics(); err != nil {
+		otel.Handle(err)
+	} else {
+		defer func() {
+			if err := reg.Unregister(); err != nil {
+				otel.Handle(err)
+			}
+		}()
+	}
+
+	wake := make(chan struct{}, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() { r.listen(ctx, schema, wake) })
+	defer wg.Wait()
+	defer cancel()
+
+	tracer := r.cfg.tracer()
+	prop := r.cfg.textMapPropagator()
+	poll := time.NewTimer(r.cfg.pollInterval)
+	defer poll.Stop()
+	errDelay := r.cfg.backoffMin
+	for {
+		select {
+		case <-r.stopping:
+			return nil
+		default:
+		}
+		n, err := r.relayBatch(ctx, tracer, prop)
+		if ctx.Err() != nil {
+			return r.stopErr(ctx)
+		}
+		wait := r.cfg.pollInterval
+		switch {
+		case errors.Is(err, kgo.ErrClientClosed):
+			return fmt.Errorf("outbox: relay: %w", err)
+		case err != nil:
+			otel.Handle(err)
+			wait = min(errDelay, r.cfg.pollInterval)
+			errDelay = min(2*errDelay, r.cfg.backoffMax)
+		case n == r.cfg.batchSize:
+			errDelay = r.cfg.backoffMin
+			continue // more rows are likely ready
+		default:
+			errDelay = r.cfg.backoffMin
+		}
+		poll.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return r.stopErr(ctx)
+		case <-r.stopping:
+			return nil
+		case <-wake:
+		case <-poll.C:
+		}
+	}
+}
+
+// stopErr is Run's result once ctx is done: nil when Shutdown asked for the
+// stop, ctx's error otherwise.
+func (r *Relay) stopErr(ctx context.Context) error {
+	select {
+	case <-r.stopping:
+		return nil
+	default:
+		return context.Cause(ctx)
+	}
+}
+
+// Shutdown stops the relay gracefully: it claims no new batch, lets the
+// batch in flight finish (published rows are deleted, failed ones
+// rescheduled) and waits for Run to return. If ctx ends first, the batch is
+// abandoned as if Run's context had been cancelled (its rows are released
+// and published again later) and Shutdown returns ctx's error. Calling
+// Shutdown on a relay that is not running only prevents later runs.
+func (r *Relay) Shutdown(ctx context.Context) error {
+	r.mu.Lock()
+	if !r.closed {
+		r.closed = true
+		close(r.stopping)
+	}
+	running := r.running
+	r.mu.Unlock()
+	if !running {
+		return nil
+	}
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		r.abort()
+		<-r.done
+		return ctx.Err()
+	}
+}
+
+// relayBatch claims, publishes and settles one batch in one transaction.
+// The row locks are held until Kafka answered and the outcome is committed,
+// so a relay that dies at any point leaves its rows pending, never lost.
+func (r *Relay) relayBatch(ctx context.Context, tracer trace.Tracer, prop propagation.TextMapPropagator) (n int, err error) {
+	tx, err := r.pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("outbox: relay: begin: %w", err)
+	}
+	defer func() {
+		if err != nil || ctx.Err() != nil {
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			_ = tx.Rollback(rctx) // a broken connection is closed by pgx; the server then rolls back
+			cancel()
+		}
+	}()
+	if err := r.claim(ctx, tx); err != nil {
+		return 0, err
+	}
+	if len(r.rows) == 0 {
+		return 0, tx.Commit(ctx)
+	}
+
+	r.publish(ctx, tracer, prop)
+	if ctx.Err() != nil {
+		return 0, ctx.Err()
+	}
+	return len(r.rows), r.settle(ctx, tx)
+}
+
+func (r *Relay) claim(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, claimSQL, r.cfg.batchSize)
+	if err != nil {
+		return fmt.Errorf("outbox: relay: claim: %w", err)
+	}
+	r.rows = r.rows[:0]
+	for rows.Next() {
+		r.rows = append(r.rows, row{})
+		w := &r.rows[len(r.rows)-1]
+		var extra *string
+		if err := rows.Scan(&w.id, &w.topic, &w.key, &w.payload, &w.headerKeys, &w.headerVals,
+			&w.traceparent, &w.tracestate, &w.baggage, &extra, &w.createdAt, &w.attempts); err != nil {
+			rows.Close()
+			return fmt.Errorf("outbox: relay: claim: %w", err)
+		}
+		if extra != nil {
+			w.extra = []byte(*extra)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("outbox: relay: claim: %w", err)
+	}
+	return nil
+}
+
+// publish produces every claimed row and waits for Kafka's answers (or for
+// ctx). The answers land in r.results, index-aligned with r.rows.
+func (r *Relay) publish(ctx context.Context, tracer trace.Tracer, prop propagation.TextMapPropagator) {
+	// Records must outlive a cancelled Run: once handed to the client they
+	// are produced or not, and a record failed by cancellation would fail
+	// every later record buffered for its partition, including the next
+	// run's.
+	base := context.WithoutCancel(ctx)
+	now := time.Now()
+	if cap(r.results) < len(r.rows) {
+		r.results = make([]error, len(r.rows))
+	}
+	r.results = r.results[:len(r.rows)]
+	clear(r.results)
+
+	results := r.results // the promises may outlive this batch; see below
+	var pending atomic.Int64
+	pending.Store(int64(len(r.rows)))
+	allDone := make(chan struct{})
+	for i := range r.rows {
+		w := &r.rows[i]
+		rctx := r.startSpan(base, tracer, prop, w, now)
+		rec := &kgo.Record{Topic: w.topic, Key: w.key, Value: w.payload, Context: rctx}
+		if len(w.headerKeys) > 0 && len(w.headerKeys) == len(w.headerVals) {
+			rec.Headers = make([]kgo.RecordHeader, len(w.headerKeys), len(w.headerKeys)+1)
+			for j := range w.headerKeys {
+				rec.Headers[j] = kgo.RecordHeader{Key: w.headerKeys[j], Value: w.headerVals[j]}
+			}
+		}
+		r.client.Produce(ctx, rec, func(_ *kgo.Record, err error) {
+			results[i] = err
+			if pending.Add(-1) == 0 {
+				close(allDone)
+			}
+		})
+	}
+	select {
+	case <-allDone:
+	case <-ctx.Done():
+		// The promises still run later and write results; the next
+		// batch must not share the slice with them. The rows are released
+		// by the rollback: not an error of theirs.
+		r.results = nil
+		for i := range r.rows {
+			r.rows[i].span.AddEvent("relay stopped before Kafka answered; row released")
+			r.rows[i].span.End()
+		}
+	}
+}
+
+// startSpan restores the row's trace context and starts its outbox.relay
+// span, backdated to when the row was written, so the waterfall shows the
+// time spent in the outbox as the gap before the send span.
+func (r *Relay) startSpan(base context.Context, tracer trace.Tracer, prop propagation.TextMapPropagator, w *row, now time.Time) context.Context {
+	ctx, restored, err := restore(base, prop, w.traceparent, w.tracestate, w.baggage, w.extra)
+	if err != nil {
+		otel.Handle(fmt.Errorf("outbox: row %d: %w", w.id, err))
+	}
+	start := w.createdAt
+	if start.After(now) { // clock skew between Postgres and this host
+		start = now
+	}
+	attrs := make([]attribute.KeyValue, 5, 6)
+	attrs[0] = semconv.MessagingSystemKafka
+	attrs[1] = semconv.MessagingDestinationName(w.topic)
+	attrs[2] = AttrID.Int64(w.id)
+	attrs[3] = AttrAttempt.Int64(int64(w.attempts) + 1)
+	attrs[4] = AttrWait.Float64(now.Sub(start).Seconds())
+	if !restored {
+		v := "missing"
+		if err != nil {
+			v = "invalid"
+		}
+		attrs = append(attrs, AttrTraceContext.String(v))
+	}
+	ctx, w.span = tracer.Start(ctx, SpanName,
+		trace.WithTimestamp(start),
+		trace.WithSpanKind(trace.SpanKindInternal),
+		trace.WithAttributes(attrs...))
+	return ctx
+}
+
+// settle ends the spans, deletes the published rows, reschedules or sets
+// aside the failed ones and commits.
+func (r *Relay) settle(ctx context.Context, tx pgx.Tx) error {
+	var okIDs, failIDs []int64
+	var failErrs []string
+	var failDelay []float64
+	var failDead []bool
+	for i := range r.rows {
+		w, err := &r.rows[i], r.results[i]
+		if err == nil {
+			okIDs = append(okIDs, w.id)
+			w.span.End()
+			continue
+		}
+		if errors.Is(err, kgo.ErrClientClosed) {
+			for j := i; j < len(r.rows); j++ {
+				r.rows[j].span.End()
+			}
+			return err
+		}
+		dead := int(w.attempts)+1 >= r.cfg.maxAttempts
+		failIDs = append(failIDs, w.id)
+		failErrs = append(failErrs, err.Error())
+		failDelay = append(failDelay, r.backoff(int(w.attempts)).Seconds())
+		failDead = append(failDead, dead)
+		w.span.RecordError(err)
+		w.span.SetStatus(codes.Error, err.Error())
+		w.span.SetAttributes(semconv.ErrorTypeKey.String(errorType(err)))
+		if dead {
+			w.span.SetAttributes(AttrSetAside.Bool(true))
+			otel.Handle(fmt.Errorf("outbox: row %d set aside after %d attempts: %w", w.id, w.attempts+1, err))
+		}
+		w.span.End()
+	}
+	b := &pgx.Batch{}
+	if len(okIDs) > 0 {
+		b.Queue(deleteSQL, okIDs)
+	}
+	if len(failIDs) > 0 {
+		b.Queue(failSQL, failIDs, failErrs, failDelay, failDead)
+	}
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("outbox: relay: settle: %w", err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return fmt.Errorf("outbox: relay: commit: %w", err)
+	}
+	return nil
+}
+
+// backoff is the delay after a row's attempts-th failure (0-based):
+// exponential with jitter in [d/2, d).
+func (r *Relay) backoff(attempts int) time.Duration {
+	d := r.cfg.backoffMin
+	for range min(attempts, 30) {
+		d *= 2
+		if d >= r.cfg.backoffMax {
+			d = r.cfg.backoffMax
+			break
+		}
+	}
+	half := d / 2
+	return half + rand.N(half+1)
+}
+
+// errorType is the error.type value for a produce failure: the Kafka error
+// code name when Kafka returned one, the Go type otherwise.
+func errorType(err error) string {
+	if ke := (*kerr.Error)(nil); errors.As(err, &ke) {
+		return ke.Message
+	}
+	return fmt.Sprintf("%T", err)
+}
