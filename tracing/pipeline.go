@@ -1,16 +1,120 @@
 package tracing
 
-import sdktrace "go.opentelemetry.io/otel/sdk/trace"
+import (
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+)
 
 // conventionsConfig holds the conventions options of [Setup].
-type conventionsConfig struct{}
+type conventionsConfig struct {
+	noBaggage   bool
+	noRedaction bool
+	rules       RedactionRules
+	redactor    *Redactor
+
+	keepErrors bool
+	slow       time.Duration
+	keeper     *KeepErrorsProcessor
+
+	classifier ErrorClassifier
+}
+
+// WithRedaction sets the rules of the redaction applied to every span before
+// any exporter sees it. By default the zero [RedactionRules] apply: see
+// [RedactAttr].
+func WithRedaction(rules RedactionRules) Option {
+	return optionFunc(func(c *config) {
+		c.conv.rules = rules
+		c.conv.noRedaction = false
+		c.conv.redactor = nil
+	})
+}
+
+// WithoutRedaction exports attributes as they are recorded. By default
+// secrets and personal data are redacted before export.
+func WithoutRedaction() Option {
+	return optionFunc(func(c *config) { c.conv.noRedaction = true })
+}
+
+// WithoutBusinessBaggage stops copying business baggage onto spans. By
+// default [NewBaggageSpanProcessor] is registered, so keys set with
+// [SetBusiness] upstream appear on every span.
+func WithoutBusinessBaggage() Option {
+	return optionFunc(func(c *config) { c.conv.noBaggage = true })
+}
+
+// WithKeepErrors records every span and exports, besides the traces the
+// head sampler samples, the spans that end with status Error or last at
+// least slowerThan (errors only if slowerThan is zero or negative). It wraps
+// the sampler with [KeepErrorsSampler] and registers a
+// [KeepErrorsProcessor] over every exporter. Traces kept this way are
+// partial; see the package documentation for the collector tail-sampling
+// configuration that completes them. By default only the head sampler
+// decides what is exported.
+func WithKeepErrors(slowerThan time.Duration) Option {
+	return optionFunc(func(c *config) {
+		c.conv.keepErrors = true
+		c.conv.slow = slowerThan
+	})
+}
+
+// WithErrorClassifier sets the process-wide classifier of expected outcomes
+// used by [End], [Run] and [RecordError] (see [SetErrorClassifier]). By
+// default only the caller's context.Canceled is expected.
+func WithErrorClassifier(c ErrorClassifier) Option {
+	return optionFunc(func(cfg *config) { cfg.conv.classifier = c })
+}
 
 // spanProcessors returns the processors Setup registers before the export
-// pipeline (baggage copying, name checks).
-func (c *conventionsConfig) spanProcessors() []sdktrace.SpanProcessor { return nil }
+// pipeline: baggage copying and error keeping. Setup calls it once per
+// pipeline, so it also installs the process-wide helper settings, as Setup
+// installs the global TracerProvider.
+func (c *conventionsConfig) spanProcessors() []sdktrace.SpanProcessor {
+	if c.classifier != nil {
+		SetErrorClassifier(c.classifier)
+	}
+	var ps []sdktrace.SpanProcessor
+	if !c.noBaggage {
+		ps = append(ps, NewBaggageSpanProcessor())
+	}
+	if c.keepErrors {
+		ps = append(ps, c.keep())
+	}
+	return ps
+}
 
-// wrapExporter wraps every exporter Setup creates (redaction, error keeping).
-func (c *conventionsConfig) wrapExporter(e sdktrace.SpanExporter) sdktrace.SpanExporter { return e }
+func (c *conventionsConfig) keep() *KeepErrorsProcessor {
+	if c.keeper == nil {
+		c.keeper = NewKeepErrorsProcessor(c.slow)
+	}
+	return c.keeper
+}
+
+// wrapExporter wraps every exporter Setup creates: redaction first, so that
+// nothing reaches e unredacted, and, with error keeping, a second path for
+// the interesting unsampled spans.
+func (c *conventionsConfig) wrapExporter(e sdktrace.SpanExporter) sdktrace.SpanExporter {
+	if e == nil {
+		return nil
+	}
+	if !c.noRedaction {
+		if c.redactor == nil {
+			c.redactor = NewRedactor(c.rules)
+		}
+		e = c.redactor.Exporter(e)
+	}
+	if c.keepErrors {
+		e = &serialExporter{next: e}
+		c.keep().AddExporter(e)
+	}
+	return e
+}
 
 // sampler wraps the sampler chosen from the environment or options.
-func (c *conventionsConfig) sampler(s sdktrace.Sampler) sdktrace.Sampler { return s }
+func (c *conventionsConfig) sampler(s sdktrace.Sampler) sdktrace.Sampler {
+	if c.keepErrors && s != nil {
+		return KeepErrorsSampler(s)
+	}
+	return s
+}

@@ -1,0 +1,194 @@
+package tracing
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
+	"go.opentelemetry.io/otel/propagation"
+)
+
+var testPropagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
+
+func TestSetBusiness_TravelsAcrossHTTPToDownstreamSpans(t *testing.T) {
+	gatewayTP, gatewayExp := newRecorder(t)
+	ordersTP, ordersExp := newRecorder(t)
+
+	orders := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := testPropagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx, span := ordersTP.Tracer("orders").Start(ctx, "POST /orders")
+		defer span.End()
+		_ = Run(ctx, "orders.persist", func(context.Context) error { return nil })
+	}))
+	defer orders.Close()
+
+	ctx, edge := gatewayTP.Tracer("gateway").Start(context.Background(), "POST /checkout")
+	ctx = SetBusiness(ctx,
+		OrderID.String("o-42"), UserID.String("u-7"), OrderAmount.Float64(99.5),
+		OrderItemCount.Int(3), PaymentProvider.String("stripe"),
+	)
+	// A third party's member rides along; it must not reach a span.
+	m, _ := baggage.NewMember("evil.key", "x")
+	bag, _ := baggage.FromContext(ctx).SetMember(m)
+	ctx = baggage.ContextWithBaggage(ctx, bag)
+	_, child := Start(ctx, "checkout.call_orders")
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, orders.URL, nil)
+	testPropagator.Inject(ctx, propagation.HeaderCarrier(req.Header))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	child.End()
+	edge.End()
+
+	want := []attribute.KeyValue{
+		OrderAmount.Float64(99.5), OrderID.String("o-42"), OrderItemCount.Int(3), UserID.String("u-7"),
+	}
+	if got := Business(ctx); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("Business = %v, want %v", got, want)
+	}
+	edgeSpan := spanNamed(t, gatewayExp.GetSpans(), "POST /checkout")
+	if v, _ := attrOf(edgeSpan.Attributes, PaymentProvider.Key()); v.AsString() != "stripe" {
+		t.Errorf("SetBusiness did not set payment.provider on the current span: %v", edgeSpan.Attributes)
+	}
+	for _, s := range []struct {
+		name  string
+		spans []attribute.KeyValue
+	}{
+		{"checkout.call_orders", spanNamed(t, gatewayExp.GetSpans(), "checkout.call_orders").Attributes},
+		{"POST /orders", spanNamed(t, ordersExp.GetSpans(), "POST /orders").Attributes},
+		{"orders.persist", spanNamed(t, ordersExp.GetSpans(), "orders.persist").Attributes},
+	} {
+		for _, kv := range want {
+			if v, ok := attrOf(s.spans, kv.Key); !ok || v != kv.Value {
+				t.Errorf("%s: %s = %v, want %v", s.name, kv.Key, v.Emit(), kv.Value.Emit())
+			}
+		}
+		for _, k := range []attribute.Key{"evil.key", PaymentProvider.Key()} {
+			if _, ok := attrOf(s.spans, k); ok {
+				t.Errorf("%s: %s copied from baggage", s.name, k)
+			}
+		}
+	}
+}
+
+func TestSetBusiness_KeyThatDoesNotFitIsReported(t *testing.T) {
+	errs := captureErrors(t)
+	tp, exp := newRecorder(t)
+	ctx := rootCtx(t, tp)
+	// 60 foreign members of 133 bytes: order.id still fits, tenant.id not.
+	var members []baggage.Member
+	for i := range 60 {
+		m, err := baggage.NewMemberRaw(fmt.Sprintf("vendor%02d", i), strings.Repeat("v", 124))
+		if err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, m)
+	}
+	bag, err := baggage.New(members...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx = baggage.ContextWithBaggage(ctx, bag)
+	ctx, span := Start(ctx, "checkout.start")
+	ctx = SetBusiness(ctx, OrderID.String("o-1"), TenantID.String(strings.Repeat("t", 250)))
+	span.End()
+
+	got := baggage.FromContext(ctx)
+	if got.Len() > maxBaggageMembers || len(got.String()) > maxBaggageBytes {
+		t.Fatalf("baggage over the W3C limits: %d members, %d bytes", got.Len(), len(got.String()))
+	}
+	if got.Member("order.id").Value() != "o-1" {
+		t.Errorf("order.id should fit: %q", got.Member("order.id").Value())
+	}
+	if got.Member("tenant.id").Key() != "" {
+		t.Errorf("tenant.id should not fit")
+	}
+	var full []error
+	for _, e := range errs() {
+		if errors.Is(e, ErrBaggageFull) {
+			full = append(full, e)
+		}
+	}
+	if len(full) != 1 || !strings.Contains(full[0].Error(), "tenant.id") {
+		t.Errorf("reports = %v, want one ErrBaggageFull for tenant.id", errs())
+	}
+	// It is not lost: the current span has it.
+	s := spanNamed(t, exp.GetSpans(), "checkout.start")
+	if _, ok := attrOf(s.Attributes, TenantID.Key()); !ok {
+		t.Errorf("tenant.id missing from the current span")
+	}
+}
+
+func TestSetBusiness_WrongTypeIsReportedAndSkipped(t *testing.T) {
+	errs := captureErrors(t)
+	ctx := SetBusiness(context.Background(), attribute.String("order.item_count", "three"), attribute.String("team.flag", "x"))
+	if got := Business(ctx); len(got) != 0 {
+		t.Errorf("Business = %v, want none", got)
+	}
+	if len(errs()) != 1 {
+		t.Errorf("reports = %v, want one", errs())
+	}
+}
+
+func TestBusiness_HostileInboundBaggage(t *testing.T) {
+	tp, exp := newRecorder(t)
+	for name, header := range map[string]string{
+		"thousands of members": strings.Repeat("order.id=a,", 5000),
+		"too long":             "order.id=" + strings.Repeat("x", 9000),
+		"long value":           "order.id=" + strings.Repeat("x", 300),
+		"invalid utf-8":        "order.id=%ff%fe",
+		"not a number":         "order.item_count=lots,order.amount=NaN",
+		"malformed":            "order.id,=;;==,order.amount=1e400",
+	} {
+		t.Run(name, func(t *testing.T) {
+			exp.Reset()
+			ctx := testPropagator.Extract(context.Background(), propagation.MapCarrier{"baggage": header})
+			if got := Business(ctx); len(got) != 0 {
+				t.Errorf("Business = %v, want none", got)
+			}
+			_, span := tp.Tracer("t").Start(ctx, "orders.create")
+			span.End()
+			for _, kv := range exp.GetSpans()[0].Attributes {
+				t.Errorf("hostile baggage reached the span: %v", kv)
+			}
+		})
+	}
+}
+
+func TestRegister_Rules(t *testing.T) {
+	if err := Register(KeyInfo{Key: "order.id", Type: attribute.STRING, Travels: true}); err != nil {
+		t.Errorf("re-registering the same key: %v", err)
+	}
+	for _, bad := range []KeyInfo{
+		{Key: "order.id", Type: attribute.INT64},
+		{Key: "OrderRef", Type: attribute.STRING},
+		{Key: "team.tags", Type: attribute.STRINGSLICE},
+		{Key: "team.email", Type: attribute.STRING, Travels: true, Personal: DropPersonal},
+	} {
+		if err := Register(bad); err == nil {
+			t.Errorf("Register(%+v) succeeded", bad)
+		}
+	}
+	shop := NewStringKey("shop.region_code", Travels())
+	ctx := SetBusiness(context.Background(), shop.String("eu"))
+	if got := Business(ctx); len(got) != 1 || got[0] != shop.String("eu") {
+		t.Errorf("a team's key does not travel: %v", got)
+	}
+	if info, ok := LookupKey("user.id"); !ok || info.Personal != HashPersonal || !info.Travels {
+		t.Errorf("user.id = %+v", info)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Errorf("conflicting NewInt64Key did not panic")
+		}
+	}()
+	NewInt64Key("shop.region_code")
+}

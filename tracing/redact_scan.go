@@ -1,0 +1,238 @@
+package tracing
+
+import "strings"
+
+// mask is what replaces a secret too short to keep a prefix and suffix of.
+const mask = "***"
+
+// keepLen is how much of a secret's start and end survive masking: enough to
+// tell two values apart, not enough to use one.
+const keepLen = 3
+
+// minKeepLen is the shortest secret that keeps its ends.
+const minKeepLen = 16
+
+// maskSecret masks a value stored under a secret-looking key. An HTTP
+// authorization scheme ("Bearer ", "Basic ") is kept.
+func maskSecret(s string) string {
+	if alreadyMasked(s) {
+		return s
+	}
+	if end, repl, ok := providerKeyAt(s, 0); ok && end == len(s) {
+		return repl
+	}
+	if i := strings.IndexByte(s, ' '); i > 0 && i < len(s)-1 && isAuthScheme(s[:i]) {
+		return s[:i+1] + keepEnds(strings.TrimLeft(s[i+1:], " "))
+	}
+	return keepEnds(s)
+}
+
+func keepEnds(s string) string {
+	if len(s) < minKeepLen || !isASCII(s[:keepLen]) || !isASCII(s[len(s)-keepLen:]) {
+		return mask
+	}
+	return s[:keepLen] + "..." + s[len(s)-keepLen:]
+}
+
+// alreadyMasked reports whether s is the output of keepEnds, possibly after
+// a provider prefix, so that redacting twice changes nothing.
+func alreadyMasked(s string) bool {
+	for _, p := range providerPrefixes {
+		if strings.HasPrefix(s, p) {
+			s = s[len(p):]
+			break
+		}
+	}
+	return s == mask || (len(s) == 2*keepLen+3 && s[keepLen:keepLen+3] == "...")
+}
+
+func isAuthScheme(s string) bool {
+	return strings.EqualFold(s, "bearer") || strings.EqualFold(s, "basic") || strings.EqualFold(s, "token")
+}
+
+// scanSecrets masks the secret-looking parts of s, wherever they are: bearer
+// and basic credentials, JWTs, provider keys and card numbers passing the
+// Luhn check. It walks s once and allocates only when something is masked.
+func scanSecrets(s string) (string, bool) {
+	var b strings.Builder
+	last, changed := 0, false
+	for i := 0; i < len(s); {
+		end, repl, ok := secretAt(s, i)
+		if !ok {
+			i++
+			continue
+		}
+		if !changed {
+			b.Grow(len(s))
+			changed = true
+		}
+		b.WriteString(s[last:i])
+		b.WriteString(repl)
+		last, i = end, end
+	}
+	if !changed {
+		return s, false
+	}
+	b.WriteString(s[last:])
+	return b.String(), true
+}
+
+// secretAt reports whether a secret starts at s[i], where it ends and what
+// replaces it.
+func secretAt(s string, i int) (end int, repl string, ok bool) {
+	if i > 0 && isWordByte(s[i-1]) {
+		return 0, "", false
+	}
+	switch c := s[i]; {
+	case c == 'b' || c == 'B':
+		return authAt(s, i)
+	case c == 'e':
+		return jwtAt(s, i)
+	case c == 's' || c == 'p' || c == 'r' || c == 'w':
+		return providerKeyAt(s, i)
+	case c >= '2' && c <= '6':
+		return cardAt(s, i)
+	}
+	return 0, "", false
+}
+
+func authAt(s string, i int) (int, string, bool) {
+	var j int
+	switch {
+	case hasPrefixFold(s[i:], "bearer "):
+		j = i + len("bearer ")
+	case hasPrefixFold(s[i:], "basic "):
+		j = i + len("basic ")
+	default:
+		return 0, "", false
+	}
+	for j < len(s) && s[j] == ' ' {
+		j++
+	}
+	k := j
+	for k < len(s) && isToken68(s[k]) {
+		k++
+	}
+	for k < len(s) && s[k] == '=' {
+		k++
+	}
+	if k-j < 8 || alreadyMasked(s[j:k]) {
+		return 0, "", false
+	}
+	return k, s[i:j] + keepEnds(s[j:k]), true
+}
+
+func jwtAt(s string, i int) (int, string, bool) {
+	if !strings.HasPrefix(s[i:], "eyJ") {
+		return 0, "", false
+	}
+	k := i
+	for seg := 0; seg < 3; seg++ {
+		if seg > 0 {
+			if k >= len(s) || s[k] != '.' {
+				return 0, "", false
+			}
+			k++
+		}
+		start := k
+		for k < len(s) && isBase64URL(s[k]) {
+			k++
+		}
+		if k == start {
+			return 0, "", false
+		}
+	}
+	if k < len(s) && isWordByte(s[k]) {
+		return 0, "", false
+	}
+	return k, keepEnds(s[i:k]), true
+}
+
+var providerPrefixes = []string{"sk_live_", "pk_live_", "rk_live_", "sk_test_", "pk_test_", "rk_test_", "whsec_"}
+
+func providerKeyAt(s string, i int) (int, string, bool) {
+	for _, p := range providerPrefixes {
+		if !strings.HasPrefix(s[i:], p) {
+			continue
+		}
+		j := i + len(p)
+		k := j
+		for k < len(s) && isAlnum(s[k]) {
+			k++
+		}
+		if k-j < 8 {
+			return 0, "", false
+		}
+		return k, p + s[j:j+keepLen] + "..." + s[k-keepLen:k], true
+	}
+	return 0, "", false
+}
+
+// cardAt matches 13 to 19 digits, optionally grouped by single spaces or
+// dashes, that pass the Luhn check and start like a payment card (2-6).
+func cardAt(s string, i int) (int, string, bool) {
+	var digits [19]byte
+	n, k, end := 0, i, i
+	for k < len(s) {
+		c := s[k]
+		if c >= '0' && c <= '9' {
+			if n == len(digits) {
+				return 0, "", false
+			}
+			digits[n] = c
+			n++
+			k++
+			end = k
+			continue
+		}
+		if (c == ' ' || c == '-') && k+1 < len(s) && s[k+1] >= '0' && s[k+1] <= '9' && n > 0 {
+			k++
+			continue
+		}
+		break
+	}
+	if n < 13 || (end < len(s) && isWordByte(s[end])) || !luhn(digits[:n]) {
+		return 0, "", false
+	}
+	return end, "****" + string(digits[n-4:n]), true
+}
+
+func luhn(d []byte) bool {
+	sum, double := 0, false
+	for i := len(d) - 1; i >= 0; i-- {
+		v := int(d[i] - '0')
+		if double {
+			if v *= 2; v > 9 {
+				v -= 9
+			}
+		}
+		sum += v
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix)
+}
+
+func isAlnum(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+func isWordByte(c byte) bool { return isAlnum(c) || c == '_' }
+
+func isBase64URL(c byte) bool { return isAlnum(c) || c == '-' || c == '_' }
+
+func isToken68(c byte) bool {
+	return isAlnum(c) || c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/'
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
