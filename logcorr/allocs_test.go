@@ -1,0 +1,48 @@
+//go:build !race
+
+package logcorr
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"testing"
+
+	"go.opentelemetry.io/otel/baggage"
+)
+
+// TestAllocs holds the per-record allocation budget of the handler on top of
+// a JSON handler writing to io.Discard (which itself allocates nothing).
+func TestAllocs(t *testing.T) {
+	bag, _ := baggage.New(mustMember(t, "order.id", "ord-1"))
+	tests := []struct {
+		name   string
+		ctx    context.Context
+		opts   []Option
+		groups bool
+		budget float64
+	}{
+		{"no span", context.Background(), nil, false, 0},
+		{"no span, in group", context.Background(), nil, true, 0},
+		{"unsampled span", spanCtx(false), nil, false, 0},
+		{"span", spanCtx(true), nil, false, 1},
+		{"span, datadog", spanCtx(true), []Option{WithSchema(Datadog())}, false, 1},
+		{"span, trace url", spanCtx(true), []Option{WithTraceURL("", "http://j/trace/{trace_id}")}, false, 1},
+		{"span, in group", spanCtx(true), nil, true, 2},
+		{"span, business", baggage.ContextWithBaggage(spanCtx(true), bag), []Option{WithBusiness()}, false, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var l *slog.Logger = slog.New(NewHandler(slog.NewJSONHandler(io.Discard, nil), tt.opts...)).With("svc", "orders")
+			if tt.groups {
+				l = l.WithGroup("req").With("method", "POST")
+			}
+			got := testing.AllocsPerRun(200, func() {
+				l.InfoContext(tt.ctx, "order accepted", "items", 3)
+			})
+			if got > tt.budget {
+				t.Errorf("%v allocs per record, budget %v", got, tt.budget)
+			}
+		})
+	}
+}

@@ -1,0 +1,87 @@
+// Package logcorr makes every structured log line pivot to its trace.
+//
+// It is a [log/slog] handler that wraps another handler and adds, to every
+// record logged with a context holding a span, the trace id, span id and
+// sampled flag of that span, in the field names the log backend expects.
+// From a failing span the on-call engineer opens the log lines of exactly
+// that request in Loki, Elasticsearch, Datadog or Cloud Logging, and from a
+// log line the trace.
+//
+// # Wiring
+//
+//	slog.SetDefault(logcorr.NewLogger(os.Stdout)) // JSON lines with trace_id, span_id, trace_flags
+//
+//	// or around any handler:
+//	h := logcorr.NewHandler(slog.NewJSONHandler(os.Stdout, nil), logcorr.WithSchema(logcorr.ECS()))
+//	logger := slog.New(h)
+//	logger.InfoContext(ctx, "order accepted", "items", 3) // ctx carries the span
+//
+// Only the ...Context logging methods (and Log, LogAttrs) pass a context;
+// logger.Info has none and is written unchanged.
+//
+// # Fields
+//
+// The [Schema] decides the names and encodings:
+//
+//	OpenTelemetry (default)  trace_id, span_id (lowercase hex), trace_flags ("01" sampled)
+//	ECS                      trace.id, span.id
+//	Datadog                  dd.trace_id (decimal, low 64 bits), dd.span_id (decimal)
+//	Datadog128               dd.trace_id (32 hex digits), dd.span_id (decimal)
+//	GoogleCloud(project)     logging.googleapis.com/trace (projects/P/traces/T),
+//	                         logging.googleapis.com/spanId, logging.googleapis.com/trace_sampled
+//	CustomSchema(...)        your names, lowercase hex
+//
+// Options add a link to the trace ([WithTraceURL]), the request's business
+// context from the tracing conventions such as order.id ([WithBusiness]),
+// and the ids of unsampled spans ([WithUnsampled]; by default only sampled
+// spans are written, so every id opens a trace that was exported).
+//
+// A record whose context has no span, a nil context, or an invalid span
+// context reaches the wrapped handler unchanged.
+//
+// # Ids at the root, even inside groups
+//
+// Backends look for the ids at the top level of the line. After
+// logger.WithGroup("req"), a wrapper that simply added attributes to the
+// record would nest them as req.trace_id. Handler therefore keeps two views
+// of the wrapped handler: the one with every WithAttrs and WithGroup applied,
+// used for records without a span (no cost, and the wrapped handler keeps its
+// pre-formatted attributes), and the one before the first group, used for
+// correlated records. For those, the open groups and the attributes added
+// inside them are rebuilt as nested group attributes around the record's own
+// attributes, and the ids are added beside them at the root. The output is
+// the wrapped handler's own line, plus the ids at the root.
+//
+// Handler implements all four [slog.Handler] methods rather than embedding
+// one, so logger.With and logger.WithGroup keep the correlation. Handle never
+// modifies the record it is given, so it is safe under [slog.MultiHandler]
+// and next to other handlers that receive the same record.
+//
+// # Error bridge
+//
+// Off by default: logging is not a side channel into traces. With
+// [WithSpanEvents], records at or above a level add an event to the recording
+// span in their context, named after the message and carrying the record's
+// attributes; an attribute holding an error makes it the span's exception
+// event. [WithSpanStatus] also sets the span status to Error with error.type.
+//
+// # Sending logs to an OpenTelemetry pipeline too
+//
+// Fan out with [slog.NewMultiHandler] and wrap only the stdout handler; the
+// go.opentelemetry.io/contrib/bridges/otelslog handler takes the span
+// context from ctx into the log record itself:
+//
+//	logger := slog.New(slog.NewMultiHandler(
+//		logcorr.NewHandler(slog.NewJSONHandler(os.Stdout, nil)),
+//		otelslog.NewHandler("checkout/orders", otelslog.WithLoggerProvider(lp)),
+//	))
+//
+// # Cost
+//
+// Without a span (or with an unsampled one) a record costs one context
+// lookup and no allocation. With a span, the ids are formatted into one
+// string: one allocation per record, fewer than a hand-written wrapper adding
+// two string attributes, at the same speed. Records logged inside groups
+// cost one more allocation per open group for the rebuilt group attributes.
+// The numbers are in the bench module (bench/slog_test.go).
+package logcorr
