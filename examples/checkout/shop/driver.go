@@ -131,6 +131,11 @@ func (sys *System) Wait(placed []Placed, timeout time.Duration) {
 // Report writes, for each order, its outcome, its trace as a waterfall and
 // its log lines.
 func Report(w io.Writer, tel *Telemetry, placed []Placed) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := tel.Flush(ctx); err != nil {
+		return err
+	}
 	for i, p := range placed {
 		outcome := fmt.Sprint(p.Status)
 		if p.Err != nil {

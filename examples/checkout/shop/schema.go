@@ -3,6 +3,7 @@ package shop
 import (
 	"context"
 	"fmt"
+	"github.com/otelkit/otelkit/sqltrace/outbox"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -52,11 +53,13 @@ func Migrate(ctx context.Context, url, schema string, index bool) error {
 	} else {
 		stmts = append(stmts, `DROP INDEX IF EXISTS stock_sku_idx`)
 	}
-	stmts = append(stmts, outboxDDL...)
 	for _, q := range stmts {
 		if _, err := conn.Exec(ctx, q); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
+	}
+	if err := outbox.Apply(ctx, conn); err != nil {
+		return fmt.Errorf("migrate outbox: %w", err)
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/otelkit/otelkit/sqltrace/outbox"
+	"github.com/otelkit/otelkit/tracing"
 	"hash/fnv"
 	"io"
 	"net/http"
@@ -56,8 +58,9 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		req.OrderID = newOrderID()
 	}
 	resp.OrderID = req.OrderID
-	ctx = setBusiness(ctx, keyOrderID.String(req.OrderID), keyUserID.String(req.UserID), keyItemCount.Int(len(req.Items)))
-	g.s.log.InfoContext(ctx, "checkout started", "order_id", req.OrderID, "items", len(req.Items))
+	ctx = tracing.SetBusiness(ctx, tracing.OrderID.String(req.OrderID), tracing.UserID.String(req.UserID),
+		tracing.OrderItemCount.Int64(int64(len(req.Items))))
+	g.s.log.InfoContext(ctx, "checkout started", "items", len(req.Items))
 
 	amount, err := g.quote(ctx, req)
 	if err != nil {
@@ -66,7 +69,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadGateway, resp)
 		return
 	}
-	ctx = setBusiness(ctx, keyAmount.Float64(float64(amount)/100), keyCurrency.String(req.Currency))
+	ctx = tracing.SetBusiness(ctx, tracing.OrderAmount.Float64(float64(amount)/100), tracing.OrderCurrency.String(req.Currency))
 	place := PlaceOrder{OrderPlaced: OrderPlaced{OrderID: req.OrderID, UserID: req.UserID, AmountCents: amount,
 		Currency: req.Currency, Card: req.Card}, Items: req.Items}
 	status, body, err := call(ctx, g.client, http.MethodPost, g.peers.Orders+"/orders", place)
@@ -91,7 +94,7 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Recommendations are optional: when degrade is on, their failure is logged
 // and the checkout goes on.
 func (g *gateway) quote(ctx context.Context, req CheckoutRequest) (amount int64, err error) {
-	err = run(ctx, g.s, "checkout.quote", func(ctx context.Context) error {
+	err = tracing.Run(ctx, "checkout.quote", func(ctx context.Context) error {
 		skus := make([]string, len(req.Items))
 		for i, it := range req.Items {
 			skus[i] = it.SKU
@@ -180,6 +183,7 @@ var errOutOfStock = errors.New("out of stock")
 type orders struct {
 	s         svc
 	pool      *pgxpool.Pool
+	outbox    *outbox.Writer
 	client    *http.Client
 	inventory string
 	timeout   time.Duration
@@ -211,7 +215,7 @@ func (o *orders) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	o.s.log.InfoContext(ctx, "order saved", "order_id", req.OrderID)
+	o.s.log.InfoContext(ctx, "order saved")
 	w.WriteHeader(http.StatusCreated)
 }
 
@@ -254,7 +258,7 @@ func (o *orders) save(ctx context.Context, req PlaceOrder) error {
 		}
 	}
 	payload, _ := json.Marshal(req.OrderPlaced)
-	if err := o.s.enqueue(ctx, tx, TopicOrders, []byte(req.OrderID), payload); err != nil {
+	if err := o.outbox.Enqueue(ctx, tx, outbox.Message{Topic: TopicOrders, Key: []byte(req.OrderID), Value: payload}); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)
@@ -290,7 +294,7 @@ func (inv *inventory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case "/stock/availability":
 		var n int
-		err := run(ctx, inv.s, "inventory.check_availability", func(ctx context.Context) error {
+		err := tracing.Run(ctx, "inventory.check_availability", func(ctx context.Context) error {
 			skus := strings.Split(r.URL.Query().Get("skus"), ",")
 			return inv.pool.QueryRow(ctx, `SELECT count(DISTINCT sku) FROM stock WHERE sku = ANY($1) AND qty > 0`, skus).Scan(&n)
 		})
@@ -307,8 +311,8 @@ func (inv *inventory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // validate checks every line of the order against the stock, one query per
 // SKU, and returns the first SKU that is short.
 func (inv *inventory) validate(ctx context.Context, items []Item) (short string, err error) {
-	err = run(ctx, inv.s, "inventory.validate_stock_levels", func(ctx context.Context) error {
-		trace.SpanFromContext(ctx).SetAttributes(keyItemCount.Int(len(items)))
+	err = tracing.Run(ctx, "inventory.validate_stock_levels", func(ctx context.Context) error {
+		trace.SpanFromContext(ctx).SetAttributes(tracing.OrderItemCount.Int64(int64(len(items))))
 		if inv.slow {
 			// The incident: inventory is saturated and answers late.
 			select {
@@ -366,9 +370,9 @@ func (p *payments) handle(ctx context.Context, r *kgo.Record) error {
 	if p.canary && p.n.Add(1)%7 == 3 {
 		version = APIVersionNew // the config change, on one charge in seven
 	}
-	chargeErr := run(ctx, p.s, "payments.charge", func(ctx context.Context) error {
-		trace.SpanFromContext(ctx).SetAttributes(keyProvider.String("fakepay"), keyAPIVersion.String(version),
-			redact(keyProviderKey.String(ProviderKey)))
+	chargeErr := tracing.Run(ctx, "payments.charge", func(ctx context.Context) error {
+		trace.SpanFromContext(ctx).SetAttributes(tracing.PaymentProvider.String("fakepay"), keyAPIVersion.String(version),
+			tracing.RedactAttr(keyProviderKey.String(ProviderKey)))
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.provider+"/v1/charges",
 			strings.NewReader(url.Values{"amount": {fmt.Sprint(ev.AmountCents)}, "currency": {ev.Currency}, "card": {ev.Card}}.Encode()))
 		req.Header.Set("Authorization", "Bearer "+ProviderKey)
@@ -397,7 +401,7 @@ func (p *payments) handle(ctx context.Context, r *kgo.Record) error {
 		p.s.log.ErrorContext(ctx, "charge failed", "err", chargeErr, "api_version", version)
 	}
 	out, _ := json.Marshal(res)
-	if err := p.s.produce(ctx, p.kafka, &kgo.Record{Topic: TopicPayments, Key: []byte(ev.OrderID), Value: out}); err != nil {
+	if err := p.kafka.ProduceSync(ctx, &kgo.Record{Topic: TopicPayments, Key: []byte(ev.OrderID), Value: out}).FirstErr(); err != nil {
 		return errors.Join(chargeErr, err)
 	}
 	return chargeErr
@@ -441,7 +445,7 @@ func (n *notifications) handle(ctx context.Context, r *kgo.Record) error {
 	if n.done != nil {
 		defer n.done(ev.OrderID)
 	}
-	return run(ctx, n.s, "notifications.send_confirmation", func(ctx context.Context) error {
+	return tracing.Run(ctx, "notifications.send_confirmation", func(ctx context.Context) error {
 		body, err := n.render(ev)
 		if err != nil {
 			n.s.log.ErrorContext(ctx, "confirmation email not sent", "err", err)
@@ -464,22 +468,6 @@ func (n *notifications) render(ev PaymentResult) (string, error) {
 }
 
 // ---- plumbing ---------------------------------------------------------------
-
-// consumeLoop handles each record of cl in its consumer span until ctx ends.
-func consumeLoop(ctx context.Context, s svc, cl *kgo.Client, handle func(context.Context, *kgo.Record) error) {
-	for {
-		fetches := cl.PollFetches(ctx)
-		if ctx.Err() != nil || fetches.IsClientClosed() {
-			return
-		}
-		fetches.EachError(func(topic string, p int32, err error) {
-			s.log.Error("fetch", "topic", topic, "partition", p, "err", err)
-		})
-		fetches.EachRecord(func(r *kgo.Record) {
-			_ = s.process(cl, r, func(ctx context.Context) error { return handle(ctx, r) })
-		})
-	}
-}
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")

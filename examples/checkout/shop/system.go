@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/otelkit/otelkit/kafkatrace"
 	"net"
 	"net/http"
 	"sync"
@@ -197,22 +198,25 @@ func (sys *System) GatewayURL() string { return sys.cfg.Peers.Gateway }
 
 func (sys *System) start(ctx, runCtx context.Context, name string) (http.Handler, error) {
 	sc := sys.cfg.Scenarios
-	switch name {
-	case PaymentProvider:
+	if name == PaymentProvider {
 		return newProvider(), nil
+	}
+	s, err := sys.tel.service(name)
+	if err != nil {
+		return nil, err
+	}
+	switch name {
 	case Pricing:
-		return sys.tel.service(Pricing).handler(pricing{}), nil
+		return s.handler(pricing{}), nil
 	case Recommendations:
-		return sys.tel.service(Recommendations).handler(recommendations{fail: sc.FanOutFailure}), nil
+		return s.handler(recommendations{fail: sc.FanOutFailure}), nil
 	case Inventory:
-		s := sys.tel.service(Inventory)
 		pool, err := sys.pool(ctx, &s, 8)
 		if err != nil {
 			return nil, err
 		}
 		return s.handler(&inventory{s: s, pool: pool, slow: sc.SlowInventory}), nil
 	case Orders:
-		s := sys.tel.service(Orders)
 		size := int32(8)
 		if sc.SmallPool {
 			size = 1
@@ -221,26 +225,27 @@ func (sys *System) start(ctx, runCtx context.Context, name string) (http.Handler
 		if err != nil {
 			return nil, err
 		}
-		return s.handler(&orders{s: s, pool: pool, client: s.client(), inventory: sys.cfg.Peers.Inventory,
+		return s.handler(&orders{s: s, pool: pool, outbox: s.outboxWriter(), client: s.client(), inventory: sys.cfg.Peers.Inventory,
 			timeout: sys.cfg.InventoryTimeout, attempts: 3}), nil
 	case Gateway:
-		s := sys.tel.service(Gateway)
 		return s.handler(&gateway{s: s, client: s.client(), peers: sys.cfg.Peers, degrade: !sc.NoDegradation}), nil
 	case OutboxRelay:
-		s := sys.tel.service(OutboxRelay)
-		pool, err := sys.pool(ctx, nil, 2)
+		pool, err := sys.pool(ctx, &s, 2)
 		if err != nil {
 			return nil, err
 		}
-		cl, err := sys.kafka(s)
+		cl, _, err := sys.kafka(s)
 		if err != nil {
 			return nil, err
 		}
-		r := &relay{s: s, pool: pool, kafka: cl, every: 50 * time.Millisecond}
-		sys.goRun(func() { r.run(runCtx) })
+		r := s.outboxRelay(pool, cl)
+		sys.goRun(func() {
+			if err := r.Run(runCtx); err != nil && runCtx.Err() == nil {
+				s.log.Error("outbox relay stopped", "err", err)
+			}
+		})
 		return nil, nil
 	case Payments:
-		s := sys.tel.service(Payments)
 		consume := []kgo.Opt{kgo.ConsumerGroup(sys.cfg.Group + "-payments"), kgo.ConsumeTopics(TopicOrders)}
 		if sc.FixedPartitions {
 			parts := map[int32]kgo.Offset{}
@@ -249,21 +254,20 @@ func (sys *System) start(ctx, runCtx context.Context, name string) (http.Handler
 			}
 			consume = []kgo.Opt{kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{TopicOrders: parts})}
 		}
-		cl, err := sys.kafka(s, consume...)
+		cl, kt, err := sys.kafka(s, consume...)
 		if err != nil {
 			return nil, err
 		}
 		p := &payments{s: s, kafka: cl, client: s.client(), provider: sys.cfg.Peers.PaymentProvider, canary: sc.PaymentConfig}
-		sys.goRun(func() { consumeLoop(runCtx, s, cl, p.handle) })
+		sys.goRun(func() { consumeLoop(runCtx, s, cl, kt, p.handle) })
 		return nil, nil
 	case Notifications:
-		s := sys.tel.service(Notifications)
-		cl, err := sys.kafka(s, kgo.ConsumerGroup(sys.cfg.Group+"-notifications"), kgo.ConsumeTopics(TopicPayments))
+		cl, kt, err := sys.kafka(s, kgo.ConsumerGroup(sys.cfg.Group+"-notifications"), kgo.ConsumeTopics(TopicPayments))
 		if err != nil {
 			return nil, err
 		}
 		n := &notifications{s: s, failJPY: sc.NotifyFailure, done: sys.settle}
-		sys.goRun(func() { consumeLoop(runCtx, s, cl, n.handle) })
+		sys.goRun(func() { consumeLoop(runCtx, s, cl, kt, n.handle) })
 		return nil, nil
 	}
 	return nil, fmt.Errorf("unknown service %q (known: %v)", name, Services)
@@ -294,7 +298,8 @@ func (sys *System) pool(ctx context.Context, s *svc, size int32) (*pgxpool.Pool,
 	return pool, nil
 }
 
-func (sys *System) kafka(s svc, opts ...kgo.Opt) (*kgo.Client, error) {
+func (sys *System) kafka(s svc, opts ...kgo.Opt) (*kgo.Client, *kafkatrace.Tracer, error) {
+	kt := s.kafkaTracer()
 	opts = append([]kgo.Opt{
 		kgo.SeedBrokers(sys.cfg.Brokers...),
 		kgo.ClientID(s.name),
@@ -302,13 +307,13 @@ func (sys *System) kafka(s svc, opts ...kgo.Opt) (*kgo.Client, error) {
 		kgo.ProducerLinger(0),
 		kgo.FetchMaxWait(100 * time.Millisecond),
 	}, opts...)
-	opts = append(opts, s.kafkaOpts()...)
+	opts = append(opts, kgo.WithHooks(kt))
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	sys.clients = append(sys.clients, cl)
-	return cl, nil
+	return cl, kt, nil
 }
 
 // createTopics makes sure both topics exist with their partition counts.
@@ -369,8 +374,15 @@ func (sys *System) Settled(orderID string) <-chan struct{} { return sys.doneChan
 // Close stops every service of the system.
 func (sys *System) Close(ctx context.Context) error {
 	var errs []error
+	sys.tel.closeIdle()
+	// A connection a client dialled but never used counts as busy for five
+	// seconds; do not wait that long for it.
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
 	for _, srv := range sys.servers {
-		errs = append(errs, srv.Shutdown(ctx))
+		if err := srv.Shutdown(ctx); err != nil {
+			errs = append(errs, srv.Close())
+		}
 	}
 	sys.cancel()
 	sys.wg.Wait()

@@ -5,115 +5,124 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"github.com/otelkit/otelkit/tracing"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"strings"
 	"sync"
 
-	"go.opentelemetry.io/contrib/exporters/autoexport"
 	"go.opentelemetry.io/otel/propagation"
-	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 )
 
 // Telemetry is where the services of one process send their spans and logs.
-// Every service gets its own TracerProvider, so that each span carries the
-// service.name of the service that made it, while all of them share one
-// export pipeline: the spans kept in memory for the terminal waterfall and
-// the tests, plus the exporter the OTEL_* environment variables select.
+// Every service gets its own tracing.Setup, without globals, so that each
+// span carries the service.name of the service that made it; all of them
+// feed one SpanRecorder (the terminal waterfall and the tests read it) next
+// to whatever exporter the OTEL_* environment variables select.
 type Telemetry struct {
 	// Spans holds every ended span of the process.
 	Spans *SpanRecorder
 	// Logs holds every log line of the process.
 	Logs *LogRecorder
 
-	disabled bool
-	export   sdktrace.SpanProcessor // from OTEL_TRACES_EXPORTER; nil without one
-	prop     propagation.TextMapPropagator
+	ctx  context.Context
+	opts []tracing.Option
 
-	mu        sync.Mutex
-	providers []*sdktrace.TracerProvider
+	mu         sync.Mutex
+	shutdowns  []func(context.Context) error
+	flushers   []interface{ ForceFlush(context.Context) error }
+	transports transports
 }
 
-// NewTelemetry builds the shared pipeline. echo, when not nil, also receives
-// every log line (stdout when the example keeps serving).
+// NewTelemetry prepares the shared pipeline. echo, when not nil, also
+// receives every log line (stdout when the example keeps serving). opts are
+// added to every service's tracing.Setup.
 //
-// With OTEL_SDK_DISABLED=true every service gets a no-op provider, which is
-// what the overhead benchmark compares against. With OTEL_TRACES_EXPORTER set
-// (otlp, console) the spans are exported there too.
-func NewTelemetry(ctx context.Context, echo io.Writer) (*Telemetry, error) {
-	t := &Telemetry{
-		Spans:    &SpanRecorder{},
-		Logs:     &LogRecorder{echo: echo},
-		disabled: strings.EqualFold(os.Getenv("OTEL_SDK_DISABLED"), "true"),
-		prop:     propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}),
-	}
-	if t.disabled {
-		return t, nil
-	}
-	if v := os.Getenv("OTEL_TRACES_EXPORTER"); v != "" && v != "none" {
-		exp, err := autoexport.NewSpanExporter(ctx)
-		if err != nil {
-			return nil, err
-		}
-		t.export = sdktrace.NewBatchSpanProcessor(exp)
-	}
+// With OTEL_SDK_DISABLED=true every service gets no-op providers, which is
+// what the overhead benchmark compares against. With OTEL_TRACES_EXPORTER or
+// an OTEL_EXPORTER_OTLP_*ENDPOINT set, spans are exported there too.
+func NewTelemetry(ctx context.Context, echo io.Writer, opts ...tracing.Option) (*Telemetry, error) {
+	t := &Telemetry{Spans: &SpanRecorder{}, Logs: &LogRecorder{echo: echo}, ctx: ctx}
+	t.opts = append([]tracing.Option{
+		tracing.WithServiceNamespace("checkout"),
+		tracing.WithSpanExporter(t.Spans),
+		tracing.WithDefaultTracesExporter("none"), // the terminal shows the recorder's spans
+		tracing.WithDefaultMetricsExporter("none"),
+	}, opts...)
 	return t, nil
 }
 
-// Exporting reports whether spans also leave the process (OTEL_TRACES_EXPORTER).
-func (t *Telemetry) Exporting() bool { return t.export != nil }
-
-// provider returns a new TracerProvider for the named service.
-func (t *Telemetry) provider(service string) trace.TracerProvider {
-	if t.disabled {
-		return noop.NewTracerProvider()
-	}
-	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(
-		semconv.ServiceName(service), semconv.ServiceNamespace("checkout")))
-	if err != nil {
-		res = resource.Default()
-	}
-	opts := []sdktrace.TracerProviderOption{
-		sdktrace.WithResource(res),
-		sdktrace.WithSpanProcessor(businessProcessor{}),
-		sdktrace.WithSpanProcessor(t.Spans),
-	}
-	if t.export != nil {
-		opts = append(opts, sdktrace.WithSpanProcessor(sharedProcessor{t.export}))
-	}
-	tp := sdktrace.NewTracerProvider(opts...)
-	t.mu.Lock()
-	t.providers = append(t.providers, tp)
-	t.mu.Unlock()
-	return tp
+// Exporting reports whether spans also leave the process.
+func (t *Telemetry) Exporting() bool {
+	return os.Getenv("OTEL_TRACES_EXPORTER") != "" && os.Getenv("OTEL_TRACES_EXPORTER") != "none" ||
+		os.Getenv("OTEL_EXPORTER_OTLP_ENDPOINT") != "" || os.Getenv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") != ""
 }
 
-// Shutdown flushes and stops every provider, then the shared exporter.
-func (t *Telemetry) Shutdown(ctx context.Context) error {
+// service sets up the named service's providers and logger.
+func (t *Telemetry) service(name string) (svc, error) {
+	var p tracing.Providers
+	shutdown, err := tracing.Setup(t.ctx, append(t.opts, tracing.WithServiceName(name), tracing.WithoutGlobals(&p))...)
+	if err != nil {
+		return svc{}, fmt.Errorf("telemetry of %s: %w", name, err)
+	}
 	t.mu.Lock()
-	tps := t.providers
-	t.providers = nil
+	t.shutdowns = append(t.shutdowns, shutdown)
+	if f, ok := p.TracerProvider.(interface{ ForceFlush(context.Context) error }); ok {
+		t.flushers = append(t.flushers, f)
+	}
+	t.mu.Unlock()
+	return svc{name: name, transports: &t.transports, tp: p.TracerProvider, prop: p.Propagator, log: newLogger(t.Logs, name)}, nil
+}
+
+// Flush exports every ended span, so that the recorder holds them.
+func (t *Telemetry) Flush(ctx context.Context) error {
+	t.mu.Lock()
+	fs := t.flushers
 	t.mu.Unlock()
 	var errs []error
-	for _, tp := range tps {
-		errs = append(errs, tp.Shutdown(ctx))
-	}
-	if t.export != nil {
-		errs = append(errs, t.export.Shutdown(ctx))
+	for _, f := range fs {
+		errs = append(errs, f.ForceFlush(ctx))
 	}
 	return errors.Join(errs...)
 }
 
-// sharedProcessor lets one export processor serve many providers: a provider
-// shutting down flushes it but does not stop it; Telemetry.Shutdown does.
-type sharedProcessor struct{ sdktrace.SpanProcessor }
+// Shutdown flushes and stops every service's providers.
+func (t *Telemetry) Shutdown(ctx context.Context) error {
+	t.mu.Lock()
+	sds := t.shutdowns
+	t.shutdowns, t.flushers = nil, nil
+	t.mu.Unlock()
+	var errs []error
+	for _, sd := range sds {
+		errs = append(errs, sd(ctx))
+	}
+	return errors.Join(errs...)
+}
 
-func (p sharedProcessor) Shutdown(ctx context.Context) error { return p.ForceFlush(ctx) }
+// transports are the HTTP client transports of the services, closed with them.
+type transports struct {
+	mu sync.Mutex
+	ts []*http.Transport
+}
+
+func (t *transports) add(tr *http.Transport) {
+	t.mu.Lock()
+	t.ts = append(t.ts, tr)
+	t.mu.Unlock()
+}
+
+func (t *Telemetry) closeIdle() {
+	t.transports.mu.Lock()
+	defer t.transports.mu.Unlock()
+	for _, tr := range t.transports.ts {
+		tr.CloseIdleConnections()
+	}
+}
 
 // SpanRecorder keeps every ended span in memory.
 type SpanRecorder struct {
@@ -121,16 +130,18 @@ type SpanRecorder struct {
 	spans []sdktrace.ReadOnlySpan
 }
 
-var _ sdktrace.SpanProcessor = (*SpanRecorder)(nil)
+var _ sdktrace.SpanExporter = (*SpanRecorder)(nil)
 
-func (r *SpanRecorder) OnStart(context.Context, sdktrace.ReadWriteSpan) {}
-func (r *SpanRecorder) Shutdown(context.Context) error                  { return nil }
-func (r *SpanRecorder) ForceFlush(context.Context) error                { return nil }
-func (r *SpanRecorder) OnEnd(s sdktrace.ReadOnlySpan) {
+// ExportSpans keeps spans.
+func (r *SpanRecorder) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
 	r.mu.Lock()
-	r.spans = append(r.spans, s)
+	r.spans = append(r.spans, spans...)
 	r.mu.Unlock()
+	return nil
 }
+
+// Shutdown does nothing: the spans stay readable.
+func (r *SpanRecorder) Shutdown(context.Context) error { return nil }
 
 // All returns every span recorded so far.
 func (r *SpanRecorder) All() []sdktrace.ReadOnlySpan {
@@ -197,16 +208,9 @@ func (r *LogRecorder) Trace(id trace.TraceID) []string {
 // svc is what one service is built from: its name, tracer provider,
 // propagator and logger.
 type svc struct {
-	name string
-	tp   trace.TracerProvider
-	prop propagation.TextMapPropagator
-	log  *slog.Logger
-}
-
-func (t *Telemetry) service(name string) svc {
-	return svc{name: name, tp: t.provider(name), prop: t.prop, log: newLogger(t.Logs, name)}
-}
-
-func (s svc) tracer() trace.Tracer {
-	return s.tp.Tracer("github.com/otelkit/otelkit/examples/checkout/" + s.name)
+	name       string
+	transports *transports
+	tp         trace.TracerProvider
+	prop       propagation.TextMapPropagator
+	log        *slog.Logger
 }
