@@ -70,8 +70,6 @@ func WithUnsampled() Option {
 // is written.
 //
 // By default no business context is written.
-//
-// [tracing.Business]: https://pkg.go.dev/github.com/otelkit/otelkit/tracing#Business
 func WithBusiness(keys ...attribute.Key) Option {
 	return optionFunc(func(c *config) {
 		c.business = true
