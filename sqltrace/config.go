@@ -1,0 +1,160 @@
+package sqltrace
+
+import (
+	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// config is the configuration of a [Tracer], built by [NewTracer].
+type config struct {
+	tracerProvider trace.TracerProvider
+	meterProvider  metric.MeterProvider
+	next           []pgx.QueryTracer
+	acquire        AcquireMode
+	requireParent  bool
+	parameters     bool
+	isFailure      func(error) bool
+	cacheSize      int
+	attrs          []attribute.KeyValue
+}
+
+func newConfig(opts []Option) config {
+	c := config{
+		tracerProvider: otel.GetTracerProvider(),
+		meterProvider:  otel.GetMeterProvider(),
+		acquire:        AcquireSpan,
+		cacheSize:      2048,
+	}
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	return c
+}
+
+// Option configures a [Tracer].
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// WithTracerProvider sets the provider of the tracer that creates the spans.
+// By default the global provider (otel.GetTracerProvider) is used, read once
+// by [NewTracer]. A nil provider is ignored.
+func WithTracerProvider(tp trace.TracerProvider) Option {
+	return optionFunc(func(c *config) {
+		if tp != nil {
+			c.tracerProvider = tp
+		}
+	})
+}
+
+// WithMeterProvider sets the provider of the meter that records
+// db.client.operation.duration and the db.client.connection.* metrics.
+// By default the global provider (otel.GetMeterProvider) is used, read once
+// by [NewTracer]. A nil provider is ignored.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return optionFunc(func(c *config) {
+		if mp != nil {
+			c.meterProvider = mp
+		}
+	})
+}
+
+// WithNext composes the Tracer with pgx tracers the application already has:
+// a query logger, a statement counter. Each may implement any of the pgx and
+// pgxpool tracer interfaces; it is called for those it implements (see
+// github.com/jackc/pgx/v5/multitracer). Their start hooks run after the DB
+// span has started and their end hooks before it ends, so a logger sees the
+// span in its context and its lines carry the span's trace and span id.
+// By default there are none. Nil tracers are ignored.
+func WithNext(tracers ...pgx.QueryTracer) Option {
+	return optionFunc(func(c *config) {
+		for _, t := range tracers {
+			if t != nil {
+				c.next = append(c.next, t)
+			}
+		}
+	})
+}
+
+// AcquireMode says how the time spent waiting for a pool connection shows
+// in a trace. See [WithAcquire].
+type AcquireMode uint8
+
+const (
+	// AcquireSpan records every pgxpool Acquire as its own "pgxpool.acquire"
+	// span, a sibling before the query span.
+	AcquireSpan AcquireMode = iota
+	// AcquireAttribute records the wait as the attribute
+	// pgxpool.acquire.duration (seconds) on the first span that uses the
+	// connection, usually the query that needed it. A failed acquire (pool
+	// exhausted until the deadline) still gets its own span: there is no
+	// query to carry it.
+	AcquireAttribute
+	// AcquireNone does not trace acquires. The db.client.connection.*
+	// metrics are still recorded.
+	AcquireNone
+)
+
+// WithAcquire sets how pool acquires are traced. By default each is its own
+// span ([AcquireSpan]); [AcquireAttribute] halves the span count of a pool
+// user and still shows the wait on the query.
+func WithAcquire(mode AcquireMode) Option {
+	return optionFunc(func(c *config) { c.acquire = mode })
+}
+
+// WithRequireParent creates DB spans only under a recording parent span, so
+// that background jobs, health checks and migrations that run outside any
+// trace produce no root spans of their own. Metrics are recorded either way.
+// By default a DB call without a parent starts a new trace (subject to the
+// sampler).
+func WithRequireParent() Option {
+	return optionFunc(func(c *config) { c.requireParent = true })
+}
+
+// WithQueryParameters records the arguments of each query as
+// db.query.parameter.<index> attributes (index from 0), every one passed
+// through the tracing package's redaction (tracing.RedactAttr) first, so that
+// card numbers, tokens and keys are masked. Parameters are personal data more
+// often than not: turn this on for a service whose arguments are ids and
+// enums, not for one that stores user input.
+// By default parameters are never recorded.
+func WithQueryParameters() Option {
+	return optionFunc(func(c *config) { c.parameters = true })
+}
+
+// WithErrorClassifier sets the function that decides whether an error
+// returned by the database marks the span and the metric as failed. It is
+// not asked about sql.ErrNoRows (pgx.ErrNoRows) nor about the caller's own
+// cancellation, which are never failures. An error it reports as not a
+// failure still records its SQLSTATE in db.response.status_code.
+// By default every other error is a failure. A nil function is ignored.
+func WithErrorClassifier(isFailure func(err error) bool) Option {
+	return optionFunc(func(c *config) {
+		if isFailure != nil {
+			c.isFailure = isFailure
+		}
+	})
+}
+
+// WithSummaryCacheSize bounds the number of SQL texts whose summary and
+// sanitised text are kept, so that a query is parsed once, not once per
+// call. A size below 1 disables nothing: it is taken as 1.
+// By default 2048 texts are kept; texts longer than 16 KiB are never kept.
+func WithSummaryCacheSize(n int) Option {
+	return optionFunc(func(c *config) { c.cacheSize = max(n, 1) })
+}
+
+// WithAttributes adds attributes to every span (not to metrics), such as a
+// shard or replica name. By default there are none.
+func WithAttributes(attrs ...attribute.KeyValue) Option {
+	return optionFunc(func(c *config) { c.attrs = append(c.attrs, attrs...) })
+}

@@ -1,0 +1,159 @@
+package sqltrace
+
+import (
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+)
+
+// connInfo is what a Tracer knows about a database endpoint: the attributes
+// every span and metric of its connections carry. Connections to the same
+// server, database and schema share one connInfo, computed once.
+type connInfo struct {
+	namespace string
+	poolName  string
+	attrs     []attribute.KeyValue // span attributes
+	poolSet   attribute.Set        // db.client.connection.pool.name
+
+	mu   sync.RWMutex
+	sets map[string]attribute.Set // metric attribute sets by db.query.summary
+}
+
+// maxMetricSets bounds the cached metric attribute sets per endpoint; past
+// it, sets are built per record (and an application with that many query
+// shapes should look at its metric cardinality anyway).
+const maxMetricSets = 4096
+
+type infoKey struct {
+	host      string
+	port      uint16
+	namespace string
+}
+
+// info returns the connInfo of the endpoint cfg (and pc, when connected)
+// points to.
+func (t *Tracer) info(cfg *pgx.ConnConfig, pc *pgconn.PgConn) *connInfo {
+	k := infoKey{host: cfg.Host, port: cfg.Port, namespace: namespace(cfg, pc)}
+	t.infosMu.Lock()
+	defer t.infosMu.Unlock()
+	if ci := t.infos[k]; ci != nil {
+		return ci
+	}
+	ci := &connInfo{
+		namespace: k.namespace,
+		poolName:  k.host + ":" + strconv.Itoa(int(k.port)) + "/" + k.namespace,
+		sets:      map[string]attribute.Set{},
+	}
+	ci.attrs = []attribute.KeyValue{
+		semconv.DBSystemNamePostgreSQL,
+		semconv.DBNamespace(k.namespace),
+		semconv.ServerAddress(k.host),
+		semconv.ServerPort(int(k.port)),
+	}
+	ci.poolSet = attribute.NewSet(semconv.DBClientConnectionPoolName(ci.poolName))
+	t.infos[k] = ci
+	return ci
+}
+
+// namespace is the db.namespace of a connection: "database|schema" with
+// the first schema of its search_path, or the database alone when the
+// search_path is the server's default.
+func namespace(cfg *pgx.ConnConfig, pc *pgconn.PgConn) string {
+	db := cfg.Database
+	if db == "" {
+		db = cfg.User // PostgreSQL's default database is the user's name
+	}
+	path := ""
+	if pc != nil {
+		path = pc.ParameterStatus("search_path")
+	}
+	if path == "" {
+		path = cfg.RuntimeParams["search_path"]
+	}
+	for s := range strings.SplitSeq(path, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" || s == `"$user"` || s == "$user" {
+			continue
+		}
+		if len(s) >= 2 && s[0] == '"' && s[len(s)-1] == '"' {
+			s = strings.ReplaceAll(s[1:len(s)-1], `""`, `"`)
+		}
+		return db + "|" + s
+	}
+	return db
+}
+
+// metricAttrs returns a fresh slice of the metric attributes for summary.
+func (ci *connInfo) metricAttrs(summary string) []attribute.KeyValue {
+	attrs := make([]attribute.KeyValue, 0, 8)
+	attrs = append(attrs, ci.attrs...)
+	if summary != "" {
+		attrs = append(attrs, semconv.DBQuerySummary(summary))
+	}
+	return attrs
+}
+
+// metricSet returns the metric attribute set for summary; after the first
+// call for a summary it allocates nothing.
+func (ci *connInfo) metricSet(summary string) attribute.Set {
+	ci.mu.RLock()
+	set, ok := ci.sets[summary]
+	ci.mu.RUnlock()
+	if ok {
+		return set
+	}
+	set = attribute.NewSet(ci.metricAttrs(summary)...)
+	ci.mu.Lock()
+	if len(ci.sets) < maxMetricSets {
+		ci.sets[summary] = set
+	}
+	ci.mu.Unlock()
+	return set
+}
+
+// connState is what a Tracer keeps on one connection, in the connection's
+// CustomData: only the goroutine that holds the connection touches it.
+type connState struct {
+	tracer     *Tracer
+	info       *connInfo
+	acquiredAt time.Time     // when a pool last handed the connection out
+	wait       time.Duration // acquire wait not yet reported (AcquireAttribute)
+	waited     bool
+}
+
+// stateKey is the CustomData key of a connState.
+const stateKey = ScopeName
+
+var noState = &connState{}
+
+// state returns the connState of conn, creating it on first use.
+func (t *Tracer) state(conn *pgx.Conn) *connState {
+	if conn == nil {
+		return noState
+	}
+	pc := conn.PgConn()
+	data := pc.CustomData()
+	if st, ok := data[stateKey].(*connState); ok && st.tracer == t {
+		return st
+	}
+	st := &connState{tracer: t, info: t.info(conn.Config(), pc)}
+	if data != nil {
+		data[stateKey] = st
+	}
+	return st
+}
+
+// takeWait returns the acquire wait not yet reported, once.
+func (st *connState) takeWait() (time.Duration, bool) {
+	if !st.waited {
+		return 0, false
+	}
+	st.waited = false
+	return st.wait, true
+}

@@ -1,0 +1,145 @@
+package sqltrace
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/semconv/v1.43.0/dbconv"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// poolInfo is what a Tracer knows about one pool.
+type poolInfo struct {
+	info *connInfo
+	set  attribute.Set // db.client.connection.pool.name
+}
+
+func (t *Tracer) pool(p *pgxpool.Pool) *poolInfo {
+	if pi, ok := t.pools.Load(p); ok {
+		return pi.(*poolInfo)
+	}
+	ci := t.info(p.Config().ConnConfig, nil)
+	pi, _ := t.pools.LoadOrStore(p, &poolInfo{info: ci, set: ci.poolSet})
+	return pi.(*poolInfo)
+}
+
+var internalKind = trace.WithSpanKind(trace.SpanKindInternal)
+
+// TraceAcquireStart starts waiting for a pool connection: with
+// [AcquireSpan], the "pgxpool.acquire" span.
+func (t *Tracer) TraceAcquireStart(ctx context.Context, pool *pgxpool.Pool, data pgxpool.TraceAcquireStartData) context.Context {
+	pi := t.pool(pool)
+	o := &op{Context: ctx, start: time.Now(), info: pi.info, pool: pi}
+	t.m.pending.AddSet(ctx, 1, pi.set)
+	if t.acquire == AcquireSpan && t.traced(ctx) {
+		t.startSpan(o, acquireSpanName, internalKind, t.acquireAttrs(pi))
+	}
+	if t.next != nil {
+		return t.next.TraceAcquireStart(o, pool, data)
+	}
+	return o
+}
+
+func (t *Tracer) acquireAttrs(pi *poolInfo) func([]attribute.KeyValue) []attribute.KeyValue {
+	return func(attrs []attribute.KeyValue) []attribute.KeyValue {
+		return append(attrs, semconv.DBClientConnectionPoolName(pi.info.poolName))
+	}
+}
+
+// TraceAcquireEnd ends the wait for a pool connection and records
+// db.client.connection.wait_time (or .timeouts when the wait timed out).
+func (t *Tracer) TraceAcquireEnd(ctx context.Context, pool *pgxpool.Pool, data pgxpool.TraceAcquireEndData) {
+	if t.next != nil {
+		t.next.TraceAcquireEnd(ctx, pool, data)
+	}
+	o := opFrom(ctx)
+	if o == nil || o.pool == nil {
+		return
+	}
+	now := time.Now()
+	wait := now.Sub(o.start)
+	t.m.pending.AddSet(o, -1, o.pool.set)
+	if data.Err == nil {
+		t.m.wait.RecordSet(o, wait.Seconds(), o.pool.set)
+		if data.Conn != nil {
+			st := t.state(data.Conn)
+			st.acquiredAt = now
+			if t.acquire == AcquireAttribute {
+				st.wait, st.waited = wait, true
+			}
+		}
+	} else if errors.Is(data.Err, context.DeadlineExceeded) || (pgconn.Timeout(data.Err) && o.Err() != context.Canceled) {
+		t.m.timeouts.AddSet(o, 1, o.pool.set)
+	}
+	if o.span == nil && data.Err != nil && t.acquire == AcquireAttribute && t.failed(o, data.Err) && t.traced(o) {
+		// No query will carry this wait: the failure gets its own span.
+		attrs := append(o.info.attrs[:len(o.info.attrs):len(o.info.attrs)], t.extra...)
+		attrs = append(attrs, semconv.DBClientConnectionPoolName(o.pool.info.poolName))
+		_, o.span = t.tracer.Start(o.Context, acquireSpanName, internalKind,
+			trace.WithTimestamp(o.start), trace.WithAttributes(attrs...))
+	}
+	if o.span != nil {
+		t.endSpan(o, data.Err)
+	}
+}
+
+// TraceRelease records db.client.connection.use_time: how long the
+// connection was held since it was acquired.
+func (t *Tracer) TraceRelease(pool *pgxpool.Pool, data pgxpool.TraceReleaseData) {
+	if t.next != nil {
+		t.next.TraceRelease(pool, data)
+	}
+	if data.Conn == nil {
+		return
+	}
+	st := t.state(data.Conn)
+	if st.acquiredAt.IsZero() {
+		return
+	}
+	t.m.use.RecordSet(context.Background(), time.Since(st.acquiredAt).Seconds(), t.pool(pool).set)
+	st.acquiredAt = time.Time{}
+}
+
+// ObservePool registers the observable db.client.connection.* metrics of
+// pool with the Tracer's MeterProvider: db.client.connection.count (by
+// state idle/used), db.client.connection.max and
+// db.client.connection.idle.min, read from pool.Stat at each collection.
+// The hooks already record wait_time, use_time, create_time,
+// pending_requests and timeouts; this adds the gauges a pool alone knows.
+// Unregister the returned registration when the pool is closed.
+func (t *Tracer) ObservePool(pool *pgxpool.Pool) (metric.Registration, error) {
+	pi := t.pool(pool)
+	count, err := dbconv.NewClientConnectionCountObservable(t.m.meter)
+	if err != nil {
+		return nil, err
+	}
+	maxConns, err := dbconv.NewClientConnectionMaxObservable(t.m.meter)
+	if err != nil {
+		return nil, err
+	}
+	idleMin, err := dbconv.NewClientConnectionIdleMinObservable(t.m.meter)
+	if err != nil {
+		return nil, err
+	}
+	name := pi.info.poolName
+	idle := metric.WithAttributeSet(attribute.NewSet(
+		count.AttrClientConnectionPoolName(name), count.AttrClientConnectionState(dbconv.ClientConnectionStateIdle)))
+	used := metric.WithAttributeSet(attribute.NewSet(
+		count.AttrClientConnectionPoolName(name), count.AttrClientConnectionState(dbconv.ClientConnectionStateUsed)))
+	pooled := metric.WithAttributeSet(pi.set)
+	minIdle := int64(pool.Config().MinIdleConns)
+	return t.m.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+		s := pool.Stat()
+		o.ObserveInt64(count.Inst(), int64(s.IdleConns()), idle)
+		o.ObserveInt64(count.Inst(), int64(s.AcquiredConns()+s.ConstructingConns()), used)
+		o.ObserveInt64(maxConns.Inst(), int64(s.MaxConns()), pooled)
+		o.ObserveInt64(idleMin.Inst(), minIdle, pooled)
+		return nil
+	}, count.Inst(), maxConns.Inst(), idleMin.Inst())
+}
