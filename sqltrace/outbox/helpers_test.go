@@ -49,10 +49,16 @@ func tracer() (*sdktrace.TracerProvider, *tracetest.SpanRecorder) {
 type acks struct {
 	mu     sync.Mutex
 	events []ackEvent
+	run    int // tests that restart relays number the runs
+
+	// onBuffered, when set, runs (under mu) after each produce attempt
+	// with the number of events so far.
+	onBuffered func(n int)
 }
 
 type ackEvent struct {
 	label    string
+	run      int
 	buffered bool // produce attempt started; otherwise Kafka answered
 	err      error
 	headers  []kgo.RecordHeader
@@ -65,14 +71,35 @@ var (
 
 func (a *acks) OnProduceRecordBuffered(r *kgo.Record) {
 	a.mu.Lock()
-	a.events = append(a.events, ackEvent{label: string(r.Value), buffered: true})
+	a.events = append(a.events, ackEvent{label: label(r), run: a.run, buffered: true})
+	if a.onBuffered != nil {
+		a.onBuffered(len(a.events))
+	}
 	a.mu.Unlock()
 }
 
 func (a *acks) OnProduceRecordUnbuffered(r *kgo.Record, err error) {
 	a.mu.Lock()
-	a.events = append(a.events, ackEvent{label: string(r.Value), err: err, headers: r.Headers})
+	a.events = append(a.events, ackEvent{label: label(r), run: a.run, err: err, headers: r.Headers})
 	a.mu.Unlock()
+}
+
+// label names a record by its value; large values are the poison rows.
+func label(r *kgo.Record) string {
+	if len(r.Value) > 64 {
+		return "poison"
+	}
+	return string(r.Value)
+}
+
+// firstIndex returns the index of the first event matching, or -1.
+func firstIndex(events []ackEvent, match func(ackEvent) bool) int {
+	for i, e := range events {
+		if match(e) {
+			return i
+		}
+	}
+	return -1
 }
 
 // delivered counts successful acks per label.

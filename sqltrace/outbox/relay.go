@@ -212,9 +212,11 @@ func (r *Relay) Run(ctx context.Context) error {
 			otel.Handle(err)
 			wait = min(errDelay, r.cfg.pollInterval)
 			errDelay = min(2*errDelay, r.cfg.backoffMax)
-		case n == r.cfg.batchSize:
+		case n > 0:
+			// Publishing a key's row makes its next row claimable, and
+			// more rows may be ready: look again until a claim is empty.
 			errDelay = r.cfg.backoffMin
-			continue // more rows are likely ready
+			continue
 		default:
 			errDelay = r.cfg.backoffMin
 		}
