@@ -62,7 +62,7 @@ func (TraceContext) Inject(ctx context.Context, carrier propagation.TextMapCarri
 	if !sc.IsValid() {
 		return
 	}
-	carrier.Set(traceparentHeader, formatTraceparent(sc))
+	carrier.Set(traceparentHeader, FormatTraceparent(sc))
 	if ts := sc.TraceState().String(); ts != "" {
 		carrier.Set(tracestateHeader, ts)
 	}
@@ -327,7 +327,13 @@ func unhex(c byte) (byte, bool) {
 
 const hexDigits = "0123456789abcdef"
 
-func formatTraceparent(sc trace.SpanContext) string {
+// FormatTraceparent returns the version 00 traceparent of sc (also the
+// layout of the traceresponse header), with only the sampled and random
+// flags. It returns "" if sc is not valid.
+func FormatTraceparent(sc trace.SpanContext) string {
+	if !sc.IsValid() {
+		return ""
+	}
 	var buf [traceparentLen]byte
 	buf[0], buf[1], buf[2] = '0', '0', '-'
 	tid, sid := sc.TraceID(), sc.SpanID()

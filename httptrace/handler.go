@@ -1,0 +1,310 @@
+package httptrace
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkit/otelkit/tracing"
+	"github.com/otelkit/otelkit/tracing/w3c"
+)
+
+// handler wraps otelhttp's handler: ServeHTTP runs before it (filters,
+// extraction, edge policy), serveInner between it and the wrapped handler
+// (response header, business hook, panic, route).
+type handler struct {
+	next           http.Handler
+	otel           http.Handler
+	propagators    propagation.TextMapPropagator
+	filters        []Filter
+	publicEndpoint func(*http.Request) bool
+	edgeBaggage    map[string]struct{}
+	responseHeader ResponseHeader
+	traceIDHeader  string
+	exposeHeaders  string
+	recoverPanics  bool
+	route          func(*http.Request) string
+	business       func(*http.Request) []attribute.KeyValue
+	metricAttrs    func(*http.Request) []attribute.KeyValue
+}
+
+var _ http.Handler = (*handler)(nil)
+
+// NewHandler returns h wrapped in a server span and otelhttp's request
+// metrics. See the package documentation for what it records.
+func NewHandler(h http.Handler, opts ...Option) http.Handler {
+	c := newConfig(opts)
+	hd := &handler{
+		next:           h,
+		propagators:    c.propagators,
+		filters:        c.filters,
+		publicEndpoint: c.publicEndpoint,
+		edgeBaggage:    c.edgeBaggage,
+		responseHeader: c.responseHeader,
+		traceIDHeader:  c.traceIDHeader,
+		recoverPanics:  c.recoverPanics,
+		route:          c.route,
+		business:       c.business,
+		metricAttrs:    c.metricAttrs,
+	}
+	if c.exposeHeader {
+		hd.exposeHeaders = hd.exposedHeaderNames()
+	}
+	mp := c.mp
+	if !c.hostInMetrics {
+		mp = newHostFilteringMeterProvider(mp)
+	}
+	oopts := []otelhttp.Option{
+		otelhttp.WithTracerProvider(newTracerProvider(c.tp)),
+		otelhttp.WithMeterProvider(mp),
+		// Extraction happens in ServeHTTP, where the edge policy applies.
+		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator()),
+		otelhttp.WithSpanOptions(c.serverSpanStart...),
+	}
+	if c.spanName != nil {
+		f := c.spanName
+		oopts = append(oopts, otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return f(r) }))
+	}
+	hd.otel = otelhttp.NewHandler(http.HandlerFunc(hd.serveInner), "", oopts...)
+	return hd
+}
+
+func (h *handler) exposedHeaderNames() string {
+	names := ""
+	switch h.responseHeader {
+	case TraceResponse:
+		names = "traceresponse"
+	case ServerTiming:
+		names = "Server-Timing"
+	}
+	if h.traceIDHeader != "" {
+		if names != "" {
+			names += ", "
+		}
+		names += h.traceIDHeader
+	}
+	return names
+}
+
+// serverState is the state of one request; it is also the request context
+// otelhttp receives (see requestState).
+type serverState struct {
+	context.Context
+	link         trace.SpanContext // remote context of a public request
+	routeAtStart bool
+	span         serverSpan
+
+	// Written by serveInner before otelhttp reads the span status.
+	callerGone bool
+	panicked   bool
+}
+
+func (s *serverState) Value(key any) any {
+	if key == (stateKey{}) {
+		return s
+	}
+	return s.Context.Value(key)
+}
+
+func (s *serverState) startOptions(opts []trace.SpanStartOption) []trace.SpanStartOption {
+	if !s.link.IsValid() {
+		return opts
+	}
+	return append(opts[:len(opts):len(opts)], trace.WithLinks(trace.Link{SpanContext: s.link}))
+}
+
+func (s *serverState) started(span trace.Span) trace.Span {
+	s.span = serverSpan{Span: span, st: s}
+	return &s.span
+}
+
+// serverSpan is the span otelhttp holds: the status it sets after the
+// handler gives way to what serveInner found (a panic, the caller gone), and
+// a 5xx status code brings error.type.
+type serverSpan struct {
+	trace.Span
+	st *serverState
+}
+
+func (s *serverSpan) SetStatus(code codes.Code, description string) {
+	if s.st.panicked || s.st.callerGone && code == codes.Error {
+		return
+	}
+	s.Span.SetStatus(code, description)
+}
+
+func (s *serverSpan) SetAttributes(kv ...attribute.KeyValue) {
+	s.Span.SetAttributes(kv...)
+	if s.st.panicked || s.st.callerGone {
+		return
+	}
+	for _, a := range kv {
+		if a.Key == semconv.HTTPResponseStatusCodeKey && a.Value.AsInt64() >= 500 {
+			s.Span.SetAttributes(semconv.ErrorTypeKey.String(strconv.FormatInt(a.Value.AsInt64(), 10)))
+		}
+	}
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	for _, f := range h.filters {
+		if !f(r) {
+			h.next.ServeHTTP(w, r)
+			return
+		}
+	}
+	st := &serverState{routeAtStart: r.Pattern != ""}
+	ctx := r.Context()
+	carrier := propagation.HeaderCarrier(r.Header)
+	if h.publicEndpoint != nil && h.publicEndpoint(r) {
+		// An untrusted client's context is only linked, and only the
+		// allowlisted baggage is kept.
+		remote := h.propagators.Extract(context.Background(), carrier)
+		st.link = trace.SpanContextFromContext(remote)
+		if bag := h.keepEdgeBaggage(baggage.FromContext(remote)); bag.Len() > 0 {
+			ctx = baggage.ContextWithBaggage(ctx, bag)
+		}
+	} else {
+		ctx = h.propagators.Extract(ctx, carrier)
+	}
+	st.Context = ctx
+	h.otel.ServeHTTP(w, r.WithContext(st))
+}
+
+func (h *handler) keepEdgeBaggage(in baggage.Baggage) baggage.Baggage {
+	if in.Len() == 0 || len(h.edgeBaggage) == 0 {
+		return baggage.Baggage{}
+	}
+	var keep []baggage.Member
+	for _, m := range in.Members() {
+		if _, ok := h.edgeBaggage[m.Key()]; ok {
+			keep = append(keep, m)
+		}
+	}
+	out, _ := baggage.New(keep...)
+	return out
+}
+
+// serveInner runs inside otelhttp's span: r is otelhttp's own copy of the
+// request, which it reads again after serveInner returns.
+func (h *handler) serveInner(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	st, _ := ctx.Value(stateKey{}).(*serverState)
+	span := trace.SpanFromContext(ctx)
+	h.setResponseHeaders(w, span.SpanContext())
+
+	req := r
+	if h.business != nil {
+		if attrs := h.business(r); len(attrs) > 0 {
+			req = r.WithContext(tracing.SetBusiness(ctx, attrs...))
+		}
+	}
+
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler { //nolint:errorlint // sentinel compared as net/http does
+				panic(v)
+			}
+			if st != nil {
+				st.panicked = true
+			}
+			recordPanic(span, v)
+			if !h.recoverPanics {
+				panic(v)
+			}
+			w.WriteHeader(http.StatusInternalServerError)
+		}
+	}()
+	h.next.ServeHTTP(w, req)
+
+	h.finish(r, req, span, st)
+}
+
+func (h *handler) finish(r, req *http.Request, span trace.Span, st *serverState) {
+	if st == nil {
+		return
+	}
+	route := ""
+	if req.Pattern != "" {
+		route = routeOf(req.Pattern)
+	} else if h.route != nil {
+		route = h.route(req)
+	}
+	if route != "" && !st.routeAtStart {
+		// otelhttp names the span and labels the metrics from r.Pattern
+		// once serveInner returns; the span attribute is set here.
+		if r.Pattern == "" {
+			r.Pattern = route
+		}
+		span.SetAttributes(semconv.HTTPRoute(route))
+	}
+	if h.metricAttrs != nil {
+		if l, ok := otelhttp.LabelerFromContext(r.Context()); ok {
+			l.Add(h.metricAttrs(req)...)
+		}
+	}
+	if errors.Is(r.Context().Err(), context.Canceled) {
+		st.callerGone = true
+	}
+}
+
+// routeOf strips the method and host of a ServeMux pattern.
+func routeOf(pattern string) string {
+	for i := 0; i < len(pattern); i++ {
+		if pattern[i] == '/' {
+			return pattern[i:]
+		}
+	}
+	return ""
+}
+
+func (h *handler) setResponseHeaders(w http.ResponseWriter, sc trace.SpanContext) {
+	if !sc.IsValid() {
+		return
+	}
+	hdr := w.Header()
+	switch h.responseHeader {
+	case TraceResponse:
+		hdr["Traceresponse"] = []string{w3c.FormatTraceparent(sc)}
+	case ServerTiming:
+		hdr.Add("Server-Timing", `traceparent;desc="`+w3c.FormatTraceparent(sc)+`"`)
+	}
+	if h.traceIDHeader != "" {
+		hdr[h.traceIDHeader] = []string{sc.TraceID().String()}
+	}
+	if h.exposeHeaders != "" {
+		hdr.Add("Access-Control-Expose-Headers", h.exposeHeaders)
+	}
+}
+
+// recordPanic records a panic of the handler as tracing.End does: status
+// Error, error.type the panic value's type, an exception event with the
+// stack; and the 500 the client gets.
+func recordPanic(span trace.Span, v any) {
+	if !span.IsRecording() {
+		return
+	}
+	typ := fmt.Sprintf("%T", v)
+	if err, ok := v.(error); ok {
+		typ = semconv.ErrorType(err).Value.AsString()
+	}
+	msg := fmt.Sprint(v)
+	span.SetStatus(codes.Error, "panic: "+msg)
+	span.SetAttributes(semconv.ErrorTypeKey.String(typ), semconv.HTTPResponseStatusCode(http.StatusInternalServerError))
+	// The deferred call runs on top of the panicking stack.
+	span.AddEvent(semconv.ExceptionEventName, trace.WithAttributes(
+		semconv.ExceptionType(typ),
+		semconv.ExceptionMessage(msg),
+		semconv.ExceptionStacktrace(string(debug.Stack())),
+	))
+}

@@ -1,0 +1,272 @@
+package httptrace
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkit/otelkit/tracing/w3c"
+)
+
+// transport wraps otelhttp's transport: RoundTrip runs before it (filters,
+// retries), send between it and the base transport (propagation policy).
+type transport struct {
+	base           http.RoundTripper
+	otel           http.RoundTripper
+	propagators    propagation.TextMapPropagator
+	filters        []Filter
+	trusted        func(*http.Request) bool
+	traceparentOut bool
+	statusIsError  func(int) bool
+	retries        int
+	retryable      func(*http.Request, *http.Response, error) bool
+	backoff        time.Duration
+}
+
+var _ http.RoundTripper = (*transport)(nil)
+
+// NewTransport returns base wrapped in a client span per attempt, otelhttp's
+// client metrics and the propagation policy. A nil base is
+// http.DefaultTransport. See the package documentation.
+func NewTransport(base http.RoundTripper, opts ...Option) http.RoundTripper {
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	c := newConfig(opts)
+	t := &transport{
+		base:           base,
+		propagators:    c.propagators,
+		filters:        c.filters,
+		trusted:        c.trusted,
+		traceparentOut: c.traceparentOut,
+		statusIsError:  c.statusIsError,
+		retries:        c.retries,
+		retryable:      c.retryable,
+		backoff:        c.retryBackoff,
+	}
+	name := clientSpanName
+	if c.spanName != nil {
+		name = c.spanName
+	}
+	t.otel = otelhttp.NewTransport(roundTripperFunc(t.send),
+		otelhttp.WithTracerProvider(newTracerProvider(c.tp)),
+		otelhttp.WithMeterProvider(c.mp),
+		// Injection happens in send, where the host is known.
+		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator()),
+		otelhttp.WithSpanOptions(c.clientSpanOption...),
+		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return name(r) }),
+	)
+	return t
+}
+
+type roundTripperFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// clientSpanName is `{method}`, as the HTTP semantic conventions name a
+// client span without a URL template.
+func clientSpanName(r *http.Request) string {
+	switch m := r.Method; m {
+	case "", http.MethodGet:
+		return http.MethodGet
+	case http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete,
+		http.MethodConnect, http.MethodOptions, http.MethodTrace:
+		return m
+	}
+	return "HTTP"
+}
+
+// clientState is the state of one attempt; it is also the request context
+// otelhttp receives (see requestState).
+type clientState struct {
+	context.Context
+	t      *transport
+	resend int
+	span   clientSpan
+
+	// Written by send before otelhttp sets the span status.
+	status int
+}
+
+func (s *clientState) Value(key any) any {
+	if key == (stateKey{}) {
+		return s
+	}
+	return s.Context.Value(key)
+}
+
+func (s *clientState) startOptions(opts []trace.SpanStartOption) []trace.SpanStartOption {
+	if s.resend == 0 {
+		return opts
+	}
+	return append(opts[:len(opts):len(opts)], trace.WithAttributes(semconv.HTTPRequestResendCount(s.resend)))
+}
+
+func (s *clientState) started(span trace.Span) trace.Span {
+	s.span = clientSpan{Span: span, st: s}
+	return &s.span
+}
+
+// clientSpan is the span otelhttp holds: a status code WithStatusIsError
+// does not call an error leaves the status unset and brings no error.type.
+type clientSpan struct {
+	trace.Span
+	st *clientState
+}
+
+func (s *clientSpan) expected() bool {
+	return s.st.status >= 400 && !s.st.t.statusIsError(s.st.status)
+}
+
+func (s *clientSpan) SetStatus(code codes.Code, description string) {
+	if code == codes.Error && s.expected() {
+		return
+	}
+	s.Span.SetStatus(code, description)
+}
+
+func (s *clientSpan) SetAttributes(kv ...attribute.KeyValue) {
+	if s.expected() {
+		kept := make([]attribute.KeyValue, 0, len(kv))
+		for _, a := range kv {
+			if a.Key != semconv.ErrorTypeKey {
+				kept = append(kept, a)
+			}
+		}
+		kv = kept
+	}
+	s.Span.SetAttributes(kv...)
+}
+
+// RoundTrip sends r, and, with WithRetry, sends it again while the policy
+// says so: every attempt goes through otelhttp and gets its own span.
+func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
+	for _, f := range t.filters {
+		if !f(r) {
+			return t.base.RoundTrip(r)
+		}
+	}
+	resend := redirects(r)
+	req := r
+	for attempt := 0; ; attempt++ {
+		st := &clientState{Context: req.Context(), t: t, resend: resend + attempt}
+		resp, err := t.otel.RoundTrip(req.WithContext(st))
+		if attempt >= t.retries || r.Context().Err() != nil || !t.retryable(req, resp, err) {
+			return resp, err
+		}
+		next, ok := rewind(r)
+		if !ok {
+			return resp, err
+		}
+		if resp != nil {
+			// Drain a little so that the connection can be reused.
+			_, _ = io.CopyN(io.Discard, resp.Body, 4<<10)
+			_ = resp.Body.Close()
+		}
+		if err := sleep(r.Context(), t.backoff<<attempt); err != nil {
+			return nil, err
+		}
+		req = next
+	}
+}
+
+// redirects counts the redirects http.Client followed to produce r: they
+// are resends too, for http.request.resend_count.
+func redirects(r *http.Request) int {
+	n := 0
+	for resp := r.Response; resp != nil && resp.Request != nil; resp = resp.Request.Response {
+		n++
+	}
+	return n
+}
+
+// rewind returns r ready to be sent again: a request with a body needs
+// GetBody.
+func rewind(r *http.Request) (*http.Request, bool) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return r, true
+	}
+	if r.GetBody == nil {
+		return nil, false
+	}
+	body, err := r.GetBody()
+	if err != nil {
+		return nil, false
+	}
+	next := r.Clone(r.Context())
+	next.Body = body
+	return next, true
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return nil
+	}
+}
+
+func defaultRetryable(r *http.Request, resp *http.Response, err error) bool {
+	if !idempotent(r.Method) {
+		return false
+	}
+	if err != nil {
+		return !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded)
+	}
+	switch resp.StatusCode {
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+func idempotent(method string) bool {
+	switch method {
+	case "", http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
+}
+
+// send runs inside otelhttp's span with otelhttp's own copy of the request,
+// so it may set headers. It applies the propagation policy.
+func (t *transport) send(r *http.Request) (*http.Response, error) {
+	ctx := r.Context()
+	if t.trusted(r) {
+		t.propagators.Inject(ctx, propagation.HeaderCarrier(r.Header))
+	} else {
+		// Nothing the propagators (or the caller) put in a header
+		// leaves for an untrusted host; personal data in baggage above all.
+		for _, f := range t.propagators.Fields() {
+			r.Header.Del(f)
+		}
+		r.Header.Del("Baggage")
+		r.Header.Del("Traceparent")
+		r.Header.Del("Tracestate")
+		if t.traceparentOut {
+			if tp := w3c.FormatTraceparent(trace.SpanContextFromContext(ctx)); tp != "" {
+				r.Header["Traceparent"] = []string{tp}
+			}
+		}
+	}
+	resp, err := t.base.RoundTrip(r)
+	if st, ok := ctx.Value(stateKey{}).(*clientState); ok && resp != nil {
+		st.status = resp.StatusCode
+	}
+	return resp, err
+}
