@@ -12,7 +12,7 @@ import (
 // held in StockWarehouses warehouses.
 const (
 	CatalogSize     = 2000
-	StockWarehouses = 50
+	StockWarehouses = 20
 )
 
 // Migrate creates the tables in schema (created if missing) and fills the

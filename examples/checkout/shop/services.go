@@ -316,7 +316,7 @@ func (inv *inventory) validate(ctx context.Context, items []Item) (short string,
 		if inv.slow {
 			// The incident: inventory is saturated and answers late.
 			select {
-			case <-time.After(time.Second):
+			case <-time.After(2 * time.Second):
 			case <-ctx.Done():
 				return ctx.Err()
 			}

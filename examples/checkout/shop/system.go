@@ -78,7 +78,7 @@ type Config struct {
 	// Listen maps a service to its listen address; by default 127.0.0.1:0.
 	Listen map[string]string
 	// InventoryTimeout is how long orders waits for one inventory attempt;
-	// by default 300ms.
+	// by default 1s.
 	InventoryTimeout time.Duration
 	// Group is the consumer group prefix; by default "checkout".
 	Group string
@@ -113,7 +113,7 @@ func Start(ctx context.Context, cfg Config, services ...string) (sys *System, er
 		return nil, errors.New("shop: Config.Telemetry is required")
 	}
 	if cfg.InventoryTimeout == 0 {
-		cfg.InventoryTimeout = 300 * time.Millisecond
+		cfg.InventoryTimeout = time.Second
 	}
 	if cfg.Group == "" {
 		cfg.Group = "checkout"

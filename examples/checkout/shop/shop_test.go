@@ -1,0 +1,452 @@
+package shop_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkit/otelkit/examples/checkout/shop"
+	"github.com/otelkit/otelkit/internal/kafkatest"
+	"github.com/otelkit/otelkit/internal/pgtest"
+	"github.com/otelkit/otelkit/tracing"
+	"github.com/otelkit/otelkit/tracing/waterfall"
+)
+
+// checkout is a running system under test and what it recorded.
+type checkout struct {
+	t   *testing.T
+	sys *shop.System
+	tel *shop.Telemetry
+}
+
+func start(t *testing.T, sc shop.Scenarios, configure ...func(*shop.Config)) *checkout {
+	t.Helper()
+	t.Parallel()
+	_, schema := pgtest.Schema(t)
+	brokers := kafkatest.Cluster(t, 1)
+	ctx := context.Background()
+	tel, err := shop.NewTelemetry(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := shop.Config{DatabaseURL: pgtest.URL(), Schema: schema, Brokers: brokers, Scenarios: sc, Telemetry: tel}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	sys, err := shop.Start(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sys.Close(context.Background())
+		tel.Shutdown(context.Background())
+	})
+	return &checkout{t: t, sys: sys, tel: tel}
+}
+
+// place places the orders, waits until the accepted ones are settled (at
+// most wait) and flushes the spans.
+func (c *checkout) place(orders []shop.CheckoutRequest, concurrency int, wait time.Duration) []shop.Placed {
+	c.t.Helper()
+	placed := shop.Place(context.Background(), c.sys.GatewayURL(), orders, concurrency)
+	for _, p := range placed {
+		if p.Err != nil {
+			c.t.Fatalf("checkout %+v: %v", p.Request, p.Err)
+		}
+		if !p.TraceID.IsValid() || p.TraceID.String() != p.Response.TraceID {
+			c.t.Fatalf("gateway answered trace id header %s, body %q", p.TraceID, p.Response.TraceID)
+		}
+	}
+	c.sys.Wait(placed, wait)
+	if err := c.tel.Flush(context.Background()); err != nil {
+		c.t.Fatal(err)
+	}
+	return placed
+}
+
+// spans returns the spans of one trace; on failure the test log shows them.
+func (c *checkout) spans(id trace.TraceID) []sdktrace.ReadOnlySpan {
+	spans := c.tel.Spans.Trace(id)
+	c.t.Cleanup(func() {
+		if c.t.Failed() {
+			var b strings.Builder
+			_ = waterfall.Render(&b, spans, waterfall.WithWidth(160))
+			c.t.Logf("trace %s:\n%s", id, b.String())
+		}
+	})
+	return spans
+}
+
+func order(user, currency string, items ...shop.Item) shop.CheckoutRequest {
+	return shop.CheckoutRequest{UserID: user, Currency: currency, Card: "4242424242424242", Items: items}
+}
+
+func lines(n int) []shop.Item {
+	out := make([]shop.Item, n)
+	for i := range out {
+		out[i] = shop.Item{SKU: fmt.Sprintf("sku-%04d", 100+i*13), Qty: 1}
+	}
+	return out
+}
+
+func service(s sdktrace.ReadOnlySpan) string {
+	v, _ := s.Resource().Set().Value(semconv.ServiceNameKey)
+	return v.AsString()
+}
+
+func attr(s sdktrace.ReadOnlySpan, k attribute.Key) (attribute.Value, bool) {
+	for _, kv := range s.Attributes() {
+		if kv.Key == k {
+			return kv.Value, true
+		}
+	}
+	return attribute.Value{}, false
+}
+
+func named(spans []sdktrace.ReadOnlySpan, svc, name string) []sdktrace.ReadOnlySpan {
+	var out []sdktrace.ReadOnlySpan
+	for _, s := range spans {
+		if (svc == "" || service(s) == svc) && s.Name() == name {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func children(spans []sdktrace.ReadOnlySpan, parent sdktrace.ReadOnlySpan) []sdktrace.ReadOnlySpan {
+	var out []sdktrace.ReadOnlySpan
+	for _, s := range spans {
+		if s.Parent().SpanID() == parent.SpanContext().SpanID() {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func one(t *testing.T, spans []sdktrace.ReadOnlySpan, svc, name string) sdktrace.ReadOnlySpan {
+	t.Helper()
+	got := named(spans, svc, name)
+	if len(got) != 1 {
+		t.Fatalf("want one %s span %q, got %d", svc, name, len(got))
+	}
+	return got[0]
+}
+
+func TestOneTraceAcrossSixServices(t *testing.T) {
+	c := start(t, shop.Scenarios{})
+	placed := c.place([]shop.CheckoutRequest{order("u-1", "EUR", lines(3)...), order("u-2", "USD", lines(2)...)}, 2, 10*time.Second)
+	for _, p := range placed {
+		if p.Status != http.StatusCreated {
+			t.Fatalf("checkout: %d %s", p.Status, p.Response.Error)
+		}
+		spans := c.spans(p.TraceID)
+		byID := map[trace.SpanID]bool{}
+		for _, s := range spans {
+			byID[s.SpanContext().SpanID()] = true
+		}
+		seen := map[string]bool{}
+		wantUser := tracing.RedactAttr(tracing.UserID.String(p.Request.UserID)).Value
+		var roots []string
+		for _, s := range spans {
+			seen[service(s)] = true
+			if !s.Parent().IsValid() {
+				roots = append(roots, service(s)+" "+s.Name())
+			} else if !byID[s.Parent().SpanID()] {
+				t.Errorf("orphan span %s %q: parent %s is not in the trace", service(s), s.Name(), s.Parent().SpanID())
+			}
+			if v, _ := attr(s, tracing.OrderID.Key()); v.AsString() != p.Response.OrderID {
+				t.Errorf("%s %q: order.id = %q, want %q", service(s), s.Name(), v.AsString(), p.Response.OrderID)
+			}
+			if v, _ := attr(s, tracing.UserID.Key()); v != wantUser {
+				t.Errorf("%s %q: user.id = %q, want %q", service(s), s.Name(), v.Emit(), wantUser.Emit())
+			}
+		}
+		if !slices.Equal(roots, []string{"gateway POST /checkout"}) {
+			t.Errorf("roots = %q, want the gateway's server span alone", roots)
+		}
+		for _, svc := range []string{shop.Gateway, shop.Orders, shop.OutboxRelay, shop.Payments, shop.Inventory, shop.Notifications} {
+			if !seen[svc] {
+				t.Errorf("no span of %s in trace %s", svc, p.TraceID)
+			}
+		}
+		logged := map[string]bool{}
+		for _, l := range c.tel.Logs.Trace(p.TraceID) {
+			for _, svc := range shop.Services {
+				if strings.Contains(l, `"service":"`+svc+`"`) {
+					logged[svc] = true
+				}
+			}
+		}
+		for _, svc := range []string{shop.Gateway, shop.Orders, shop.Payments, shop.Notifications} {
+			if !logged[svc] {
+				t.Errorf("no log line of %s carries trace_id %s", svc, p.TraceID)
+			}
+		}
+	}
+}
+
+// Scenario 1: the stock query of a large order scans without an index.
+func TestScenario1_SlowStockQueryDominatesLargeOrder(t *testing.T) {
+	c := start(t, shop.Scenarios{SlowStock: true}, func(cfg *shop.Config) { cfg.InventoryTimeout = 10 * time.Second })
+	p := c.place([]shop.CheckoutRequest{order("u-1", "EUR", lines(47)...)}, 1, 10*time.Second)[0]
+	if p.Status != http.StatusCreated {
+		t.Fatalf("checkout: %d %s", p.Status, p.Response.Error)
+	}
+	spans := c.spans(p.TraceID)
+	root := one(t, spans, shop.Gateway, "POST /checkout")
+	validate := one(t, spans, shop.Inventory, "inventory.validate_stock_levels")
+	if v, _ := attr(validate, tracing.OrderItemCount.Key()); v.AsInt64() != 47 {
+		t.Errorf("validate_stock_levels order.item_count = %v, want 47", v.Emit())
+	}
+	total := root.EndTime().Sub(root.StartTime())
+	took := validate.EndTime().Sub(validate.StartTime())
+	if took*2 < total {
+		t.Errorf("validate_stock_levels took %v of the checkout's %v: it should dominate", took, total)
+	}
+	var queries int
+	for _, q := range children(spans, validate) {
+		if q.SpanKind() != trace.SpanKindClient {
+			continue
+		}
+		queries++
+		text, _ := attr(q, semconv.DBQueryTextKey)
+		summary, _ := attr(q, semconv.DBQuerySummaryKey)
+		if !strings.Contains(text.AsString(), "FROM stock WHERE sku = $1") || summary.AsString() != "SELECT stock" {
+			t.Errorf("stock query span %q: db.query.text %q, db.query.summary %q", q.Name(), text.AsString(), summary.AsString())
+		}
+		if strings.Contains(text.AsString(), "sku-0") {
+			t.Errorf("query text carries a parameter value: %q", text.AsString())
+		}
+	}
+	if queries != 47 {
+		t.Errorf("validate_stock_levels has %d query spans, want one per item (47)", queries)
+	}
+}
+
+// Scenario 2: a config change rolls out a new provider API version; its
+// charges fail with 401.
+func TestScenario2_FailedPaymentsDifferByAPIVersion(t *testing.T) {
+	c := start(t, shop.Scenarios{PaymentConfig: true})
+	var orders []shop.CheckoutRequest
+	for i := range 7 {
+		orders = append(orders, order(fmt.Sprintf("u-%d", i), "EUR", lines(2)...))
+	}
+	placed := c.place(orders, 1, 10*time.Second)
+	versions := map[codes.Code]map[string]bool{codes.Ok: {}, codes.Error: {}}
+	for _, p := range placed {
+		for _, s := range named(c.spans(p.TraceID), shop.Payments, "payments.charge") {
+			v, _ := attr(s, "payment.provider.api_version")
+			code := s.Status().Code
+			if code == codes.Unset {
+				code = codes.Ok
+			}
+			versions[code][v.AsString()] = true
+			key, ok := attr(s, "payment.provider.api_key")
+			if !ok || key.AsString() == shop.ProviderKey {
+				t.Errorf("payment span api key attribute %q (present %v): want it masked", key.Emit(), ok)
+			}
+		}
+	}
+	if !maps(versions[codes.Error], shop.APIVersionNew) || !maps(versions[codes.Ok], shop.APIVersionStable) {
+		t.Errorf("api versions of failed charges %v, of successful ones %v: want only %s failing and only %s succeeding",
+			versions[codes.Error], versions[codes.Ok], shop.APIVersionNew, shop.APIVersionStable)
+	}
+	for _, s := range c.tel.Spans.All() {
+		for _, kv := range s.Attributes() {
+			if strings.Contains(kv.Value.Emit(), shop.ProviderKey) {
+				t.Errorf("%s %q: %s carries the provider key in clear", service(s), s.Name(), kv.Key)
+			}
+		}
+	}
+	for _, l := range c.tel.Logs.All() {
+		if strings.Contains(l, shop.ProviderKey) {
+			t.Errorf("log line carries the provider key in clear: %s", l)
+		}
+	}
+}
+
+func maps(set map[string]bool, only string) bool { return len(set) == 1 && set[only] }
+
+// Scenario 3: payments reads partitions 0-4 of a six-partition topic.
+func TestScenario3_OrderOnPartition5IsNeverConsumed(t *testing.T) {
+	c := start(t, shop.Scenarios{FixedPartitions: true})
+	part := kgo.StickyKeyPartitioner(nil).ForTopic(shop.TopicOrders).(interface {
+		Partition(*kgo.Record, int) int
+	})
+	var lost, delivered []shop.CheckoutRequest
+	for i := 0; len(lost) < 1 || len(delivered) < 2; i++ {
+		o := order(fmt.Sprintf("u-%d", i), "EUR", lines(1)...)
+		o.OrderID = fmt.Sprintf("ord_test%06d", i)
+		if part.Partition(&kgo.Record{Key: []byte(o.OrderID)}, shop.OrdersPartitions) == 5 {
+			lost = append(lost, o)
+		} else if len(delivered) < 2 {
+			delivered = append(delivered, o)
+		}
+	}
+	placed := c.place(delivered, 2, 10*time.Second)
+	placed = append(placed, c.place(lost, 1, 500*time.Millisecond)...) // a lost order never settles
+	for _, p := range placed {
+		spans := c.spans(p.TraceID)
+		send := named(spans, shop.OutboxRelay, "send orders")
+		if len(send) != 1 {
+			t.Fatalf("order %s: %d send spans, want 1", p.Response.OrderID, len(send))
+		}
+		partition, _ := attr(send[0], semconv.MessagingDestinationPartitionIDKey)
+		consumed := len(named(spans, shop.Payments, "process orders"))
+		switch wantLost := p.Request.OrderID == lost[0].OrderID; {
+		case wantLost && (partition.AsString() != "5" || consumed != 0):
+			t.Errorf("lost order %s: send span on partition %q, %d consumer spans; want partition 5 and none",
+				p.Response.OrderID, partition.AsString(), consumed)
+		case !wantLost && (partition.AsString() == "5" || consumed != 1):
+			t.Errorf("delivered order %s: send span on partition %q, %d consumer spans; want one",
+				p.Response.OrderID, partition.AsString(), consumed)
+		}
+	}
+}
+
+// Scenario 4: inventory is slow; orders retries it and times out.
+func TestScenario4_RetriesToSlowInventoryTimeOut(t *testing.T) {
+	c := start(t, shop.Scenarios{SlowInventory: true}, func(cfg *shop.Config) { cfg.InventoryTimeout = 100 * time.Millisecond })
+	p := c.place([]shop.CheckoutRequest{order("u-1", "EUR", lines(2)...)}, 1, time.Second)[0]
+	if p.Status != http.StatusBadGateway {
+		t.Errorf("checkout status %d, want 502", p.Status)
+	}
+	spans := c.spans(p.TraceID)
+	server := one(t, spans, shop.Orders, "POST /orders")
+	var resends []int64
+	for _, s := range children(spans, server) {
+		u, _ := attr(s, semconv.URLFullKey)
+		if s.SpanKind() != trace.SpanKindClient || !strings.HasSuffix(u.AsString(), "/stock/validate") {
+			continue
+		}
+		n, _ := attr(s, semconv.HTTPRequestResendCountKey)
+		resends = append(resends, n.AsInt64())
+		if s.Status().Code != codes.Error || !strings.Contains(s.Status().Description, "deadline exceeded") {
+			t.Errorf("attempt %d: status %v %q, want a timeout error", n.AsInt64(), s.Status().Code, s.Status().Description)
+		}
+	}
+	if !slices.Equal(resends, []int64{0, 1, 2}) {
+		t.Errorf("inventory attempts with http.request.resend_count %v, want [0 1 2] (0: unset)", resends)
+	}
+}
+
+// Scenario 5: the orders pool has one connection for concurrent orders.
+func TestScenario5_PoolWaitIsVisible(t *testing.T) {
+	c := start(t, shop.Scenarios{SmallPool: true})
+	var orders []shop.CheckoutRequest
+	for i := range 12 {
+		orders = append(orders, order(fmt.Sprintf("u-%d", i), "EUR", lines(3)...))
+	}
+	placed := c.place(orders, 12, 10*time.Second)
+	var acquires, commits []sdktrace.ReadOnlySpan
+	for _, p := range placed {
+		spans := c.spans(p.TraceID)
+		server := one(t, spans, shop.Orders, "POST /orders")
+		var acquire, begin sdktrace.ReadOnlySpan
+		for _, s := range children(spans, server) {
+			switch s.Name() {
+			case "pgxpool.acquire":
+				acquire = s
+			case "BEGIN":
+				begin = s
+			case "COMMIT":
+				commits = append(commits, s)
+			}
+		}
+		if acquire == nil || begin == nil || acquire.EndTime().After(begin.StartTime()) {
+			t.Fatalf("order %s: want a pgxpool.acquire span ending before BEGIN", p.Response.OrderID)
+		}
+		acquires = append(acquires, acquire)
+	}
+	// A wait is visible when an acquire span spans another order's COMMIT:
+	// it waited for the one connection that order held.
+	for _, a := range acquires {
+		for _, cm := range commits {
+			if cm.SpanContext().TraceID() != a.SpanContext().TraceID() &&
+				a.StartTime().Before(cm.EndTime()) && !a.EndTime().Before(cm.EndTime()) {
+				return
+			}
+		}
+	}
+	t.Error("no pgxpool.acquire span waited for another order's transaction")
+}
+
+// Scenario 6: the confirmation email fails for JPY orders; checkout is 201.
+func TestScenario6_SilentNotificationFailureIsInTheTrace(t *testing.T) {
+	c := start(t, shop.Scenarios{NotifyFailure: true})
+	placed := c.place([]shop.CheckoutRequest{order("u-1", "JPY", lines(2)...), order("u-2", "EUR", lines(2)...)}, 2, 10*time.Second)
+	for _, p := range placed {
+		if p.Status != http.StatusCreated {
+			t.Fatalf("checkout: %d %s", p.Status, p.Response.Error)
+		}
+		spans := c.spans(p.TraceID)
+		send := one(t, spans, shop.Notifications, "notifications.send_confirmation")
+		failed := p.Request.Currency == "JPY"
+		if got := send.Status().Code == codes.Error; got != failed {
+			t.Errorf("%s order: notification span status %v, want error %v", p.Request.Currency, send.Status(), failed)
+		}
+		if !failed {
+			continue
+		}
+		if !slices.ContainsFunc(send.Events(), func(e sdktrace.Event) bool { return e.Name == semconv.ExceptionEventName }) {
+			t.Errorf("failed notification span has no exception event")
+		}
+		var logged bool
+		for _, l := range c.tel.Logs.Trace(p.TraceID) {
+			logged = logged || strings.Contains(l, `"service":"notifications"`) && strings.Contains(l, `"level":"ERROR"`) &&
+				strings.Contains(l, `"span_id":"`+send.SpanContext().SpanID().String()+`"`)
+		}
+		if !logged {
+			t.Errorf("no notifications ERROR line with trace_id %s and the span's span_id", p.TraceID)
+		}
+	}
+}
+
+// Scenario 7: one of the gateway's parallel calls fails.
+func TestScenario7_FanOutFailure(t *testing.T) {
+	for _, degrade := range []bool{true, false} {
+		t.Run(fmt.Sprintf("degrade=%v", degrade), func(t *testing.T) {
+			c := start(t, shop.Scenarios{FanOutFailure: true, NoDegradation: !degrade})
+			p := c.place([]shop.CheckoutRequest{order("u-1", "EUR", lines(2)...)}, 1, 10*time.Second)[0]
+			spans := c.spans(p.TraceID)
+			quote := one(t, spans, shop.Gateway, "checkout.quote")
+			calls := children(spans, quote)
+			if len(calls) != 3 {
+				t.Fatalf("checkout.quote has %d children, want 3", len(calls))
+			}
+			// In parallel: every call starts before the longest one ends.
+			longest := slices.MaxFunc(calls, func(a, b sdktrace.ReadOnlySpan) int { return a.EndTime().Compare(b.EndTime()) })
+			for _, a := range calls {
+				if a.StartTime().After(longest.StartTime()) && !a.StartTime().Before(longest.EndTime()) {
+					t.Errorf("fan-out calls ran one after the other: %s starts after %s ends", a.Name(), longest.Name())
+				}
+				u, _ := attr(a, semconv.URLFullKey)
+				isRec := strings.Contains(u.AsString(), "/recommendations")
+				if (a.Status().Code == codes.Error) != isRec {
+					t.Errorf("fan-out call %s: status %v; only the recommendations call should fail", u.AsString(), a.Status().Code)
+				}
+			}
+			if got := quote.Status().Code == codes.Error; got == degrade {
+				t.Errorf("degrade=%v: checkout.quote status %v", degrade, quote.Status())
+			}
+			want := http.StatusCreated
+			if !degrade {
+				want = http.StatusBadGateway
+			}
+			if p.Status != want {
+				t.Errorf("checkout status %d, want %d", p.Status, want)
+			}
+		})
+	}
+}
