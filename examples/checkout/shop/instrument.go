@@ -12,10 +12,10 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/otelkit/otelkit/httptrace"
 	"github.com/otelkit/otelkit/kafkatrace"
 	"github.com/otelkit/otelkit/logcorr"
 	"github.com/otelkit/otelkit/sqltrace"
@@ -37,19 +37,24 @@ func newLogger(w io.Writer, service string) *slog.Logger {
 	return slog.New(h).With("service", service)
 }
 
-// handler instruments a service's HTTP server.
-func (s svc) handler(h http.Handler) http.Handler {
-	return otelhttp.NewHandler(h, s.name,
-		otelhttp.WithTracerProvider(s.tp), otelhttp.WithPropagators(s.prop),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
+// handler instruments a service's HTTP server: a span per request named
+// after the route mux matched, and the trace id in a traceresponse header.
+func (s svc) handler(h http.Handler, opts ...httptrace.Option) http.Handler {
+	return httptrace.NewHandler(h, append([]httptrace.Option{
+		httptrace.WithTracerProvider(s.tp), httptrace.WithPropagators(s.prop)}, opts...)...)
 }
 
-// client returns an HTTP client whose requests carry the trace context.
-func (s svc) client() *http.Client {
-	base := http.DefaultTransport.(*http.Transport).Clone()
-	s.transports.add(base)
-	return &http.Client{Transport: otelhttp.NewTransport(resendCount{base},
-		otelhttp.WithTracerProvider(s.tp), otelhttp.WithPropagators(s.prop))}
+// client returns an HTTP client with a span per attempt, whose requests
+// carry the trace context to the services of the system. base, when not
+// nil, configures the underlying transport.
+func (s svc) client(base func(*http.Transport), opts ...httptrace.Option) *http.Client {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	if base != nil {
+		base(tr)
+	}
+	s.transports.add(tr)
+	return &http.Client{Transport: httptrace.NewTransport(tr, append([]httptrace.Option{
+		httptrace.WithTracerProvider(s.tp), httptrace.WithPropagators(s.prop)}, opts...)...)}
 }
 
 // poolConfig instruments a pgx pool: a span per query with its sanitised

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/otelkit/otelkit/httptrace"
 	"github.com/otelkit/otelkit/sqltrace/outbox"
 	"github.com/otelkit/otelkit/tracing"
 	"hash/fnv"
@@ -22,7 +23,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -38,16 +38,17 @@ type gateway struct {
 	degrade bool
 }
 
-func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.Path != "/checkout" {
-		http.NotFound(w, r)
-		return
-	}
+func (g *gateway) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /checkout", g.checkout)
+	return mux
+}
+
+// checkout answers with the trace id in the body too (the traceresponse
+// header carries it as well), so that a support ticket can quote it.
+func (g *gateway) checkout(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	sc := trace.SpanContextFromContext(ctx)
-	// The W3C trace-context response header: a support ticket can quote it.
-	w.Header().Set("traceresponse", fmt.Sprintf("00-%s-%s-%s", sc.TraceID(), sc.SpanID(), sc.TraceFlags()))
-	resp := CheckoutResponse{TraceID: sc.TraceID().String()}
+	resp := CheckoutResponse{TraceID: trace.SpanContextFromContext(ctx).TraceID().String()}
 	var req CheckoutRequest
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil || req.UserID == "" || len(req.Items) == 0 {
 		resp.Error = "bad request: need user_id and items"
@@ -137,7 +138,13 @@ func newOrderID() string {
 
 type pricing struct{}
 
-func (pricing) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (p pricing) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /price", p.price)
+	return mux
+}
+
+func (pricing) price(w http.ResponseWriter, r *http.Request) {
 	var items []Item
 	if err := json.NewDecoder(r.Body).Decode(&items); err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
@@ -159,7 +166,13 @@ func Price(sku string) int64 {
 
 type recommendations struct{ fail bool }
 
-func (rc recommendations) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (rc recommendations) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /recommendations", rc.recommend)
+	return mux
+}
+
+func (rc recommendations) recommend(w http.ResponseWriter, r *http.Request) {
 	if rc.fail {
 		http.Error(w, "recommendation model backend unavailable", http.StatusServiceUnavailable)
 		return
@@ -186,15 +199,15 @@ type orders struct {
 	outbox    *outbox.Writer
 	client    *http.Client
 	inventory string
-	timeout   time.Duration
-	attempts  int
 }
 
-func (o *orders) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.Path != "/orders" {
-		http.NotFound(w, r)
-		return
-	}
+func (o *orders) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /orders", o.place)
+	return mux
+}
+
+func (o *orders) place(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	var req PlaceOrder
 	if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
@@ -219,27 +232,38 @@ func (o *orders) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusCreated)
 }
 
-// validateStock asks inventory, retrying an attempt that times out or fails
-// with a 5xx up to o.attempts times in all.
+// validateStock asks inventory. Its client times out an attempt that gets
+// no answer in time and retries it (see inventoryClient).
 func (o *orders) validateStock(ctx context.Context, items []Item) error {
-	var err error
-	for attempt := 0; attempt < o.attempts; attempt++ {
-		actx, cancel := context.WithTimeout(withResend(ctx, attempt), o.timeout)
-		var status int
-		var body []byte
-		status, body, err = call(actx, o.client, http.MethodPost, o.inventory+"/stock/validate", items)
-		cancel()
-		switch {
-		case err == nil && status == http.StatusOK:
-			return nil
-		case err == nil && status == http.StatusConflict:
-			return fmt.Errorf("%w: %s", errOutOfStock, strings.TrimSpace(string(body)))
-		case err == nil:
-			err = fmt.Errorf("inventory: %d %s", status, strings.TrimSpace(string(body)))
-		}
-		o.s.log.WarnContext(ctx, "inventory attempt failed", "attempt", attempt+1, "of", o.attempts, "err", err)
+	status, body, err := call(ctx, o.client, http.MethodPost, o.inventory+"/stock/validate", items)
+	switch {
+	case err != nil:
+		return fmt.Errorf("inventory: %w", err)
+	case status == http.StatusOK:
+		return nil
+	case status == http.StatusConflict:
+		return fmt.Errorf("%w: %s", errOutOfStock, strings.TrimSpace(string(body)))
+	default:
+		return fmt.Errorf("inventory: %d %s", status, strings.TrimSpace(string(body)))
 	}
-	return fmt.Errorf("inventory: gave up after %d attempts: %w", o.attempts, err)
+}
+
+// inventoryRetries is how many times orders retries a failed stock check.
+const inventoryRetries = 3
+
+// inventoryClient is orders' client for inventory: an attempt that has no
+// answer within timeout, or a 5xx answer, is retried inventoryRetries times.
+// Each attempt is its own client span with http.request.resend_count.
+func inventoryClient(s svc, timeout time.Duration) *http.Client {
+	retryable := func(_ *http.Request, resp *http.Response, err error) bool {
+		if err != nil {
+			s.log.Warn("inventory attempt failed", "err", err)
+			return !errors.Is(err, context.Canceled)
+		}
+		return resp.StatusCode >= 500
+	}
+	return s.client(func(t *http.Transport) { t.ResponseHeaderTimeout = timeout },
+		httptrace.WithRetry(inventoryRetries, 10*time.Millisecond, retryable))
 }
 
 func (o *orders) save(ctx context.Context, req PlaceOrder) error {
@@ -272,40 +296,45 @@ type inventory struct {
 	slow bool
 }
 
-func (inv *inventory) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (inv *inventory) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /stock/validate", inv.validateHandler)
+	mux.HandleFunc("GET /stock/availability", inv.availability)
+	return mux
+}
+
+func (inv *inventory) validateHandler(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	switch r.URL.Path {
-	case "/stock/validate":
-		var items []Item
-		if err := json.NewDecoder(r.Body).Decode(&items); err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
-			return
-		}
-		short, err := inv.validate(ctx, items)
-		switch {
-		case err != nil:
-			inv.s.log.ErrorContext(ctx, "stock validation failed", "err", err)
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-		case short != "":
-			inv.s.log.WarnContext(ctx, "out of stock", "sku", short)
-			http.Error(w, "out of stock: "+short, http.StatusConflict)
-		default:
-			w.WriteHeader(http.StatusOK)
-		}
-	case "/stock/availability":
-		var n int
-		err := tracing.Run(ctx, "inventory.check_availability", func(ctx context.Context) error {
-			skus := strings.Split(r.URL.Query().Get("skus"), ",")
-			return inv.pool.QueryRow(ctx, `SELECT count(DISTINCT sku) FROM stock WHERE sku = ANY($1) AND qty > 0`, skus).Scan(&n)
-		})
-		if err != nil {
-			http.Error(w, err.Error(), http.StatusInternalServerError)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]int{"available": n})
-	default:
-		http.NotFound(w, r)
+	var items []Item
+	if err := json.NewDecoder(r.Body).Decode(&items); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
 	}
+	short, err := inv.validate(ctx, items)
+	switch {
+	case err != nil:
+		inv.s.log.ErrorContext(ctx, "stock validation failed", "err", err)
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	case short != "":
+		inv.s.log.WarnContext(ctx, "out of stock", "sku", short)
+		http.Error(w, "out of stock: "+short, http.StatusConflict)
+	default:
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+func (inv *inventory) availability(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	var n int
+	err := tracing.Run(ctx, "inventory.check_availability", func(ctx context.Context) error {
+		skus := strings.Split(r.URL.Query().Get("skus"), ",")
+		return inv.pool.QueryRow(ctx, `SELECT count(DISTINCT sku) FROM stock WHERE sku = ANY($1) AND qty > 0`, skus).Scan(&n)
+	})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"available": n})
 }
 
 // validate checks every line of the order against the stock, one query per
@@ -405,6 +434,15 @@ func (p *payments) handle(ctx context.Context, r *kgo.Record) error {
 		return errors.Join(chargeErr, err)
 	}
 	return chargeErr
+}
+
+// providerClient is payments' client for the payment provider, which is
+// outside the company: it is sent neither baggage nor trace context.
+func providerClient(s svc, provider string) *http.Client {
+	u, _ := url.Parse(provider)
+	return s.client(nil, httptrace.WithTrustedHostFunc(func(r *http.Request) bool {
+		return r.URL.Host != u.Host && httptrace.InternalHost(r)
+	}))
 }
 
 // newProvider is the fake external payment provider. It is not ours, so it is
@@ -519,21 +557,4 @@ func kerrOf(code int16) error {
 		return err
 	}
 	return nil
-}
-
-// Retries: the attempt number travels in the request context to resendCount,
-// which sits under the instrumented transport and so sees its client span.
-type resendKey struct{}
-
-func withResend(ctx context.Context, n int) context.Context {
-	return context.WithValue(ctx, resendKey{}, n)
-}
-
-type resendCount struct{ next http.RoundTripper }
-
-func (t resendCount) RoundTrip(r *http.Request) (*http.Response, error) {
-	if n, _ := r.Context().Value(resendKey{}).(int); n > 0 {
-		trace.SpanFromContext(r.Context()).SetAttributes(semconv.HTTPRequestResendCount(n))
-	}
-	return t.next.RoundTrip(r)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/otelkit/otelkit/httptrace"
 	"github.com/otelkit/otelkit/kafkatrace"
 	"net"
 	"net/http"
@@ -207,15 +208,15 @@ func (sys *System) start(ctx, runCtx context.Context, name string) (http.Handler
 	}
 	switch name {
 	case Pricing:
-		return s.handler(pricing{}), nil
+		return s.handler(pricing{}.routes()), nil
 	case Recommendations:
-		return s.handler(recommendations{fail: sc.FanOutFailure}), nil
+		return s.handler(recommendations{fail: sc.FanOutFailure}.routes()), nil
 	case Inventory:
 		pool, err := sys.pool(ctx, &s, 8)
 		if err != nil {
 			return nil, err
 		}
-		return s.handler(&inventory{s: s, pool: pool, slow: sc.SlowInventory}), nil
+		return s.handler((&inventory{s: s, pool: pool, slow: sc.SlowInventory}).routes()), nil
 	case Orders:
 		size := int32(8)
 		if sc.SmallPool {
@@ -225,10 +226,14 @@ func (sys *System) start(ctx, runCtx context.Context, name string) (http.Handler
 		if err != nil {
 			return nil, err
 		}
-		return s.handler(&orders{s: s, pool: pool, outbox: s.outboxWriter(), client: s.client(), inventory: sys.cfg.Peers.Inventory,
-			timeout: sys.cfg.InventoryTimeout, attempts: 3}), nil
+		o := &orders{s: s, pool: pool, outbox: s.outboxWriter(), client: inventoryClient(s, sys.cfg.InventoryTimeout),
+			inventory: sys.cfg.Peers.Inventory}
+		return s.handler(o.routes()), nil
 	case Gateway:
-		return s.handler(&gateway{s: s, client: s.client(), peers: sys.cfg.Peers, degrade: !sc.NoDegradation}), nil
+		g := &gateway{s: s, client: s.client(nil), peers: sys.cfg.Peers, degrade: !sc.NoDegradation}
+		// The gateway is the edge: a client's trace context and baggage are
+		// not trusted, and the business context is set from the request.
+		return s.handler(g.routes(), httptrace.WithPublicEndpoint()), nil
 	case OutboxRelay:
 		pool, err := sys.pool(ctx, &s, 2)
 		if err != nil {
@@ -258,7 +263,7 @@ func (sys *System) start(ctx, runCtx context.Context, name string) (http.Handler
 		if err != nil {
 			return nil, err
 		}
-		p := &payments{s: s, kafka: cl, client: s.client(), provider: sys.cfg.Peers.PaymentProvider, canary: sc.PaymentConfig}
+		p := &payments{s: s, kafka: cl, client: providerClient(s, sys.cfg.Peers.PaymentProvider), provider: sys.cfg.Peers.PaymentProvider, canary: sc.PaymentConfig}
 		sys.goRun(func() { consumeLoop(runCtx, s, cl, kt, p.handle) })
 		return nil, nil
 	case Notifications:
