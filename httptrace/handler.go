@@ -104,6 +104,7 @@ type serverState struct {
 	link         trace.SpanContext // remote context of a public request
 	routeAtStart bool
 	span         serverSpan
+	header       [1]string // the traceresponse value, saving an allocation
 
 	// Written by serveInner before otelhttp reads the span status.
 	callerGone bool
@@ -201,7 +202,7 @@ func (h *handler) serveInner(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	st, _ := ctx.Value(stateKey{}).(*serverState)
 	span := trace.SpanFromContext(ctx)
-	h.setResponseHeaders(w, span.SpanContext())
+	h.setResponseHeaders(w, span.SpanContext(), st)
 
 	req := r
 	if h.business != nil {
@@ -268,14 +269,18 @@ func routeOf(pattern string) string {
 	return ""
 }
 
-func (h *handler) setResponseHeaders(w http.ResponseWriter, sc trace.SpanContext) {
+func (h *handler) setResponseHeaders(w http.ResponseWriter, sc trace.SpanContext, st *serverState) {
 	if !sc.IsValid() {
 		return
 	}
 	hdr := w.Header()
 	switch h.responseHeader {
 	case TraceResponse:
-		hdr["Traceresponse"] = []string{w3c.FormatTraceparent(sc)}
+		if st == nil {
+			st = &serverState{}
+		}
+		st.header[0] = w3c.FormatTraceparent(sc)
+		hdr["Traceresponse"] = st.header[:]
 	case ServerTiming:
 		hdr.Add("Server-Timing", `traceparent;desc="`+w3c.FormatTraceparent(sc)+`"`)
 	}

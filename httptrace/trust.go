@@ -16,18 +16,19 @@ func InternalHost(r *http.Request) bool {
 	if host == "" {
 		return false
 	}
-	if ip := parseIP(host); ip.IsValid() {
-		return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast()
-	}
-	if !strings.Contains(host, ".") {
-		return true
-	}
 	for _, suffix := range [...]string{".local", ".internal", ".localhost", ".svc", ".cluster.local"} {
 		if strings.HasSuffix(host, suffix) {
 			return true
 		}
 	}
-	return false
+	// Only an IP address ends in a digit or holds a colon; parsing a name
+	// would allocate an error.
+	if last := host[len(host)-1]; last >= '0' && last <= '9' || strings.Contains(host, ":") {
+		if ip := parseIP(host); ip.IsValid() {
+			return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast()
+		}
+	}
+	return !strings.Contains(host, ".")
 }
 
 func parseIP(host string) netip.Addr {

@@ -1,0 +1,80 @@
+// Package httptrace traces HTTP servers and clients the same way in every
+// service: it wraps otelhttp
+// (go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp) and adds
+// what otelhttp leaves to each service: route naming when the middleware
+// wraps a mux, an edge policy for untrusted clients, the trace id returned to
+// the client, panics, a propagation policy that keeps trace context and
+// baggage inside the company, and retries with one span per attempt.
+//
+// # Wiring
+//
+//	shutdown, err := tracing.Setup(ctx)          // SDK and propagators
+//	mux := http.NewServeMux()
+//	mux.HandleFunc("GET /orders/{id}", getOrder)
+//	srv := &http.Server{Handler: httptrace.NewHandler(mux, httptrace.WithPublicEndpoint())}
+//	client := &http.Client{Transport: httptrace.NewTransport(nil)}
+//
+// Providers and propagators default to the globals tracing.Setup installs;
+// pass WithTracerProvider, WithMeterProvider and WithPropagators to use
+// others.
+//
+// # Server spans
+//
+// One SERVER span per request, named `{method} {route}` after the pattern
+// http.ServeMux matched, also when the middleware wraps the mux from outside;
+// `{method}` when nothing matched (never the raw path). For other routers,
+// [WithRouteExtractor] returns the route. Attributes are otelhttp's (HTTP
+// semantic conventions v1.43: http.request.method, url.path, url.scheme,
+// server.address, server.port, client.address, user_agent.original,
+// network.protocol.version, http.request.body.size, http.response.body.size,
+// http.response.status_code) plus http.route.
+//
+// Status: a 5xx response is an error with error.type set to the code; 4xx is
+// not an error on the server; a request the caller cancelled is not an error.
+// A panic is recorded as an exception event with its stack, status Error,
+// error.type (the panic value's type) and http.response.status_code 500,
+// then re-raised ([WithRecoverPanics] answers 500 instead).
+// http.ErrAbortHandler is always re-raised and not recorded as a failure.
+//
+// The trace id goes back in a `traceresponse` header by default
+// ([WithResponseHeader], [WithTraceIDHeader], [WithExposeTraceHeaders] for
+// browsers), so that a support ticket can quote it.
+//
+// # Edge
+//
+// [WithPublicEndpoint] marks requests from untrusted clients: their trace
+// context is linked, not adopted (a new trace starts), and their baggage is
+// dropped except the keys of [WithEdgeBaggage], so that a client cannot
+// forge the order.id or user.id every span of the system carries.
+// [WithBusinessAttributes] then sets the business context from what the
+// service itself authenticated, through tracing.SetBusiness.
+//
+// # Client spans
+//
+// One CLIENT span per attempt, named `{method}`, with otelhttp's attributes;
+// a redirect or a retry ([WithRetry]) is another attempt, with
+// http.request.resend_count. Every status code >= 400 is an error unless
+// [WithStatusIsError] says otherwise.
+//
+// Trace context and baggage are injected only for trusted hosts
+// ([InternalHost] by default, [WithTrustedHosts], [WithTrustedHostFunc]).
+// An untrusted host (a payment provider) never receives baggage, not even a
+// baggage header the caller set by hand, and receives traceparent only with
+// [WithTraceparentToUntrusted].
+//
+// # Metrics
+//
+// otelhttp's metrics are kept: http.server.request.duration,
+// http.server.request.body.size, http.server.response.body.size and their
+// client counterparts. On the server, server.address and server.port come
+// from the client-controlled Host header and are removed from metrics (not
+// from spans) unless [WithHostInMetrics].
+//
+// # Cost
+//
+// On top of otelhttp, a traced server request costs one allocation for the
+// request state, one for the request copy that carries it, and two for the
+// traceresponse header; a client attempt two. See the benchmarks in the
+// bench module. The propagation policy and the status hooks run on the
+// request goroutine.
+package httptrace

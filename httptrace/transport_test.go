@@ -1,0 +1,307 @@
+package httptrace_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkit/otelkit/httptrace"
+	"github.com/otelkit/otelkit/tracing"
+)
+
+// TestTwoServices_ParentChild runs gateway -> orders over real HTTP: one
+// trace, gateway server -> gateway client -> orders server, with the
+// business context set at the edge on the spans of both services.
+func TestTwoServices_ParentChild(t *testing.T) {
+	gw, orders := newService(t, "gateway"), newService(t, "orders")
+
+	ordersSrv := httptest.NewServer(httptrace.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusCreated)
+	}), orders.opts()...))
+	defer ordersSrv.Close()
+
+	client := &http.Client{Transport: httptrace.NewTransport(nil, gw.opts()...)}
+	gwSrv := httptest.NewServer(httptrace.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodPost, ordersSrv.URL+"/orders", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		_ = resp.Body.Close()
+	}), gw.opts(
+		httptrace.WithPublicEndpoint(),
+		httptrace.WithBusinessAttributes(func(r *http.Request) []attribute.KeyValue {
+			return []attribute.KeyValue{tracing.OrderID.String("o-42")}
+		}),
+	)...))
+	defer gwSrv.Close()
+
+	get(t, gwSrv.Client(), gwSrv.URL, nil)
+
+	gwSpans := gw.ended(t, 2)
+	ordersSpan := orders.ended(t, 1)[0]
+	var gwServer, gwClient = gwSpans[1], gwSpans[0]
+	if gwServer.SpanKind() != trace.SpanKindServer || gwClient.SpanKind() != trace.SpanKindClient {
+		t.Fatalf("gateway spans = %v", names(gwSpans))
+	}
+	if gwClient.Name() != "POST" {
+		t.Errorf("client span name = %q, want POST", gwClient.Name())
+	}
+	if gwClient.Parent().SpanID() != gwServer.SpanContext().SpanID() {
+		t.Error("client span is not the child of the server span")
+	}
+	if p := ordersSpan.Parent(); p.SpanID() != gwClient.SpanContext().SpanID() || !p.IsRemote() || p.TraceID() != gwServer.SpanContext().TraceID() {
+		t.Errorf("orders span parent = %v, want the gateway client span", p)
+	}
+	wantAttr(t, gwServer, tracing.OrderID.String("o-42"))
+	wantAttr(t, gwClient, tracing.OrderID.String("o-42"))
+	wantAttr(t, ordersSpan, tracing.OrderID.String("o-42"))
+	wantAttr(t, gwClient, semconv.HTTPResponseStatusCode(201))
+}
+
+func TestTransport_RandomFlagKept(t *testing.T) {
+	svc := newService(t, "orders")
+	var got string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Get("Traceparent") }))
+	defer srv.Close()
+	client := &http.Client{Transport: httptrace.NewTransport(nil, svc.opts()...)}
+	in := httptrace.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, srv.URL, nil)
+		resp, err := client.Do(req)
+		if err == nil {
+			_ = resp.Body.Close()
+		}
+	}), svc.opts()...)
+	req := httptest.NewRequest(http.MethodGet, "/", nil)
+	req.Header.Set("Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03")
+	in.ServeHTTP(httptest.NewRecorder(), req)
+	if !strings.HasPrefix(got, "00-4bf92f3577b34da6a3ce929d0e0e4736-") || !strings.HasSuffix(got, "-03") {
+		t.Errorf("outbound traceparent = %q, want the trace id with flags 03", got)
+	}
+}
+
+// thirdParty is a server outside the company: it records what arrives.
+type thirdParty struct {
+	*httptest.Server
+	mu      sync.Mutex
+	headers []http.Header
+}
+
+func newThirdParty(t *testing.T) *thirdParty {
+	tp := &thirdParty{}
+	tp.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tp.mu.Lock()
+		tp.headers = append(tp.headers, r.Header.Clone())
+		tp.mu.Unlock()
+	}))
+	t.Cleanup(tp.Close)
+	return tp
+}
+
+func TestTransport_PropagationPolicy(t *testing.T) {
+	svc := newService(t, "payments")
+	provider := newThirdParty(t)
+	internal := newThirdParty(t)
+	trusted := httptrace.WithTrustedHostFunc(func(r *http.Request) bool { return r.URL.Host == internal.Listener.Addr().String() })
+
+	call := func(t *testing.T, url string, opts ...httptrace.Option) {
+		t.Helper()
+		ctx, span := svc.tp.Tracer("test").Start(context.Background(), "payments.charge")
+		defer span.End()
+		ctx = tracing.SetBusiness(ctx, tracing.UserID.String("alice@example.com"), tracing.OrderID.String("o-1"))
+		client := &http.Client{Transport: httptrace.NewTransport(nil, svc.opts(append([]httptrace.Option{trusted}, opts...)...)...)}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader("{}"))
+		req.Header.Set("Baggage", "api.key=set-by-hand")
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+	}
+
+	t.Run("untrusted host gets nothing", func(t *testing.T) {
+		call(t, provider.URL)
+		h := provider.headers[len(provider.headers)-1]
+		for _, k := range []string{"Baggage", "Traceparent", "Tracestate"} {
+			if v := h.Values(k); v != nil {
+				t.Errorf("third party received %s: %q", k, v)
+			}
+		}
+	})
+	t.Run("untrusted host gets traceparent when allowed", func(t *testing.T) {
+		call(t, provider.URL, httptrace.WithTraceparentToUntrusted())
+		h := provider.headers[len(provider.headers)-1]
+		if h.Get("Traceparent") == "" {
+			t.Error("no traceparent")
+		}
+		if v := h.Values("Baggage"); v != nil {
+			t.Errorf("third party received baggage %q", v)
+		}
+	})
+	t.Run("trusted host gets context and baggage", func(t *testing.T) {
+		call(t, internal.URL)
+		h := internal.headers[len(internal.headers)-1]
+		if h.Get("Traceparent") == "" {
+			t.Error("no traceparent")
+		}
+		if b := h.Get("Baggage"); !strings.Contains(b, "order.id=o-1") {
+			t.Errorf("baggage = %q", b)
+		}
+	})
+}
+
+func TestInternalHost(t *testing.T) {
+	tests := map[string]bool{
+		"http://inventory:8080/x":                  true,
+		"http://localhost/x":                       true,
+		"http://127.0.0.1:9/x":                     true,
+		"http://[::1]/x":                           true,
+		"http://10.1.2.3/x":                        true,
+		"http://192.168.0.7/x":                     true,
+		"http://orders.shop.svc.cluster.local/x":   true,
+		"http://ledger.internal/x":                 true,
+		"https://api.stripe.com/v1/charges":        false,
+		"https://8.8.8.8/":                         false,
+		"https://payments.example.com.evil.test/x": false,
+	}
+	for url, want := range tests {
+		r := httptest.NewRequest(http.MethodGet, url, nil)
+		if got := httptrace.InternalHost(r); got != want {
+			t.Errorf("InternalHost(%s) = %v, want %v", url, got, want)
+		}
+	}
+}
+
+func TestTransport_RetriesOneSpanPerAttempt(t *testing.T) {
+	svc := newService(t, "orders")
+	var mu sync.Mutex
+	calls := 0
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls++
+		n := calls
+		mu.Unlock()
+		if n < 3 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+		}
+	}))
+	defer srv.Close()
+
+	client := &http.Client{Transport: httptrace.NewTransport(nil, svc.opts(httptrace.WithRetry(3, 0, nil))...)}
+	resp := get(t, client, srv.URL+"/stock", nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status = %d", resp.StatusCode)
+	}
+	spans := svc.ended(t, 3)
+	for i, s := range spans {
+		if i == 0 {
+			wantNoAttr(t, s, semconv.HTTPRequestResendCountKey)
+		} else {
+			wantAttr(t, s, semconv.HTTPRequestResendCount(i))
+		}
+		wantCode, wantStatus := 503, codes.Error
+		if i == 2 {
+			wantCode, wantStatus = 200, codes.Unset
+		}
+		wantAttr(t, s, semconv.HTTPResponseStatusCode(wantCode))
+		if s.Status().Code != wantStatus {
+			t.Errorf("attempt %d: status %v, want %v", i, s.Status().Code, wantStatus)
+		}
+	}
+}
+
+func TestTransport_RetryResendsBody(t *testing.T) {
+	svc := newService(t, "orders")
+	var bodies []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		bodies = append(bodies, string(b))
+		if len(bodies) == 1 {
+			w.WriteHeader(http.StatusBadGateway)
+		}
+	}))
+	defer srv.Close()
+	client := &http.Client{Transport: httptrace.NewTransport(nil, svc.opts(httptrace.WithRetry(1, 0, nil))...)}
+	req, _ := http.NewRequest(http.MethodPut, srv.URL, strings.NewReader("stock=3"))
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if len(bodies) != 2 || bodies[1] != "stock=3" {
+		t.Errorf("bodies = %q", bodies)
+	}
+	svc.ended(t, 2)
+}
+
+func TestTransport_RedirectIsAResend(t *testing.T) {
+	svc := newService(t, "orders")
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/old" {
+			http.Redirect(w, r, "/new", http.StatusFound)
+		}
+	}))
+	defer srv.Close()
+	client := &http.Client{Transport: httptrace.NewTransport(nil, svc.opts()...)}
+	get(t, client, srv.URL+"/old", nil)
+	spans := svc.ended(t, 2)
+	wantNoAttr(t, spans[0], semconv.HTTPRequestResendCountKey)
+	wantAttr(t, spans[1], semconv.HTTPRequestResendCount(1))
+}
+
+func TestTransport_ClientErrorStatus(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	for _, tt := range []struct {
+		name   string
+		opts   []httptrace.Option
+		status codes.Code
+	}{
+		{"404 is an error by default", nil, codes.Error},
+		{"404 expected", []httptrace.Option{httptrace.WithStatusIsError(func(code int) bool { return code >= 400 && code != 404 })}, codes.Unset},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			svc := newService(t, "orders")
+			client := &http.Client{Transport: httptrace.NewTransport(nil, svc.opts(tt.opts...)...)}
+			get(t, client, srv.URL, nil)
+			s := svc.ended(t, 1)[0]
+			if s.Status().Code != tt.status {
+				t.Errorf("status = %v, want %v", s.Status().Code, tt.status)
+			}
+			if tt.status == codes.Error {
+				wantAttr(t, s, semconv.ErrorTypeKey.String("404"))
+			} else {
+				wantNoAttr(t, s, semconv.ErrorTypeKey)
+			}
+			wantAttr(t, s, semconv.HTTPResponseStatusCode(404))
+		})
+	}
+}
+
+func TestTransport_TransportErrorRecorded(t *testing.T) {
+	svc := newService(t, "orders")
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	client := &http.Client{Transport: httptrace.NewTransport(nil, svc.opts()...)}
+	if _, err := client.Get(url); err == nil {
+		t.Fatal("no error from a closed server")
+	}
+	s := svc.ended(t, 1)[0]
+	if s.Status().Code != codes.Error {
+		t.Errorf("status = %v", s.Status())
+	}
+	if _, ok := attrOf(s, semconv.ErrorTypeKey); !ok {
+		t.Error("no error.type")
+	}
+}
