@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 )
 
 // connInfo is what a Tracer knows about a database endpoint: the attributes
@@ -18,8 +19,9 @@ import (
 type connInfo struct {
 	namespace string
 	poolName  string
-	attrs     []attribute.KeyValue // span attributes
-	poolSet   attribute.Set        // db.client.connection.pool.name
+	attrs     []attribute.KeyValue  // span and metric attributes
+	startOpt  trace.SpanStartOption // attrs and the Tracer's extra attributes
+	poolSet   attribute.Set         // db.client.connection.pool.name
 
 	mu   sync.RWMutex
 	sets map[string]attribute.Set // metric attribute sets by db.query.summary
@@ -56,6 +58,7 @@ func (t *Tracer) info(cfg *pgx.ConnConfig, pc *pgconn.PgConn) *connInfo {
 		semconv.ServerAddress(k.host),
 		semconv.ServerPort(int(k.port)),
 	}
+	ci.startOpt = trace.WithAttributes(append(ci.attrs[:len(ci.attrs):len(ci.attrs)], t.extra...)...)
 	ci.poolSet = attribute.NewSet(semconv.DBClientConnectionPoolName(ci.poolName))
 	t.infos[k] = ci
 	return ci

@@ -16,8 +16,9 @@ import (
 
 // poolInfo is what a Tracer knows about one pool.
 type poolInfo struct {
-	info *connInfo
-	set  attribute.Set // db.client.connection.pool.name
+	info     *connInfo
+	set      attribute.Set         // db.client.connection.pool.name
+	startOpt trace.SpanStartOption // span attributes of an acquire
 }
 
 func (t *Tracer) pool(p *pgxpool.Pool) *poolInfo {
@@ -25,7 +26,9 @@ func (t *Tracer) pool(p *pgxpool.Pool) *poolInfo {
 		return pi.(*poolInfo)
 	}
 	ci := t.info(p.Config().ConnConfig, nil)
-	pi, _ := t.pools.LoadOrStore(p, &poolInfo{info: ci, set: ci.poolSet})
+	attrs := append(ci.attrs[:len(ci.attrs):len(ci.attrs)], t.extra...)
+	attrs = append(attrs, semconv.DBClientConnectionPoolName(ci.poolName))
+	pi, _ := t.pools.LoadOrStore(p, &poolInfo{info: ci, set: ci.poolSet, startOpt: trace.WithAttributes(attrs...)})
 	return pi.(*poolInfo)
 }
 
@@ -38,18 +41,12 @@ func (t *Tracer) TraceAcquireStart(ctx context.Context, pool *pgxpool.Pool, data
 	o := &op{Context: ctx, start: time.Now(), info: pi.info, pool: pi}
 	t.m.pending.AddSet(ctx, 1, pi.set)
 	if t.acquire == AcquireSpan && t.traced(ctx) {
-		t.startSpan(o, acquireSpanName, internalKind, t.acquireAttrs(pi))
+		t.startSpan(o, acquireSpanName, internalKind, nil)
 	}
 	if t.next != nil {
 		return t.next.TraceAcquireStart(o, pool, data)
 	}
 	return o
-}
-
-func (t *Tracer) acquireAttrs(pi *poolInfo) func([]attribute.KeyValue) []attribute.KeyValue {
-	return func(attrs []attribute.KeyValue) []attribute.KeyValue {
-		return append(attrs, semconv.DBClientConnectionPoolName(pi.info.poolName))
-	}
 }
 
 // TraceAcquireEnd ends the wait for a pool connection and records
@@ -79,10 +76,7 @@ func (t *Tracer) TraceAcquireEnd(ctx context.Context, pool *pgxpool.Pool, data p
 	}
 	if o.span == nil && data.Err != nil && t.acquire == AcquireAttribute && t.failed(o, data.Err) && t.traced(o) {
 		// No query will carry this wait: the failure gets its own span.
-		attrs := append(o.info.attrs[:len(o.info.attrs):len(o.info.attrs)], t.extra...)
-		attrs = append(attrs, semconv.DBClientConnectionPoolName(o.pool.info.poolName))
-		_, o.span = t.tracer.Start(o.Context, acquireSpanName, internalKind,
-			trace.WithTimestamp(o.start), trace.WithAttributes(attrs...))
+		_, o.span = t.tracer.Start(o.Context, acquireSpanName, internalKind, o.pool.startOpt, trace.WithTimestamp(o.start))
 	}
 	if o.span != nil {
 		t.endSpan(o, data.Err)

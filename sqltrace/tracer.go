@@ -56,7 +56,8 @@ type Tracer struct {
 	infos   map[infoKey]*connInfo
 	pools   sync.Map // *pgxpool.Pool -> *poolInfo
 
-	bufs sync.Pool // *startBuf
+	bufs      sync.Pool             // *startBuf
+	bareStart trace.SpanStartOption // attributes of a span without a known endpoint
 }
 
 var (
@@ -88,6 +89,7 @@ func NewTracer(opts ...Option) *Tracer {
 	if len(c.next) > 0 {
 		t.next = multitracer.New(c.next...)
 	}
+	t.bareStart = trace.WithAttributes(append([]attribute.KeyValue{semconv.DBSystemNamePostgreSQL}, t.extra...)...)
 	t.bufs.New = func() any {
 		return &startBuf{
 			attrs: make([]attribute.KeyValue, 0, 12),
@@ -142,22 +144,28 @@ func (t *Tracer) traced(ctx context.Context) bool {
 	return !t.requireParent || trace.SpanFromContext(ctx).IsRecording()
 }
 
-// startSpan starts a span named name under o.Context with the connection's
-// attributes, then those add appends when the span records.
+// startSpan starts a span named name under o.Context. The endpoint's
+// attributes, which samplers may use, go in at the start with an option
+// built once per endpoint; those of the statement are added by add only
+// when the span records.
 func (t *Tracer) startSpan(o *op, name string, kind trace.SpanStartOption, add func([]attribute.KeyValue) []attribute.KeyValue) {
+	start := t.bareStart
+	switch {
+	case o.pool != nil:
+		start = o.pool.startOpt
+	case o.info != nil:
+		start = o.info.startOpt
+	}
 	b := t.bufs.Get().(*startBuf)
-	attrs := b.attrs[:0]
-	if o.info != nil {
-		attrs = append(attrs, o.info.attrs...)
-	}
-	attrs = append(attrs, t.extra...)
-	if add != nil {
-		attrs = add(attrs)
-	}
-	opts := append(b.opts[:0], kind, trace.WithAttributes(attrs...))
+	opts := append(b.opts[:0], kind, start)
 	o.Context, o.span = t.tracer.Start(o.Context, name, opts...)
-	clear(attrs) // drop references to strings the caller may not keep alive
-	b.attrs, b.opts = attrs[:0], opts[:0]
+	b.opts = opts[:0]
+	if add != nil && o.span.IsRecording() {
+		attrs := add(b.attrs[:0])
+		o.span.SetAttributes(attrs...)
+		clear(attrs) // keep no strings of the caller alive in the pool
+		b.attrs = attrs[:0]
+	}
 	t.bufs.Put(b)
 }
 

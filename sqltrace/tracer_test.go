@@ -94,7 +94,7 @@ func wantAttrs(t *testing.T, s sdktrace.ReadOnlySpan, want ...attribute.KeyValue
 	got := attrs(s)
 	for _, kv := range want {
 		if v, ok := got[kv.Key]; !ok || v != kv.Value {
-			t.Errorf("span %q: %s = %q, want %q (all: %v)", s.Name(), kv.Key, v.Emit(), kv.Value.Emit(), s.Attributes())
+			t.Errorf("span %q: %s = %q, want %q (all: %v)", s.Name(), kv.Key, v.String(), kv.Value.String(), s.Attributes())
 		}
 	}
 }
@@ -104,7 +104,7 @@ func noAttr(t *testing.T, s sdktrace.ReadOnlySpan, keys ...attribute.Key) {
 	got := attrs(s)
 	for _, k := range keys {
 		if v, ok := got[k]; ok {
-			t.Errorf("span %q has %s = %q, want none", s.Name(), k, v.Emit())
+			t.Errorf("span %q has %s = %q, want none", s.Name(), k, v.String())
 		}
 	}
 }
@@ -187,8 +187,8 @@ func TestExec_InlineLiteralsAreSanitised(t *testing.T) {
 	wantAttrs(t, s, attribute.String("db.query.text", "UPDATE inventory SET qty = ? WHERE sku = ?"))
 	noAttr(t, s, "db.response.returned_rows") // an UPDATE returns no rows
 	for _, kv := range s.Attributes() {
-		if strings.Contains(kv.Value.Emit(), "secret-sku-77") || strings.Contains(kv.Value.Emit(), "42") {
-			t.Errorf("literal leaked in %s = %q", kv.Key, kv.Value.Emit())
+		if strings.Contains(kv.Value.String(), "secret-sku-77") || strings.Contains(kv.Value.String(), "42") {
+			t.Errorf("literal leaked in %s = %q", kv.Key, kv.Value.String())
 		}
 	}
 }
@@ -510,7 +510,7 @@ func TestPoolExhaustion_AcquireWaitAsAttribute(t *testing.T) {
 	}
 	wait := attrs(h.one(t, "SELECT"))[sqltrace.AcquireDurationKey]
 	if wait.AsFloat64() < 0.1 {
-		t.Errorf("pgxpool.acquire.duration = %v, want at least the 0.1s the connection was held", wait.Emit())
+		t.Errorf("pgxpool.acquire.duration = %v, want at least the 0.1s the connection was held", wait.String())
 	}
 
 	// A wait that times out has no query to carry it: it gets a span.

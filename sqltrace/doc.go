@@ -1,0 +1,89 @@
+// Package sqltrace traces PostgreSQL calls made with pgx v5 and pgxpool,
+// following the OpenTelemetry database semantic conventions, so that a slow
+// or failing request's trace shows which statement ran, on which database,
+// how long it took, how many rows it returned, why it failed, and whether
+// the time went to the query or to waiting for a pool connection.
+//
+// # Wiring
+//
+//	cfg, _ := pgxpool.ParseConfig(url)
+//	tracer := sqltrace.NewTracer()               // global providers by default
+//	cfg.ConnConfig.Tracer = tracer               // pgxpool finds the acquire hooks too
+//	pool, _ := pgxpool.NewWithConfig(ctx, cfg)
+//	reg, _ := tracer.ObservePool(pool)           // optional: connection count gauges
+//
+// A single connection takes the same value in pgx.ConnConfig.Tracer. To keep
+// a tracer the application already has (a query logger), pass it with
+// [WithNext]: it runs inside the DB span and its log lines carry the span.
+//
+// # Spans
+//
+// Every span is a client span named by its db.query.summary: the operations
+// and tables of the statement, in order, such as "SELECT inventory",
+// "INSERT orders", "UPDATE orders payments", "INSERT outbox_archive SELECT".
+// The summary comes from a small lexer that skips comments (sqlc's
+// "-- name:" lines included), reads quoted and qualified identifiers, looks
+// into CTEs and subqueries, ignores functions in FROM and several statements
+// in one text, and never copies a literal; it is cut at 255 bytes on a word
+// boundary. A text it cannot summarise gives the span name "postgresql". Raw
+// SQL never becomes a span name.
+//
+//   - Query, QueryRow, Exec: "<summary>".
+//   - SendBatch: "BATCH <summary>" when all statements share a summary,
+//     "BATCH" otherwise, with db.operation.batch.size. A failing statement
+//     marks the batch span and names itself in the exception event.
+//   - CopyFrom: "COPY <table>", with db.collection.name.
+//   - Prepare: "PREPARE <summary>". pgx prepares on a statement-cache miss
+//     inside the query, so the prepare span is the query span's child.
+//   - Connect: "pgx.connect"; under a pool, the child of the acquire that
+//     needed a new connection.
+//   - pgxpool Acquire: "pgxpool.acquire" (internal), a sibling before the
+//     query, lasting as long as the wait for a connection. With
+//     [WithAcquire]([AcquireAttribute]) the wait is instead the attribute
+//     pgxpool.acquire.duration (seconds) of the next span on that connection.
+//
+// By default a call without a parent span starts a trace of its own;
+// [WithRequireParent] keeps background jobs from producing root spans.
+//
+// # Attributes
+//
+// Spans carry db.system.name=postgresql, db.namespace ("database|schema",
+// the schema being the first of the connection's search_path, or the
+// database alone), server.address, server.port, db.query.summary and
+// db.query.text. The query text is recorded as written when the statement
+// uses parameters ($1); inline literals (strings, dollar-quoted strings,
+// numbers) are replaced by "?" first, so a value written into the SQL never
+// reaches the trace. db.response.returned_rows is set for SELECT and
+// RETURNING statements. Query parameters are recorded only with
+// [WithQueryParameters], as db.query.parameter.<n>, each passed through the
+// tracing package's redaction.
+//
+// # Errors
+//
+// A failed operation has status Error, error.type (the SQLSTATE when the
+// server answered, "timeout" for deadlines, the Go error type otherwise),
+// db.response.status_code (the SQLSTATE, for example 23505 for a unique
+// violation) and an exception event. sql.ErrNoRows (pgx.ErrNoRows) and the
+// caller's own cancellation are outcomes, not failures; [WithErrorClassifier]
+// decides about the rest.
+//
+// # Metrics
+//
+// Through the MeterProvider, with the semantic-convention names and units:
+// db.client.operation.duration by db.query.summary, namespace and server
+// (plus db.response.status_code and error.type when failing); the pool's
+// db.client.connection.wait_time, use_time, create_time, pending_requests
+// and timeouts from the hooks; db.client.connection.count (idle/used), max
+// and idle.min from [Tracer.ObservePool]. Query text and parameters are
+// never metric attributes, so cardinality is that of the application's set
+// of statements.
+//
+// # Cost
+//
+// A statement's summary and sanitised text are computed once and kept in a
+// bounded cache (2048 texts by default, [WithSummaryCacheSize]); a cache
+// hit allocates nothing. Per operation the tracer allocates one object of
+// its own beyond what the span itself costs, and the metric attribute set of
+// a summary is built once per endpoint. The bench module compares the cost
+// with github.com/exaring/otelpgx.
+package sqltrace
