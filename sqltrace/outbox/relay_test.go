@@ -149,7 +149,8 @@ func TestRelay_KilledAtRandomPointsLosesNothing(t *testing.T) {
 		a.mu.Unlock()
 		ctx, cancel := context.WithCancel(context.Background())
 		if i%2 == 0 {
-			k.arm(1+rng.IntN(batch), cancel) // mid-publish
+			k.arm(1+rng.IntN(batch), cancel)             // mid-publish
+			time.AfterFunc(500*time.Millisecond, cancel) // in case no row is left to publish
 		} else {
 			time.AfterFunc(time.Duration(rng.IntN(4000))*time.Microsecond, cancel) // anywhere: claim, settle, commit
 		}
