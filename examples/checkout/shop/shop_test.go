@@ -169,7 +169,7 @@ func TestOneTraceAcrossSixServices(t *testing.T) {
 				t.Errorf("%s %q: order.id = %q, want %q", service(s), s.Name(), v.AsString(), p.Response.OrderID)
 			}
 			if v, _ := attr(s, tracing.UserID.Key()); v != wantUser {
-				t.Errorf("%s %q: user.id = %q, want %q", service(s), s.Name(), v.Emit(), wantUser.Emit())
+				t.Errorf("%s %q: user.id = %q, want %q", service(s), s.Name(), v.String(), wantUser.String())
 			}
 		}
 		if !slices.Equal(roots, []string{"gateway POST /checkout"}) {
@@ -207,7 +207,7 @@ func TestScenario1_SlowStockQueryDominatesLargeOrder(t *testing.T) {
 	root := one(t, spans, shop.Gateway, "POST /checkout")
 	validate := one(t, spans, shop.Inventory, "inventory.validate_stock_levels")
 	if v, _ := attr(validate, tracing.OrderItemCount.Key()); v.AsInt64() != 47 {
-		t.Errorf("validate_stock_levels order.item_count = %v, want 47", v.Emit())
+		t.Errorf("validate_stock_levels order.item_count = %v, want 47", v.String())
 	}
 	total := root.EndTime().Sub(root.StartTime())
 	took := validate.EndTime().Sub(validate.StartTime())
@@ -254,7 +254,7 @@ func TestScenario2_FailedPaymentsDifferByAPIVersion(t *testing.T) {
 			versions[code][v.AsString()] = true
 			key, ok := attr(s, "payment.provider.api_key")
 			if !ok || key.AsString() == shop.ProviderKey {
-				t.Errorf("payment span api key attribute %q (present %v): want it masked", key.Emit(), ok)
+				t.Errorf("payment span api key attribute %q (present %v): want it masked", key.String(), ok)
 			}
 		}
 	}
@@ -264,7 +264,7 @@ func TestScenario2_FailedPaymentsDifferByAPIVersion(t *testing.T) {
 	}
 	for _, s := range c.tel.Spans.All() {
 		for _, kv := range s.Attributes() {
-			if strings.Contains(kv.Value.Emit(), shop.ProviderKey) {
+			if strings.Contains(kv.Value.String(), shop.ProviderKey) {
 				t.Errorf("%s %q: %s carries the provider key in clear", service(s), s.Name(), kv.Key)
 			}
 		}
