@@ -30,7 +30,7 @@ func Example() {
 	ordersMux := http.NewServeMux()
 	ordersMux.HandleFunc("POST /orders", func(w http.ResponseWriter, r *http.Request) {
 		for _, kv := range tracing.Business(r.Context()) {
-			fmt.Println("orders sees", kv.Key, "=", kv.Value.Emit())
+			fmt.Println("orders sees", kv.Key, "=", kv.Value.String())
 		}
 		w.WriteHeader(http.StatusCreated)
 	})

@@ -100,7 +100,7 @@ func (h *handler) exposedHeaderNames() string {
 // serverState is the state of one request; it is also the request context
 // otelhttp receives (see requestState).
 type serverState struct {
-	context.Context
+	stateContext
 	link         trace.SpanContext // remote context of a public request
 	routeAtStart bool
 	span         serverSpan
@@ -111,18 +111,11 @@ type serverState struct {
 	panicked   bool
 }
 
-func (s *serverState) Value(key any) any {
-	if key == (stateKey{}) {
-		return s
-	}
-	return s.Context.Value(key)
-}
-
 func (s *serverState) startOptions(opts []trace.SpanStartOption) []trace.SpanStartOption {
 	if !s.link.IsValid() {
 		return opts
 	}
-	return append(opts[:len(opts):len(opts)], trace.WithLinks(trace.Link{SpanContext: s.link}))
+	return appendOption(opts, trace.WithLinks(trace.Link{SpanContext: s.link}))
 }
 
 func (s *serverState) started(span trace.Span) trace.Span {
@@ -178,7 +171,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		ctx = h.propagators.Extract(ctx, carrier)
 	}
-	st.Context = ctx
+	st.stateContext = stateContext{Context: ctx, state: st}
 	h.otel.ServeHTTP(w, r.WithContext(st))
 }
 

@@ -442,3 +442,24 @@ func TestHandler_BodyAndWriterStillWork(t *testing.T) {
 	wantAttr(t, s, semconv.HTTPRequestBodySize(2))
 	wantAttr(t, s, semconv.HTTPResponseBodySize(7))
 }
+
+func TestHandler_SpanNameFormatterAndMetricAttributes(t *testing.T) {
+	svc := newService(t, "orders")
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /orders/{id}", func(http.ResponseWriter, *http.Request) {})
+	srv := httptest.NewServer(httptrace.NewHandler(mux, svc.opts(
+		httptrace.WithSpanNameFormatter(func(r *http.Request) string { return "orders " + r.Method }),
+		httptrace.WithMetricAttributesFn(func(r *http.Request) []attribute.KeyValue {
+			return []attribute.KeyValue{attribute.String("api.version", "v2")}
+		}),
+	)...))
+	defer srv.Close()
+	get(t, srv.Client(), srv.URL+"/orders/1", nil)
+	if s := svc.ended(t, 1)[0]; s.Name() != "orders GET" {
+		t.Errorf("name = %q", s.Name())
+	}
+	set := svc.metricAttrs(t, "http.server.request.duration")[0]
+	if v, _ := set.Value("api.version"); v.AsString() != "v2" {
+		t.Errorf("metric attributes = %v", set.Encoded(attributeEncoder))
+	}
+}

@@ -96,18 +96,18 @@ func wantAttr(t *testing.T, s sdktrace.ReadOnlySpan, kv attribute.KeyValue) {
 	t.Helper()
 	v, ok := attrOf(s, kv.Key)
 	if !ok {
-		t.Errorf("span %q has no %s, want %s", s.Name(), kv.Key, kv.Value.Emit())
+		t.Errorf("span %q has no %s, want %s", s.Name(), kv.Key, kv.Value.String())
 		return
 	}
 	if v != kv.Value {
-		t.Errorf("span %q: %s = %s, want %s", s.Name(), kv.Key, v.Emit(), kv.Value.Emit())
+		t.Errorf("span %q: %s = %s, want %s", s.Name(), kv.Key, v.String(), kv.Value.String())
 	}
 }
 
 func wantNoAttr(t *testing.T, s sdktrace.ReadOnlySpan, k attribute.Key) {
 	t.Helper()
 	if v, ok := attrOf(s, k); ok {
-		t.Errorf("span %q: unexpected %s = %s", s.Name(), k, v.Emit())
+		t.Errorf("span %q: unexpected %s = %s", s.Name(), k, v.String())
 	}
 }
 

@@ -88,7 +88,7 @@ func clientSpanName(r *http.Request) string {
 // clientState is the state of one attempt; it is also the request context
 // otelhttp receives (see requestState).
 type clientState struct {
-	context.Context
+	stateContext
 	t      *transport
 	resend int
 	span   clientSpan
@@ -97,18 +97,11 @@ type clientState struct {
 	status int
 }
 
-func (s *clientState) Value(key any) any {
-	if key == (stateKey{}) {
-		return s
-	}
-	return s.Context.Value(key)
-}
-
 func (s *clientState) startOptions(opts []trace.SpanStartOption) []trace.SpanStartOption {
 	if s.resend == 0 {
 		return opts
 	}
-	return append(opts[:len(opts):len(opts)], trace.WithAttributes(semconv.HTTPRequestResendCount(s.resend)))
+	return appendOption(opts, trace.WithAttributes(semconv.HTTPRequestResendCount(s.resend)))
 }
 
 func (s *clientState) started(span trace.Span) trace.Span {
@@ -158,7 +151,8 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	resend := redirects(r)
 	req := r
 	for attempt := 0; ; attempt++ {
-		st := &clientState{Context: req.Context(), t: t, resend: resend + attempt}
+		st := &clientState{t: t, resend: resend + attempt}
+		st.stateContext = stateContext{Context: req.Context(), state: st}
 		resp, err := t.otel.RoundTrip(req.WithContext(st))
 		if attempt >= t.retries || r.Context().Err() != nil || !t.retryable(req, resp, err) {
 			return resp, err

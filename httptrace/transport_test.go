@@ -305,3 +305,31 @@ func TestTransport_TransportErrorRecorded(t *testing.T) {
 		t.Error("no error.type")
 	}
 }
+
+func TestWithTrustedHosts(t *testing.T) {
+	svc := newService(t, "orders")
+	var got []string
+	rt := httptrace.NewTransport(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		got = append(got, r.URL.Hostname()+":"+r.Header.Get("Traceparent"))
+		return &http.Response{StatusCode: 200, Body: http.NoBody, Request: r}, nil
+	}), svc.opts(httptrace.WithTrustedHosts("ledger", ".corp.example"))...)
+	ctx, span := svc.tp.Tracer("test").Start(context.Background(), "orders.create")
+	defer span.End()
+	for _, u := range []string{"http://ledger/x", "http://a.corp.example/x", "http://corp.example/x", "http://inventory/x"} {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+	}
+	for i, trusted := range []bool{true, true, false, false} {
+		if has := !strings.HasSuffix(got[i], ":"); has != trusted {
+			t.Errorf("%s: traceparent sent = %v, want %v", got[i], has, trusted)
+		}
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -19,6 +19,26 @@ import (
 
 type stateKey struct{}
 
+// stateContext is the context part of a request state: the parent context,
+// and the state it returns for stateKey.
+type stateContext struct {
+	context.Context
+	state requestState
+}
+
+func (c *stateContext) Value(key any) any {
+	if key == (stateKey{}) {
+		return c.state
+	}
+	return c.Context.Value(key)
+}
+
+// appendOption appends o to otelhttp's options without writing to the
+// backing array otelhttp owns.
+func appendOption(opts []trace.SpanStartOption, o trace.SpanStartOption) []trace.SpanStartOption {
+	return append(opts[:len(opts):len(opts)], o)
+}
+
 // requestState is implemented by the server and client request states.
 type requestState interface {
 	// startOptions returns opts plus the options of this request.
