@@ -12,7 +12,6 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/otelkit/otelkit/httptrace"
@@ -26,8 +25,8 @@ import (
 
 // Example-specific attributes, next to the conventions' business keys.
 var (
-	keyAPIVersion  = attribute.Key("payment.provider.api_version")
-	keyProviderKey = attribute.Key("payment.provider.api_key")
+	keyAPIVersion  = tracing.NewStringKey("payment.provider.api_version").Key()
+	keyProviderKey = tracing.NewStringKey("payment.provider.api_key").Key()
 )
 
 // newLogger returns the service's logger: JSON lines into w, each carrying

@@ -1,0 +1,44 @@
+// Command tracelint checks that Go code follows the otelkit instrumentation
+// conventions: constant <domain>.<operation> span names, every span ended on
+// every path, errors recorded on the span that saw them, business attribute
+// keys from the registry, and no direct use of the global tracer.
+//
+// # Usage
+//
+// Standalone, from a module root:
+//
+//	go run github.com/otelkit/otelkit/cmd/tracelint ./...
+//
+// As a go vet tool:
+//
+//	go install github.com/otelkit/otelkit/cmd/tracelint
+//	go vet -vettool=$(command -v tracelint) ./...
+//
+// Each check is an analyzer with its own flag: -spanname=false turns one
+// off, -spanname alone runs only that one. -fix applies the suggested fixes
+// (renaming a span literal to lower snake case, defer tracing.End(span, &err)
+// in place of defer span.End(), tracing.OrderID.String(v) in place of
+// attribute.String("order.id", v)). tracelint help <check> prints what a
+// check enforces and why.
+//
+// The checks skip _test.go files (tests start spans as fixtures) and the
+// tracing packages that implement the conventions. Raw tracer.Start calls in
+// instrumentation packages, those declaring a ScopeName constant, name
+// protocol spans by the OpenTelemetry semantic conventions and are exempt
+// from the naming check.
+//
+// # golangci-lint
+//
+// The analyzers are in package github.com/otelkit/otelkit/cmd/tracelint/checks
+// ([checks.Analyzers]); the module plugin that registers them is the
+// separate module github.com/otelkit/otelkit/cmd/tracelint/golangci, see its
+// package documentation.
+package main
+
+import (
+	"golang.org/x/tools/go/analysis/multichecker"
+
+	"github.com/otelkit/otelkit/cmd/tracelint/checks"
+)
+
+func main() { multichecker.Main(checks.Analyzers()...) }
