@@ -24,11 +24,12 @@ type sqlTracer interface {
 }
 
 // sqlProviders are an SDK pipeline both tracers share: every span sampled
-// and batched to a discarding exporter, metrics kept by a manual reader.
+// and handed synchronously to a discarding exporter (no batching goroutine
+// to add noise), metrics kept by a manual reader.
 func sqlProviders(b *testing.B) (trace.TracerProvider, metric.MeterProvider) {
 	tp := sdktrace.NewTracerProvider(
 		sdktrace.WithSampler(sdktrace.AlwaysSample()),
-		sdktrace.WithBatcher(tracetest.NewNoopExporter()),
+		sdktrace.WithSpanProcessor(sdktrace.NewSimpleSpanProcessor(tracetest.NewNoopExporter())),
 	)
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 	b.Cleanup(func() {
@@ -51,8 +52,8 @@ func sqlTracers(b *testing.B) []struct {
 		tracer sqlTracer
 		tp     trace.TracerProvider
 	}{
-		{"otelpgx", otelpgx.NewTracer(otelpgx.WithTracerProvider(tp), otelpgx.WithMeterProvider(mp)), tp},
-		{"sqltrace", sqltrace.NewTracer(sqltrace.WithTracerProvider(tp), sqltrace.WithMeterProvider(mp)), tp},
+		{"lib=otelpgx", otelpgx.NewTracer(otelpgx.WithTracerProvider(tp), otelpgx.WithMeterProvider(mp)), tp},
+		{"lib=sqltrace", sqltrace.NewTracer(sqltrace.WithTracerProvider(tp), sqltrace.WithMeterProvider(mp)), tp},
 	}
 }
 
@@ -110,7 +111,7 @@ func BenchmarkSQLRoundTrip(b *testing.B) {
 			}
 		}
 	}
-	b.Run("untraced", func(b *testing.B) { run(b, nil, nil) })
+	b.Run("lib=untraced", func(b *testing.B) { run(b, nil, nil) })
 	for _, c := range sqlTracers(b) {
 		b.Run(c.name, func(b *testing.B) { run(b, c.tracer, c.tp) })
 	}

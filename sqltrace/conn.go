@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 )
@@ -21,10 +22,25 @@ type connInfo struct {
 	poolName  string
 	attrs     []attribute.KeyValue  // span and metric attributes
 	startOpt  trace.SpanStartOption // attrs and the Tracer's extra attributes
-	poolSet   attribute.Set         // db.client.connection.pool.name
+	pool      poolAttrs             // db.client.connection.pool.name
 
 	mu   sync.RWMutex
-	sets map[string]attribute.Set // metric attribute sets by db.query.summary
+	sets map[string][]metric.RecordOption // metric attributes by db.query.summary
+}
+
+// poolAttrs is the db.client.connection.pool.name attribute set, wrapped in
+// the options the instruments take, built once: passing a prebuilt option
+// slice is what keeps a measurement free of allocations.
+type poolAttrs struct {
+	set    attribute.Set
+	record []metric.RecordOption
+	add    []metric.AddOption
+}
+
+func newPoolAttrs(name string) poolAttrs {
+	set := attribute.NewSet(semconv.DBClientConnectionPoolName(name))
+	opt := metric.WithAttributeSet(set)
+	return poolAttrs{set: set, record: []metric.RecordOption{opt}, add: []metric.AddOption{opt}}
 }
 
 // maxMetricSets bounds the cached metric attribute sets per endpoint; past
@@ -50,7 +66,7 @@ func (t *Tracer) info(cfg *pgx.ConnConfig, pc *pgconn.PgConn) *connInfo {
 	ci := &connInfo{
 		namespace: k.namespace,
 		poolName:  k.host + ":" + strconv.Itoa(int(k.port)) + "/" + k.namespace,
-		sets:      map[string]attribute.Set{},
+		sets:      map[string][]metric.RecordOption{},
 	}
 	ci.attrs = []attribute.KeyValue{
 		semconv.DBSystemNamePostgreSQL,
@@ -59,7 +75,7 @@ func (t *Tracer) info(cfg *pgx.ConnConfig, pc *pgconn.PgConn) *connInfo {
 		semconv.ServerPort(int(k.port)),
 	}
 	ci.startOpt = trace.WithAttributes(append(ci.attrs[:len(ci.attrs):len(ci.attrs)], t.extra...)...)
-	ci.poolSet = attribute.NewSet(semconv.DBClientConnectionPoolName(ci.poolName))
+	ci.pool = newPoolAttrs(ci.poolName)
 	t.infos[k] = ci
 	return ci
 }
@@ -102,22 +118,23 @@ func (ci *connInfo) metricAttrs(summary string) []attribute.KeyValue {
 	return attrs
 }
 
-// metricSet returns the metric attribute set for summary; after the first
-// call for a summary it allocates nothing.
-func (ci *connInfo) metricSet(summary string) attribute.Set {
+// metricOpts returns the options that record a measurement with the metric
+// attributes of summary; after the first call for a summary it allocates
+// nothing.
+func (ci *connInfo) metricOpts(summary string) []metric.RecordOption {
 	ci.mu.RLock()
-	set, ok := ci.sets[summary]
+	opts, ok := ci.sets[summary]
 	ci.mu.RUnlock()
 	if ok {
-		return set
+		return opts
 	}
-	set = attribute.NewSet(ci.metricAttrs(summary)...)
+	opts = []metric.RecordOption{metric.WithAttributeSet(attribute.NewSet(ci.metricAttrs(summary)...))}
 	ci.mu.Lock()
 	if len(ci.sets) < maxMetricSets {
-		ci.sets[summary] = set
+		ci.sets[summary] = opts
 	}
 	ci.mu.Unlock()
-	return set
+	return opts
 }
 
 // connState is what a Tracer keeps on one connection, in the connection's

@@ -17,7 +17,6 @@ import (
 // poolInfo is what a Tracer knows about one pool.
 type poolInfo struct {
 	info     *connInfo
-	set      attribute.Set         // db.client.connection.pool.name
 	startOpt trace.SpanStartOption // span attributes of an acquire
 }
 
@@ -28,7 +27,7 @@ func (t *Tracer) pool(p *pgxpool.Pool) *poolInfo {
 	ci := t.info(p.Config().ConnConfig, nil)
 	attrs := append(ci.attrs[:len(ci.attrs):len(ci.attrs)], t.extra...)
 	attrs = append(attrs, semconv.DBClientConnectionPoolName(ci.poolName))
-	pi, _ := t.pools.LoadOrStore(p, &poolInfo{info: ci, set: ci.poolSet, startOpt: trace.WithAttributes(attrs...)})
+	pi, _ := t.pools.LoadOrStore(p, &poolInfo{info: ci, startOpt: trace.WithAttributes(attrs...)})
 	return pi.(*poolInfo)
 }
 
@@ -39,7 +38,7 @@ var internalKind = trace.WithSpanKind(trace.SpanKindInternal)
 func (t *Tracer) TraceAcquireStart(ctx context.Context, pool *pgxpool.Pool, data pgxpool.TraceAcquireStartData) context.Context {
 	pi := t.pool(pool)
 	o := &op{Context: ctx, start: time.Now(), info: pi.info, pool: pi}
-	t.m.pending.AddSet(ctx, 1, pi.set)
+	t.m.pending.Inst().Add(ctx, 1, pi.info.pool.add...)
 	if t.acquire == AcquireSpan && t.traced(ctx) {
 		t.startSpan(o, acquireSpanName, internalKind, nil)
 	}
@@ -61,9 +60,9 @@ func (t *Tracer) TraceAcquireEnd(ctx context.Context, pool *pgxpool.Pool, data p
 	}
 	now := time.Now()
 	wait := now.Sub(o.start)
-	t.m.pending.AddSet(o, -1, o.pool.set)
+	t.m.pending.Inst().Add(o, -1, o.pool.info.pool.add...)
 	if data.Err == nil {
-		t.m.wait.RecordSet(o, wait.Seconds(), o.pool.set)
+		t.m.wait.Inst().Record(o, wait.Seconds(), o.pool.info.pool.record...)
 		if data.Conn != nil {
 			st := t.state(data.Conn)
 			st.acquiredAt = now
@@ -72,7 +71,7 @@ func (t *Tracer) TraceAcquireEnd(ctx context.Context, pool *pgxpool.Pool, data p
 			}
 		}
 	} else if errors.Is(data.Err, context.DeadlineExceeded) || (pgconn.Timeout(data.Err) && o.Err() != context.Canceled) {
-		t.m.timeouts.AddSet(o, 1, o.pool.set)
+		t.m.timeouts.Inst().Add(o, 1, o.pool.info.pool.add...)
 	}
 	if o.span == nil && data.Err != nil && t.acquire == AcquireAttribute && t.failed(o, data.Err) && t.traced(o) {
 		// No query will carry this wait: the failure gets its own span.
@@ -96,7 +95,7 @@ func (t *Tracer) TraceRelease(pool *pgxpool.Pool, data pgxpool.TraceReleaseData)
 	if st.acquiredAt.IsZero() {
 		return
 	}
-	t.m.use.RecordSet(context.Background(), time.Since(st.acquiredAt).Seconds(), t.pool(pool).set)
+	t.m.use.Inst().Record(context.Background(), time.Since(st.acquiredAt).Seconds(), t.pool(pool).info.pool.record...)
 	st.acquiredAt = time.Time{}
 }
 
@@ -126,7 +125,7 @@ func (t *Tracer) ObservePool(pool *pgxpool.Pool) (metric.Registration, error) {
 		count.AttrClientConnectionPoolName(name), count.AttrClientConnectionState(dbconv.ClientConnectionStateIdle)))
 	used := metric.WithAttributeSet(attribute.NewSet(
 		count.AttrClientConnectionPoolName(name), count.AttrClientConnectionState(dbconv.ClientConnectionStateUsed)))
-	pooled := metric.WithAttributeSet(pi.set)
+	pooled := metric.WithAttributeSet(pi.info.pool.set)
 	minIdle := int64(pool.Config().MinIdleConns)
 	return t.m.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		s := pool.Stat()

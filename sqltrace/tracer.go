@@ -114,6 +114,14 @@ type op struct {
 	rows      int64 // batch: rows returned so far
 	err       error // batch: first failing statement
 	errStmt   string
+
+	end [1]attribute.KeyValue // attributes set at the end, without a slice of their own
+}
+
+// setRows sets db.response.returned_rows on the span.
+func (o *op) setRows(n int64) {
+	o.end[0] = semconv.DBResponseReturnedRows(int(n))
+	o.span.SetAttributes(o.end[:]...)
 }
 
 type opKey struct{}
@@ -207,7 +215,7 @@ func (t *Tracer) TraceQueryEnd(ctx context.Context, conn *pgx.Conn, data pgx.Tra
 		return
 	}
 	if o.span != nil && data.Err == nil && (data.CommandTag.Select() || o.returning) {
-		o.span.SetAttributes(semconv.DBResponseReturnedRows(int(data.CommandTag.RowsAffected())))
+		o.setRows(data.CommandTag.RowsAffected())
 	}
 	t.end(o, data.Err)
 }
@@ -322,7 +330,7 @@ func (t *Tracer) TraceBatchEnd(ctx context.Context, conn *pgx.Conn, data pgx.Tra
 		err = o.err
 	}
 	if o.span != nil && err == nil {
-		o.span.SetAttributes(semconv.DBResponseReturnedRows(int(o.rows)))
+		o.setRows(o.rows)
 	}
 	t.end(o, err)
 }
@@ -427,7 +435,7 @@ func (t *Tracer) TraceConnectEnd(ctx context.Context, data pgx.TraceConnectEndDa
 		return
 	}
 	if data.Err == nil && o.info != nil {
-		t.m.create.RecordSet(o, time.Since(o.start).Seconds(), o.info.poolSet)
+		t.m.create.Inst().Record(o, time.Since(o.start).Seconds(), o.info.pool.record...)
 		if data.Conn != nil {
 			t.state(data.Conn)
 		}
@@ -449,7 +457,7 @@ func (t *Tracer) end(o *op, err error) {
 	d := time.Since(o.start).Seconds()
 	code := sqlState(err)
 	if !failed && code == "" {
-		t.m.duration.RecordSet(o, d, o.info.metricSet(o.summary))
+		t.m.duration.Inst().Record(o, d, o.info.metricOpts(o.summary)...)
 		return
 	}
 	attrs := append(o.info.metricAttrs(o.summary), semconv.DBResponseStatusCode(code))
@@ -474,12 +482,20 @@ func (t *Tracer) endSpanAs(o *op, err error, failed bool) {
 		}
 		if failed {
 			span.SetAttributes(errorType(err, code))
-			if o.errStmt != "" && err == o.err {
-				span.RecordError(err, trace.WithAttributes(semconv.DBQuerySummary(o.errStmt)))
-			} else {
-				span.RecordError(err)
+			// Server messages can quote the value that was refused
+			// ("invalid input syntax for type uuid: ..."): they go through
+			// the same redaction as parameters.
+			msg := redactAttr(semconv.ExceptionMessage(err.Error()))
+			if !msg.Valid() {
+				msg = semconv.ExceptionMessage(sqlState(err))
 			}
-			span.SetStatus(codes.Error, err.Error())
+			event := []attribute.KeyValue{semconv.ErrorType(err), msg}
+			event[0].Key = semconv.ExceptionTypeKey
+			if o.errStmt != "" && err == o.err {
+				event = append(event, semconv.DBQuerySummary(o.errStmt))
+			}
+			span.AddEvent(semconv.ExceptionEventName, trace.WithAttributes(event...))
+			span.SetStatus(codes.Error, msg.Value.AsString())
 		}
 	}
 	span.End()
@@ -502,6 +518,9 @@ func (t *Tracer) failed(ctx context.Context, err error) bool {
 
 // sqlState returns the SQLSTATE of a PostgreSQL error, or "".
 func sqlState(err error) string {
+	if err == nil {
+		return ""
+	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		return pgErr.Code

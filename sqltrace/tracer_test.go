@@ -738,3 +738,49 @@ func sumInt(rm metricdata.ResourceMetrics, name string) int64 {
 	}
 	return n
 }
+
+func TestConnect_NewPoolConnectionNestsUnderAcquire(t *testing.T) {
+	h := newHarness(t)
+	p, schema := h.pool(t, nil)
+	ctx, parent := h.parent(context.Background())
+	mustExecCtx(t, ctx, p, "SELECT 1") // the pool is empty: this acquire connects
+	parent.End()
+
+	acquire := h.one(t, "pgxpool.acquire")
+	connect := h.one(t, "pgx.connect")
+	childOf(t, acquire, parent)
+	if connect.Parent().SpanID() != acquire.SpanContext().SpanID() {
+		t.Errorf("connect span is not a child of the acquire that needed it")
+	}
+	wantAttrs(t, connect,
+		attribute.String("db.namespace", "test|"+schema),
+		attribute.String("server.address", "127.0.0.1"),
+	)
+	if connect.SpanKind() != trace.SpanKindClient || acquire.SpanKind() != trace.SpanKindInternal {
+		t.Errorf("kinds: connect %v, acquire %v", connect.SpanKind(), acquire.SpanKind())
+	}
+	if hist := histogram(collect(t, h), "db.client.connection.create_time"); hist == nil || hist.Count != 1 {
+		t.Errorf("create_time: %+v", hist)
+	}
+}
+
+func TestError_ServerMessageQuotingAValueIsRedacted(t *testing.T) {
+	h := newHarness(t)
+	p, _ := h.pool(t, nil)
+	_, err := p.Exec(context.Background(), "SELECT $1::text::uuid", "4111111111111111")
+	if err == nil || !strings.Contains(err.Error(), "4111111111111111") {
+		t.Fatalf("want the server to quote the value back: %v", err)
+	}
+	s := h.one(t, "SELECT")
+	wantAttrs(t, s, attribute.String("error.type", "22P02"))
+	if strings.Contains(s.Status().Description, "4111111111111111") {
+		t.Errorf("status description leaks the value: %q", s.Status().Description)
+	}
+	for _, e := range s.Events() {
+		for _, kv := range e.Attributes {
+			if strings.Contains(kv.Value.String(), "4111111111111111") {
+				t.Errorf("event %s leaks the value in %s", e.Name, kv.Key)
+			}
+		}
+	}
+}
