@@ -131,9 +131,11 @@ func (sys *System) Wait(placed []Placed, timeout time.Duration) {
 // Report writes, for each order, its outcome, its trace as a waterfall and
 // its log lines.
 func Report(w io.Writer, tel *Telemetry, placed []Placed) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := tel.Flush(ctx); err != nil {
+	ids := make([]trace.TraceID, len(placed))
+	for i, p := range placed {
+		ids[i] = p.TraceID
+	}
+	if err := tel.AwaitTraces(2*time.Second, ids...); err != nil {
 		return err
 	}
 	for i, p := range placed {

@@ -24,10 +24,17 @@ func Migrate(ctx context.Context, url, schema string, index bool) error {
 		return err
 	}
 	defer conn.Close(context.Background())
+	// Services started together in separate processes migrate one at a time.
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.Background())
 	s := pgx.Identifier{schema}.Sanitize()
 	stmts := []string{
+		`SELECT pg_advisory_xact_lock(hashtext('otelkit-checkout-migrate'))`,
 		`CREATE SCHEMA IF NOT EXISTS ` + s,
-		`SET search_path TO ` + s,
+		`SET LOCAL search_path TO ` + s,
 		`CREATE TABLE IF NOT EXISTS orders (
 			id text PRIMARY KEY,
 			user_id text NOT NULL,
@@ -54,14 +61,14 @@ func Migrate(ctx context.Context, url, schema string, index bool) error {
 		stmts = append(stmts, `DROP INDEX IF EXISTS stock_sku_idx`)
 	}
 	for _, q := range stmts {
-		if _, err := conn.Exec(ctx, q); err != nil {
+		if _, err := tx.Exec(ctx, q); err != nil {
 			return fmt.Errorf("migrate: %w", err)
 		}
 	}
-	if err := outbox.Apply(ctx, conn); err != nil {
+	if err := outbox.Apply(ctx, tx); err != nil {
 		return fmt.Errorf("migrate outbox: %w", err)
 	}
-	return nil
+	return tx.Commit(ctx)
 }
 
 // DropSchema removes the schema and everything in it.

@@ -69,7 +69,11 @@ func (c *checkout) place(orders []shop.CheckoutRequest, concurrency int, wait ti
 		}
 	}
 	c.sys.Wait(placed, wait)
-	if err := c.tel.Flush(context.Background()); err != nil {
+	ids := make([]trace.TraceID, len(placed))
+	for i, p := range placed {
+		ids[i] = p.TraceID
+	}
+	if err := c.tel.AwaitTraces(5*time.Second, ids...); err != nil {
 		c.t.Fatal(err)
 	}
 	return placed

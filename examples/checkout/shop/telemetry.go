@@ -11,8 +11,10 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -89,6 +91,44 @@ func (t *Telemetry) Flush(ctx context.Context) error {
 		errs = append(errs, f.ForceFlush(ctx))
 	}
 	return errors.Join(errs...)
+}
+
+// AwaitTraces flushes until each of the traces is complete, that is, has a
+// root and every span's parent, or until timeout. Spans of one trace end in
+// several services at their own pace: a producer's send span can end after
+// the consumer has finished with the record.
+func (t *Telemetry) AwaitTraces(timeout time.Duration, ids ...trace.TraceID) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	for {
+		if err := t.Flush(ctx); err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(ids, func(id trace.TraceID) bool { return !complete(t.Spans.Trace(id)) }) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil // report what there is
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func complete(spans []sdktrace.ReadOnlySpan) bool {
+	ids := make(map[trace.SpanID]bool, len(spans))
+	for _, s := range spans {
+		ids[s.SpanContext().SpanID()] = true
+	}
+	roots := 0
+	for _, s := range spans {
+		if !s.Parent().IsValid() {
+			roots++
+		} else if !ids[s.Parent().SpanID()] {
+			return false
+		}
+	}
+	return roots > 0
 }
 
 // Shutdown flushes and stops every service's providers.
