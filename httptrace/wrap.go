@@ -137,11 +137,17 @@ type meter struct {
 
 func (m meter) Int64Histogram(name string, opts ...metric.Int64HistogramOption) (metric.Int64Histogram, error) {
 	h, err := m.Meter.Int64Histogram(name, opts...)
+	if h == nil {
+		return h, err
+	}
 	return int64Histogram{Int64Histogram: h, f: m.f}, err
 }
 
 func (m meter) Float64Histogram(name string, opts ...metric.Float64HistogramOption) (metric.Float64Histogram, error) {
 	h, err := m.Meter.Float64Histogram(name, opts...)
+	if h == nil {
+		return h, err
+	}
 	return float64Histogram{Float64Histogram: h, f: m.f}, err
 }
 

@@ -3,7 +3,7 @@
 // https://www.w3.org/TR/trace-context-1/ and the Level 2 additions of
 // https://www.w3.org/TR/trace-context-2/ (the random trace-id flag).
 //
-// [tracing.Setup] installs [TraceContext] for the `tracecontext` entry of
+// tracing.Setup installs [TraceContext] for the `tracecontext` entry of
 // OTEL_PROPAGATORS; every instrumentation package of the module uses the
 // global propagator, so this is what crosses HTTP and Kafka.
 //
