@@ -98,24 +98,60 @@ func contains(keys []string, k string) bool {
 // owns reports whether the header key belongs to the propagator.
 func (f *fields) owns(key string) bool { return contains(f.all, key) }
 
-// strip returns a new slice holding the headers of hs that the propagator
-// does not own, in order, with room for n more. It never writes to hs:
-// a record's header slice may share its array with a consumed record or
-// another produced one.
-func (f *fields) strip(hs []kgo.RecordHeader, n int) []kgo.RecordHeader {
+// strip returns the headers of hs that the propagator does not own, in
+// order, with room for n more, in dst's array when they fit, else in a new
+// one. It never writes to hs: a record's header slice may share its array
+// with a consumed record or another produced one.
+func (f *fields) strip(hs []kgo.RecordHeader, n int, dst []kgo.RecordHeader) []kgo.RecordHeader {
 	kept := 0
 	for _, h := range hs {
 		if !f.owns(h.Key) {
 			kept++
 		}
 	}
-	out := make([]kgo.RecordHeader, 0, kept+n)
+	if kept+n > cap(dst) {
+		dst = make([]kgo.RecordHeader, 0, kept+n)
+	}
 	for _, h := range hs {
 		if !f.owns(h.Key) {
-			out = append(out, h)
+			dst = append(dst, h)
 		}
 	}
-	return out
+	return dst
+}
+
+// writer is the carrier Inject writes a produced record's headers
+// through. It writes values into buf while they fit, so a traceparent
+// costs no allocation of its own, and caps each value's capacity so that
+// appending to one can never overwrite the next. Like carrier, it is
+// passed as a single pointer.
+type writer struct {
+	r   *kgo.Record
+	buf []byte
+}
+
+var _ propagation.TextMapCarrier = (*writer)(nil)
+
+func (w *writer) Get(key string) string { return carrier{w.r}.Get(key) }
+
+func (w *writer) Keys() []string { return carrier{w.r}.Keys() }
+
+// Set sets the header named key to value.
+func (w *writer) Set(key, value string) {
+	var v []byte
+	if n := len(w.buf); len(value) <= cap(w.buf)-n {
+		w.buf = append(w.buf, value...)
+		v = w.buf[n:len(w.buf):len(w.buf)]
+	} else {
+		v = []byte(value)
+	}
+	for i := range w.r.Headers {
+		if w.r.Headers[i].Key == key {
+			w.r.Headers[i].Value = v
+			return
+		}
+	}
+	w.r.Headers = append(w.r.Headers, kgo.RecordHeader{Key: key, Value: v})
 }
 
 // headerFault describes what is wrong with a record's propagation headers.

@@ -28,7 +28,6 @@ import (
 // discarded or skipped records cost nothing. Call Process on the
 // goroutine doing the work, so the span measures the work.
 func (t *Tracer) Process(ctx context.Context, r *kgo.Record, fn func(context.Context) error) (err error) {
-	start := time.Now()
 	p := t.propagation()
 	own := trace.SpanContextFromContext(ctx)
 	ctx = p.Extract(ctx, carrier{r})
@@ -40,17 +39,19 @@ func (t *Tracer) Process(ctx context.Context, r *kgo.Record, fn func(context.Con
 
 	ti := t.topic(r.Topic)
 	ci := t.client.Load()
-	attrs := attrBuf(ci, 11)
-	attrs = append(attrs, kafka, opProcess, semconv.MessagingOperationTypeProcess, ti.dest,
+	st := new(processStart)
+	opts := st.opts[:0]
+	attrs := append(st.attrs[:0], kafka, opProcess, semconv.MessagingOperationTypeProcess, ti.dest,
 		partitionID(r.Partition), semconv.MessagingKafkaOffset(int(r.Offset)))
 	attrs = t.clientAttrs(attrs, ci)
 	attrs = t.recordAttrs(attrs, r)
 	if t.cfg.queueTime && !r.Timestamp.IsZero() {
+		start := time.Now()
 		attrs = append(attrs, TimeInQueueKey.Float64(max(start.Sub(r.Timestamp), 0).Seconds()))
+		opts = append(opts, trace.WithTimestamp(start))
 	}
 
-	opts := make([]trace.SpanStartOption, 0, 5)
-	opts = append(opts, consumerKind, trace.WithTimestamp(start), trace.WithAttributes(attrs...))
+	opts = append(opts, consumerKind, trace.WithAttributes(attrs...))
 	switch {
 	case !usable:
 		opts = append(opts, newRoot)
@@ -133,6 +134,13 @@ func (t *Tracer) ProcessBatch(ctx context.Context, records []*kgo.Record, fn fun
 		trace.WithAttributes(attrs...), trace.WithLinks(links...))
 	defer finish(span, &err)
 	return fn(ctx)
+}
+
+// processStart holds the start attributes and options of a process span,
+// in one allocation.
+type processStart struct {
+	attrs [12]attribute.KeyValue
+	opts  [5]trace.SpanStartOption
 }
 
 // attrBuf returns an empty attribute slice with room for n attributes and

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
@@ -14,10 +15,22 @@ import (
 // from. A record produced again after its promise (a retry by the
 // application) starts its new send span from that same parent, as a
 // sibling of the first attempt, not as its child.
+//
+// It also holds, in the same allocation, the span's start attributes and
+// options, the attributes set when it ends, and room for the record's new
+// headers and their values: per record, that is one allocation instead of
+// six.
 type sendContext struct {
 	context.Context
 	parent context.Context
 	span   trace.Span
+
+	attrs   [10]attribute.KeyValue
+	opts    [2]trace.SpanStartOption
+	end     [2]attribute.KeyValue
+	headers [4]kgo.RecordHeader
+	values  [96]byte
+	w       writer
 }
 
 // OnProduceRecordBuffered implements kgo.HookProduceRecordBuffered. It
@@ -42,21 +55,24 @@ func (t *Tracer) OnProduceRecordBuffered(r *kgo.Record) {
 	}
 	ti := t.topic(r.Topic)
 	ci := t.client.Load()
+	sc := &sendContext{parent: parent}
 
-	attrs := attrBuf(ci, 7)
-	attrs = append(attrs, kafka, opSend, semconv.MessagingOperationTypeSend, ti.dest)
+	attrs := append(sc.attrs[:0], kafka, opSend, semconv.MessagingOperationTypeSend, ti.dest)
 	if ci != nil {
 		attrs = append(attrs, ci.attrs...)
 	}
 	attrs = t.recordAttrs(attrs, r)
+	sc.opts = [...]trace.SpanStartOption{producerKind, trace.WithAttributes(attrs...)}
 
-	ctx, span := t.tracer.Start(parent, ti.send, producerKind, trace.WithAttributes(attrs...))
+	sc.Context, sc.span = t.tracer.Start(parent, ti.send, sc.opts[:]...)
 	if ti.inject {
 		p := t.propagation()
-		r.Headers = p.strip(r.Headers, len(p.all))
-		p.Inject(ctx, carrier{r})
+		r.Headers = p.strip(r.Headers, len(p.all), sc.headers[:0])
+		sc.w = writer{r: r, buf: sc.values[:0]}
+		p.Inject(sc.Context, &sc.w)
+		sc.w = writer{}
 	}
-	r.Context = &sendContext{Context: ctx, parent: parent, span: span}
+	r.Context = sc
 }
 
 // OnProduceRecordUnbuffered implements kgo.HookProduceRecordUnbuffered. It
@@ -71,7 +87,8 @@ func (t *Tracer) OnProduceRecordUnbuffered(r *kgo.Record, err error) {
 	span := sc.span
 	if span.IsRecording() {
 		if err == nil {
-			span.SetAttributes(partitionID(r.Partition), semconv.MessagingKafkaOffset(int(r.Offset)))
+			sc.end = [...]attribute.KeyValue{partitionID(r.Partition), semconv.MessagingKafkaOffset(int(r.Offset))}
+			span.SetAttributes(sc.end[:]...)
 		} else {
 			span.RecordError(err)
 			span.SetStatus(codes.Error, err.Error())
@@ -99,7 +116,7 @@ func (t *Tracer) Forward(ctx context.Context, r *kgo.Record, topic string) *kgo.
 	return &kgo.Record{
 		Key:     r.Key,
 		Value:   r.Value,
-		Headers: p.strip(r.Headers, len(p.all)),
+		Headers: p.strip(r.Headers, len(p.all), nil),
 		Topic:   topic,
 		Context: ctx,
 	}
