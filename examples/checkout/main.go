@@ -83,6 +83,8 @@ func run(args []string, stdout io.Writer) error {
 		brokers   = fs.String("brokers", os.Getenv("KAFKA_BROKERS"), "comma-separated Kafka seed brokers; an in-process kfake cluster when empty")
 		schema    = fs.String("schema", os.Getenv("CHECKOUT_SCHEMA"), "Postgres schema for the tables; a throwaway one, dropped at exit, when empty (\"checkout\" with -service)")
 		orders    = fs.Int("orders", 0, "place this many extra normal orders after the demo ones")
+		gateway   = fs.String("gateway", "", "place the demo orders at this running gateway (e.g. http://localhost:8080) and print their trace ids, without starting anything")
+		traceURL  = fs.String("trace-url", "http://localhost:16686/trace/", "with -gateway, the trace viewer URL the trace ids are appended to")
 	)
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -95,6 +97,16 @@ func run(args []string, stdout io.Writer) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+
+	if *gateway != "" {
+		for _, p := range shop.Place(ctx, strings.TrimSuffix(*gateway, "/"), shop.DemoOrders(sc), 4) {
+			if p.Err != nil {
+				return p.Err
+			}
+			fmt.Fprintf(stdout, "%d %-18s %s%s %s\n", p.Status, p.Response.OrderID, *traceURL, p.TraceID, p.Response.Error)
+		}
+		return nil
+	}
 
 	pg, err := shop.FindPostgres(ctx)
 	if err != nil {

@@ -454,3 +454,54 @@ func TestScenario7_FanOutFailure(t *testing.T) {
 		})
 	}
 }
+
+// TestSeparateProcesses runs each service as its own System with its own
+// telemetry, as `checkout -service NAME` does, wired only through peer URLs,
+// Kafka and Postgres: the trace still crosses all of them.
+func TestSeparateProcesses(t *testing.T) {
+	t.Parallel()
+	_, schema := pgtest.Schema(t)
+	brokers := kafkatest.Cluster(t, 1)
+	ctx := context.Background()
+	var peers shop.Peers
+	var tels []*shop.Telemetry
+	for _, name := range shop.Services { // in dependency order
+		tel, err := shop.NewTelemetry(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys, err := shop.Start(ctx, shop.Config{DatabaseURL: pgtest.URL(), Schema: schema, Brokers: brokers, Telemetry: tel, Peers: peers}, name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		t.Cleanup(func() {
+			sys.Close(context.Background())
+			tel.Shutdown(context.Background())
+		})
+		peers = sys.Peers()
+		tels = append(tels, tel)
+	}
+	p := shop.Place(ctx, peers.Gateway, []shop.CheckoutRequest{order("u-1", "EUR", lines(2)...)}, 1)[0]
+	if p.Err != nil || p.Status != http.StatusCreated {
+		t.Fatalf("checkout: %d %v %s", p.Status, p.Err, p.Response.Error)
+	}
+	want := []string{shop.Gateway, shop.Orders, shop.OutboxRelay, shop.Payments, shop.Inventory, shop.Notifications}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		seen := map[string]bool{}
+		for _, tel := range tels {
+			_ = tel.Flush(ctx)
+			for _, s := range tel.Spans.Trace(p.TraceID) {
+				seen[service(s)] = true
+			}
+		}
+		missing := slices.DeleteFunc(slices.Clone(want), func(s string) bool { return seen[s] })
+		if len(missing) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("trace %s has no spans of %v", p.TraceID, missing)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

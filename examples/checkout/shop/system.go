@@ -194,6 +194,10 @@ func (p *Peers) set(name, url string) {
 	}
 }
 
+// Peers returns the base URLs of the HTTP services, the ones this system
+// runs included.
+func (sys *System) Peers() Peers { return sys.cfg.Peers }
+
 // GatewayURL is the base URL of the gateway.
 func (sys *System) GatewayURL() string { return sys.cfg.Peers.Gateway }
 
