@@ -145,6 +145,25 @@ type connState struct {
 	acquiredAt time.Time     // when a pool last handed the connection out
 	wait       time.Duration // acquire wait not yet reported (AcquireAttribute)
 	waited     bool
+	named      map[string]*analysis // statements the application prepared by name
+}
+
+// maxNamed bounds the named statements remembered per connection.
+const maxNamed = 256
+
+// rememberName records that the application prepared sql under name, so
+// that a query by that name is summarised as sql. pgx's own statement
+// cache names ("stmtcache_...") never reach a query: they are skipped.
+func (st *connState) rememberName(name, sql string, a *analysis) {
+	if name == "" || name == sql || strings.HasPrefix(name, "stmtcache_") || st == noState {
+		return
+	}
+	if st.named == nil {
+		st.named = map[string]*analysis{}
+	}
+	if _, ok := st.named[name]; ok || len(st.named) < maxNamed {
+		st.named[name] = a
+	}
 }
 
 // stateKey is the CustomData key of a connState.

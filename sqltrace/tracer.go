@@ -179,8 +179,11 @@ func (t *Tracer) startSpan(o *op, name string, kind trace.SpanStartOption, add f
 
 // TraceQueryStart starts the span of a Query, QueryRow or Exec.
 func (t *Tracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
-	a := t.cache.get(data.SQL)
 	st := t.state(conn)
+	a := st.named[data.SQL] // conn.Query(ctx, "stock_by_sku", ...) after Prepare
+	if a == nil {
+		a = t.cache.get(data.SQL)
+	}
 	o := &op{Context: ctx, start: time.Now(), info: st.info, summary: a.summary, returning: a.returning}
 	if t.traced(ctx) {
 		wait, waited := st.takeWait()
@@ -376,6 +379,7 @@ func (t *Tracer) TraceCopyFromEnd(ctx context.Context, conn *pgx.Conn, data pgx.
 func (t *Tracer) TracePrepareStart(ctx context.Context, conn *pgx.Conn, data pgx.TracePrepareStartData) context.Context {
 	a := t.cache.get(data.SQL)
 	st := t.state(conn)
+	st.rememberName(data.Name, data.SQL, a)
 	o := &op{Context: ctx, start: time.Now(), info: st.info, summary: a.prepare}
 	if t.traced(ctx) {
 		t.startSpan(o, a.prepare, clientKind, func(attrs []attribute.KeyValue) []attribute.KeyValue {

@@ -784,3 +784,27 @@ func TestError_ServerMessageQuotingAValueIsRedacted(t *testing.T) {
 		}
 	}
 }
+
+func TestQuery_ByPreparedStatementNameIsSummarisedAsItsSQL(t *testing.T) {
+	h := newHarness(t)
+	cfg, _ := pgtest.Schema(t)
+	cfg.Tracer = h.tracer
+	ctx := context.Background()
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE TABLE stock (sku text, qty int)"); err != nil {
+		t.Fatal(err)
+	}
+	const sql = "SELECT qty FROM stock WHERE sku = $1"
+	if _, err := conn.Prepare(ctx, "stock_by_sku", sql); err != nil {
+		t.Fatal(err)
+	}
+	h.rec.Reset()
+	if _, err := conn.Exec(ctx, "stock_by_sku", "a"); err != nil {
+		t.Fatal(err)
+	}
+	wantAttrs(t, h.one(t, "SELECT stock"), attribute.String("db.query.text", sql))
+}
