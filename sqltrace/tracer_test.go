@@ -193,6 +193,19 @@ func TestExec_InlineLiteralsAreSanitised(t *testing.T) {
 	}
 }
 
+func TestWithAttributes_OnEverySpan(t *testing.T) {
+	h := newHarness(t, sqltrace.WithAttributes(attribute.String("db.replica", "primary")), sqltrace.WithSummaryCacheSize(1))
+	p, _ := h.pool(t, nil)
+	mustExec(t, p, "SELECT 1")
+	mustExec(t, p, "SELECT 2")
+	for _, s := range h.rec.Ended() {
+		wantAttrs(t, s, attribute.String("db.replica", "primary"))
+	}
+	if n := len(h.rec.Ended()); n < 4 { // acquire, connect, and two queries
+		t.Errorf("spans: %v", h.names())
+	}
+}
+
 func TestQueryRow_NoRowsIsNotAnError(t *testing.T) {
 	h, p, _ := inventory(t)
 
@@ -327,8 +340,14 @@ func TestPrepare_StatementCacheMissNestsUnderQuery(t *testing.T) {
 	if _, err := conn.Prepare(ctx, "explicit", sql); err != nil {
 		t.Fatal(err)
 	}
-	if got := len(h.spans("PREPARE SELECT stock")); got != 2 {
-		t.Errorf("explicit Prepare: %d prepare spans, want 2", got)
+	if _, err := conn.Prepare(ctx, "explicit", sql); err != nil { // already prepared: no round trip
+		t.Fatal(err)
+	}
+	if got := len(h.spans("PREPARE SELECT stock")); got != 3 {
+		t.Errorf("explicit Prepare twice: %d prepare spans in all, want 3", got)
+	}
+	if got := histogram(collect(t, h), "db.client.operation.duration"); got == nil || got.Count != 5 {
+		t.Errorf("operations recorded: %+v, want 5 (CREATE TABLE, two queries, two prepares that reached the server)", got)
 	}
 }
 
