@@ -76,16 +76,20 @@ func (c *carrier) extraJSON() []byte {
 	return b
 }
 
-// restore returns base carrying the span context and baggage stored in the
-// row, and whether a valid span context was found. base's own span and
-// baggage never leak into the result: a row without a usable context starts
-// a new trace rather than joining whatever the relay was running under.
+// cleanBase returns ctx without its span and baggage: a row's context
+// replaces them, and a row without a usable context must start a new trace
+// rather than join whatever the relay was running under.
+func cleanBase(ctx context.Context) context.Context {
+	return baggage.ContextWithoutBaggage(trace.ContextWithSpanContext(ctx, trace.SpanContext{}))
+}
+
+// restore returns base (see [cleanBase]) carrying the span context and
+// baggage stored in the row (c, plus the trace_extra column), and whether a
+// valid span context was found.
 //
 // err is non-nil when the row held context data that could not be used
 // (garbage rather than absence); the caller reports it and carries on.
-func restore(base context.Context, p propagation.TextMapPropagator, traceparent, tracestate, bag string, extra []byte) (context.Context, bool, error) {
-	ctx := baggage.ContextWithoutBaggage(trace.ContextWithSpanContext(base, trace.SpanContext{}))
-	c := carrier{traceparent: traceparent, tracestate: tracestate, baggage: bag}
+func restore(base context.Context, p propagation.TextMapPropagator, c *carrier, extra []byte) (context.Context, bool, error) {
 	var err error
 	if len(extra) > 0 {
 		if jerr := json.Unmarshal(extra, &c.extra); jerr != nil {
@@ -93,13 +97,12 @@ func restore(base context.Context, p propagation.TextMapPropagator, traceparent,
 			err = fmt.Errorf("trace_extra is not a JSON object of strings: %w", jerr)
 		}
 	}
-	ctx = p.Extract(ctx, &c)
-	sc := trace.SpanContextFromContext(ctx)
-	if sc.IsValid() {
+	ctx := p.Extract(base, c)
+	if trace.SpanContextFromContext(ctx).IsValid() {
 		return ctx, true, err
 	}
-	if err == nil && (traceparent != "" || len(c.extra) > 0) {
-		err = fmt.Errorf("stored trace context is not valid (traceparent %q)", truncate(traceparent, 64))
+	if err == nil && (c.traceparent != "" || len(c.extra) > 0) {
+		err = fmt.Errorf("stored trace context is not valid (traceparent %q)", truncate(c.traceparent, 64))
 	}
 	return ctx, false, err
 }

@@ -25,7 +25,7 @@ func TestCarrier_KeepsFieldsBeyondW3C(t *testing.T) {
 		t.Fatalf("carrier %+v: want baggage in its column and b3 fields in extra", c)
 	}
 
-	ctx, ok, err := restore(context.Background(), p, c.traceparent, c.tracestate, c.baggage, c.extraJSON())
+	ctx, ok, err := restore(context.Background(), p, &carrier{traceparent: c.traceparent, tracestate: c.tracestate, baggage: c.baggage}, c.extraJSON())
 	if !ok || err != nil {
 		t.Fatalf("restore: ok=%v err=%v", ok, err)
 	}
@@ -43,7 +43,7 @@ func TestRestore_NeverInheritsTheRelaysContext(t *testing.T) {
 	bag, _ := baggage.New(member)
 	base := baggage.ContextWithBaggage(trace.ContextWithSpanContext(context.Background(), running), bag)
 
-	ctx, ok, err := restore(base, fallbackPropagator, "", "", "", nil)
+	ctx, ok, err := restore(cleanBase(base), fallbackPropagator, &carrier{}, nil)
 	if ok || err != nil {
 		t.Fatalf("empty row: ok=%v err=%v, want not restored and no error", ok, err)
 	}
@@ -64,7 +64,7 @@ func FuzzRestore(f *testing.F) {
 	f.Add("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "", "", []byte("null"))
 	f.Add("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09-extra", "k=v", "a=1;p", []byte(`{}`))
 	f.Fuzz(func(t *testing.T, traceparent, tracestate, bag string, extra []byte) {
-		ctx, ok, err := restore(context.Background(), fallbackPropagator, traceparent, tracestate, bag, extra)
+		ctx, ok, err := restore(context.Background(), fallbackPropagator, &carrier{traceparent: traceparent, tracestate: tracestate, baggage: bag}, extra)
 		sc := trace.SpanContextFromContext(ctx)
 		if ok != sc.IsValid() {
 			t.Fatalf("ok=%v but span context valid=%v", ok, sc.IsValid())
@@ -78,7 +78,7 @@ func FuzzRestore(f *testing.F) {
 		// What the relay restored survives another trip through a row.
 		var c carrier
 		fallbackPropagator.Inject(ctx, &c)
-		ctx2, ok2, err2 := restore(context.Background(), fallbackPropagator, c.traceparent, c.tracestate, c.baggage, c.extraJSON())
+		ctx2, ok2, err2 := restore(context.Background(), fallbackPropagator, &carrier{traceparent: c.traceparent, tracestate: c.tracestate, baggage: c.baggage}, c.extraJSON())
 		if !ok2 || err2 != nil {
 			t.Fatalf("re-injected context %+v not restored: %v", c, err2)
 		}

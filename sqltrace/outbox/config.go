@@ -27,6 +27,7 @@ type config struct {
 	propagator     propagation.TextMapPropagator
 
 	batchSize    int
+	workers      int
 	pollInterval time.Duration
 	maxAttempts  int
 	backoffMin   time.Duration
@@ -36,6 +37,7 @@ type config struct {
 func newConfig(opts []Option) config {
 	c := config{
 		batchSize:    500,
+		workers:      2,
 		pollInterval: time.Second,
 		maxAttempts:  10,
 		backoffMin:   100 * time.Millisecond,
@@ -125,6 +127,21 @@ func WithBatchSize(n int) Option {
 	return optionFunc(func(c *config) {
 		if n > 0 {
 			c.batchSize = n
+		}
+	})
+}
+
+// WithConcurrency sets how many batches one relay keeps in flight. While
+// one batch waits for Postgres or Kafka another is prepared, so two
+// batches nearly double the throughput of one; beyond that the database
+// is usually the limit. Each batch in flight holds a pool connection, and
+// the batches coordinate through row locks exactly like separate relays:
+// per-key order and at-most-one-publish-per-claim still hold.
+// By default 2 batches are in flight. Values below 1 are ignored.
+func WithConcurrency(n int) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.workers = n
 		}
 	})
 }

@@ -51,14 +51,14 @@
 // A [Relay] loops: in one transaction it claims a batch of ready rows with
 // SELECT ... FOR UPDATE SKIP LOCKED, produces them all, waits for Kafka's
 // answers, deletes the acknowledged rows, reschedules the failed ones and
-// commits. It is woken by LISTEN/NOTIFY when rows commit and polls as a
+// commits. It keeps two such batches in flight ([WithConcurrency]). It is woken by LISTEN/NOTIFY when rows commit and polls as a
 // fallback (see [WithPollInterval]). Any number of relays can share a table.
 //
 // Delivery is at least once. A row is deleted only after Kafka acknowledged
 // it, in the transaction that holds its lock, so a relay that dies at any
-// moment loses nothing: its transaction rolls back and the rows of the batch
-// in flight are published again. That batch is the only source of
-// duplicates; consumers that must not see one deduplicate on the event's own
+// moment loses nothing: its transactions roll back and the rows of the
+// batches in flight (two by default, see [WithConcurrency]) are published
+// again. Those batches are the only source of duplicates; consumers that must not see one deduplicate on the event's own
 // id. Relays running side by side never publish the same row twice, since a
 // row is locked by one claim until it is gone.
 //
@@ -95,9 +95,9 @@
 //	   └─ send orders             PRODUCER, kafkatrace
 //	      └─ process orders       CONSUMER, in the consuming service
 //
-// Attributes: messaging.system, messaging.destination.name, outbox.id (the
-// row id), outbox.attempt (1 for the first), outbox.wait.duration (seconds
-// between created_at and the claim). A failed attempt has Error status, the
+// Attributes: messaging.destination.name, outbox.id (the row id),
+// outbox.attempt (1 for the first), outbox.wait.duration (seconds between
+// created_at and the claim). A failed attempt has Error status, the
 // exception event and error.type (the Kafka error code name, such as
 // MESSAGE_TOO_LARGE); the attempt after which the row is set aside also has
 // outbox.set_aside=true.
@@ -127,7 +127,8 @@
 // propagator Inject to the caller's transaction. The relay spends four
 // round trips to Postgres per batch (begin, claim, settle, commit) plus
 // Kafka's answer; per row it restores the context and starts one span. It
-// holds one pool connection for LISTEN and one per batch in flight, and
+// holds one pool connection for LISTEN and one per batch in flight (so a
+// pool of at least 3), and
 // the gauges cost a count over the pending rows per collection. Benchmarks
 // in the bench module measure throughput and the cost of tracing.
 package outbox

@@ -7,11 +7,12 @@ import (
 	"time"
 )
 
-// listen keeps a LISTEN connection open and signals wake for every
+// listen keeps a LISTEN connection open and signals every wake channel for
+// every
 // notification about this schema's outbox. It runs until ctx ends; when the
 // connection breaks it reconnects with backoff while the poll in Run keeps
 // rows moving.
-func (r *Relay) listen(ctx context.Context, schema string, wake chan<- struct{}) {
+func (r *Relay) listen(ctx context.Context, schema string, wake []chan struct{}) {
 	delay := r.cfg.backoffMin
 	for {
 		err := r.listenOnce(ctx, schema, wake)
@@ -30,7 +31,7 @@ func (r *Relay) listen(ctx context.Context, schema string, wake chan<- struct{})
 	}
 }
 
-func (r *Relay) listenOnce(ctx context.Context, schema string, wake chan<- struct{}) error {
+func (r *Relay) listenOnce(ctx context.Context, schema string, wake []chan struct{}) error {
 	pc, err := r.pool.Acquire(ctx)
 	if err != nil {
 		return err
@@ -58,9 +59,11 @@ func (r *Relay) listenOnce(ctx context.Context, schema string, wake chan<- struc
 	}
 }
 
-func signal(c chan<- struct{}) {
-	select {
-	case c <- struct{}{}:
-	default:
+func signal(wake []chan struct{}) {
+	for _, c := range wake {
+		select {
+		case c <- struct{}{}:
+		default:
+		}
 	}
 }

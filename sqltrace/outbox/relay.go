@@ -62,10 +62,6 @@ type Relay struct {
 	stopping chan struct{} // closed by Shutdown: finish the batch, claim no more
 	done     chan struct{} // closed when Run returns
 	abort    context.CancelFunc
-
-	// per batch, reused; only the Run goroutine touches them.
-	rows    []row
-	results []error
 }
 
 // NewRelay returns a relay that claims rows through pool and produces them
@@ -183,14 +179,57 @@ func (r *Relay) Run(ctx context.Context) error {
 		}()
 	}
 
-	wake := make(chan struct{}, 1)
+	workers := make([]*worker, r.cfg.workers)
+	wakes := make([]chan struct{}, len(workers))
+	for i := range workers {
+		workers[i] = &worker{r: r, wake: make(chan struct{}, 1), tracer: r.cfg.tracer(), prop: r.cfg.textMapPropagator()}
+		wakes[i] = workers[i].wake
+	}
+	listening := make(chan struct{})
+	go func() {
+		defer close(listening)
+		r.listen(ctx, schema, wakes)
+	}()
 	var wg sync.WaitGroup
-	wg.Go(func() { r.listen(ctx, schema, wake) })
-	defer wg.Wait()
-	defer cancel()
+	errs := make([]error, len(workers))
+	for i, w := range workers {
+		wg.Go(func() {
+			errs[i] = w.loop(ctx)
+			if errs[i] != nil {
+				cancel() // a fatal error stops the other workers too
+			}
+		})
+	}
+	wg.Wait()
+	stopped := r.stopErr(ctx)
+	cancel()
+	<-listening
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	return stopped
+}
 
-	tracer := r.cfg.tracer()
-	prop := r.cfg.textMapPropagator()
+// worker runs the claim-publish-settle loop. A relay runs several, so that
+// one batch's CPU work overlaps another's round trips to Postgres and Kafka;
+// they coordinate through row locks exactly as separate relays do.
+type worker struct {
+	r      *Relay
+	wake   chan struct{}
+	tracer trace.Tracer
+	prop   propagation.TextMapPropagator
+
+	// per batch, reused
+	rows    []row
+	results []error
+	attrs   [5]attribute.KeyValue
+	carrier carrier
+}
+
+// loop relays batches until ctx ends or the relay stops (nil), or the
+// client is closed (fatal).
+func (w *worker) loop(ctx context.Context) error {
+	r := w.r
 	poll := time.NewTimer(r.cfg.pollInterval)
 	defer poll.Stop()
 	errDelay := r.cfg.backoffMin
@@ -200,9 +239,9 @@ func (r *Relay) Run(ctx context.Context) error {
 			return nil
 		default:
 		}
-		n, err := r.relayBatch(ctx, tracer, prop)
+		n, err := w.relayBatch(ctx)
 		if ctx.Err() != nil {
-			return r.stopErr(ctx)
+			return nil
 		}
 		wait := r.cfg.pollInterval
 		switch {
@@ -223,10 +262,10 @@ func (r *Relay) Run(ctx context.Context) error {
 		poll.Reset(wait)
 		select {
 		case <-ctx.Done():
-			return r.stopErr(ctx)
+			return nil
 		case <-r.stopping:
 			return nil
-		case <-wake:
+		case <-w.wake:
 		case <-poll.C:
 		}
 	}
@@ -273,8 +312,8 @@ func (r *Relay) Shutdown(ctx context.Context) error {
 // relayBatch claims, publishes and settles one batch in one transaction.
 // The row locks are held until Kafka answered and the outcome is committed,
 // so a relay that dies at any point leaves its rows pending, never lost.
-func (r *Relay) relayBatch(ctx context.Context, tracer trace.Tracer, prop propagation.TextMapPropagator) (n int, err error) {
-	tx, err := r.pool.Begin(ctx)
+func (w *worker) relayBatch(ctx context.Context) (n int, err error) {
+	tx, err := w.r.pool.Begin(ctx)
 	if err != nil {
 		return 0, fmt.Errorf("outbox: relay: begin: %w", err)
 	}
@@ -285,37 +324,38 @@ func (r *Relay) relayBatch(ctx context.Context, tracer trace.Tracer, prop propag
 			cancel()
 		}
 	}()
-	if err := r.claim(ctx, tx); err != nil {
+	if err := w.claim(ctx, tx); err != nil {
 		return 0, err
 	}
-	if len(r.rows) == 0 {
+	if len(w.rows) == 0 {
 		return 0, tx.Commit(ctx)
 	}
 
-	r.publish(ctx, tracer, prop)
+	w.publish(ctx)
 	if ctx.Err() != nil {
 		return 0, ctx.Err()
 	}
-	return len(r.rows), r.settle(ctx, tx)
+	return len(w.rows), w.settle(ctx, tx)
 }
 
-func (r *Relay) claim(ctx context.Context, tx pgx.Tx) error {
-	rows, err := tx.Query(ctx, claimSQL, r.cfg.batchSize)
+func (w *worker) claim(ctx context.Context, tx pgx.Tx) error {
+	rows, err := tx.Query(ctx, claimSQL, w.r.cfg.batchSize)
 	if err != nil {
 		return fmt.Errorf("outbox: relay: claim: %w", err)
 	}
-	r.rows = r.rows[:0]
+	clear(w.rows) // drop references to the previous batch's payloads and spans
+	w.rows = w.rows[:0]
 	for rows.Next() {
-		r.rows = append(r.rows, row{})
-		w := &r.rows[len(r.rows)-1]
+		w.rows = append(w.rows, row{})
+		o := &w.rows[len(w.rows)-1]
 		var extra *string
-		if err := rows.Scan(&w.id, &w.topic, &w.key, &w.payload, &w.headerKeys, &w.headerVals,
-			&w.traceparent, &w.tracestate, &w.baggage, &extra, &w.createdAt, &w.attempts); err != nil {
+		if err := rows.Scan(&o.id, &o.topic, &o.key, &o.payload, &o.headerKeys, &o.headerVals,
+			&o.traceparent, &o.tracestate, &o.baggage, &extra, &o.createdAt, &o.attempts); err != nil {
 			rows.Close()
 			return fmt.Errorf("outbox: relay: claim: %w", err)
 		}
 		if extra != nil {
-			w.extra = []byte(*extra)
+			o.extra = []byte(*extra)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -325,35 +365,35 @@ func (r *Relay) claim(ctx context.Context, tx pgx.Tx) error {
 }
 
 // publish produces every claimed row and waits for Kafka's answers (or for
-// ctx). The answers land in r.results, index-aligned with r.rows.
-func (r *Relay) publish(ctx context.Context, tracer trace.Tracer, prop propagation.TextMapPropagator) {
+// ctx). The answers land in w.results, index-aligned with w.rows.
+func (w *worker) publish(ctx context.Context) {
 	// Records must outlive a cancelled Run: once handed to the client they
 	// are produced or not, and a record failed by cancellation would fail
 	// every later record buffered for its partition, including the next
 	// run's.
-	base := context.WithoutCancel(ctx)
+	base := cleanBase(context.WithoutCancel(ctx))
 	now := time.Now()
-	if cap(r.results) < len(r.rows) {
-		r.results = make([]error, len(r.rows))
+	if cap(w.results) < len(w.rows) {
+		w.results = make([]error, len(w.rows))
 	}
-	r.results = r.results[:len(r.rows)]
-	clear(r.results)
+	w.results = w.results[:len(w.rows)]
+	clear(w.results)
 
-	results := r.results // the promises may outlive this batch; see below
+	results := w.results // the promises may outlive this batch; see below
 	var pending atomic.Int64
-	pending.Store(int64(len(r.rows)))
+	pending.Store(int64(len(w.rows)))
 	allDone := make(chan struct{})
-	for i := range r.rows {
-		w := &r.rows[i]
-		rctx := r.startSpan(base, tracer, prop, w, now)
-		rec := &kgo.Record{Topic: w.topic, Key: w.key, Value: w.payload, Context: rctx}
-		if len(w.headerKeys) > 0 && len(w.headerKeys) == len(w.headerVals) {
-			rec.Headers = make([]kgo.RecordHeader, len(w.headerKeys), len(w.headerKeys)+1)
-			for j := range w.headerKeys {
-				rec.Headers[j] = kgo.RecordHeader{Key: w.headerKeys[j], Value: w.headerVals[j]}
+	for i := range w.rows {
+		o := &w.rows[i]
+		rctx := w.startSpan(base, o, now)
+		rec := &kgo.Record{Topic: o.topic, Key: o.key, Value: o.payload, Context: rctx}
+		if len(o.headerKeys) > 0 && len(o.headerKeys) == len(o.headerVals) {
+			rec.Headers = make([]kgo.RecordHeader, len(o.headerKeys), len(o.headerKeys)+1)
+			for j := range o.headerKeys {
+				rec.Headers[j] = kgo.RecordHeader{Key: o.headerKeys[j], Value: o.headerVals[j]}
 			}
 		}
-		r.client.Produce(ctx, rec, func(_ *kgo.Record, err error) {
+		w.r.client.Produce(ctx, rec, func(_ *kgo.Record, err error) {
 			results[i] = err
 			if pending.Add(-1) == 0 {
 				close(allDone)
@@ -366,10 +406,10 @@ func (r *Relay) publish(ctx context.Context, tracer trace.Tracer, prop propagati
 		// The promises still run later and write results; the next
 		// batch must not share the slice with them. The rows are released
 		// by the rollback: not an error of theirs.
-		r.results = nil
-		for i := range r.rows {
-			r.rows[i].span.AddEvent("relay stopped before Kafka answered; row released")
-			r.rows[i].span.End()
+		w.results = nil
+		for i := range w.rows {
+			w.rows[i].span.AddEvent("relay stopped before Kafka answered; row released")
+			w.rows[i].span.End()
 		}
 	}
 }
@@ -377,21 +417,22 @@ func (r *Relay) publish(ctx context.Context, tracer trace.Tracer, prop propagati
 // startSpan restores the row's trace context and starts its outbox.relay
 // span, backdated to when the row was written, so the waterfall shows the
 // time spent in the outbox as the gap before the send span.
-func (r *Relay) startSpan(base context.Context, tracer trace.Tracer, prop propagation.TextMapPropagator, w *row, now time.Time) context.Context {
-	ctx, restored, err := restore(base, prop, w.traceparent, w.tracestate, w.baggage, w.extra)
+func (w *worker) startSpan(base context.Context, o *row, now time.Time) context.Context {
+	c := &w.carrier
+	*c = carrier{traceparent: o.traceparent, tracestate: o.tracestate, baggage: o.baggage}
+	ctx, restored, err := restore(base, w.prop, c, o.extra)
 	if err != nil {
-		otel.Handle(fmt.Errorf("outbox: row %d: %w", w.id, err))
+		otel.Handle(fmt.Errorf("outbox: row %d: %w", o.id, err))
 	}
-	start := w.createdAt
+	start := o.createdAt
 	if start.After(now) { // clock skew between Postgres and this host
 		start = now
 	}
-	attrs := make([]attribute.KeyValue, 5, 6)
-	attrs[0] = semconv.MessagingSystemKafka
-	attrs[1] = semconv.MessagingDestinationName(w.topic)
-	attrs[2] = AttrID.Int64(w.id)
-	attrs[3] = AttrAttempt.Int64(int64(w.attempts) + 1)
-	attrs[4] = AttrWait.Float64(now.Sub(start).Seconds())
+	attrs := append(w.attrs[:0],
+		semconv.MessagingDestinationName(o.topic),
+		AttrID.Int64(o.id),
+		AttrAttempt.Int64(int64(o.attempts)+1),
+		AttrWait.Float64(now.Sub(start).Seconds()))
 	if !restored {
 		v := "missing"
 		if err != nil {
@@ -399,7 +440,9 @@ func (r *Relay) startSpan(base context.Context, tracer trace.Tracer, prop propag
 		}
 		attrs = append(attrs, AttrTraceContext.String(v))
 	}
-	ctx, w.span = tracer.Start(ctx, SpanName,
+	// The SDK copies the attributes: w.attrs is free again once Start
+	// returns.
+	ctx, o.span = w.tracer.Start(ctx, SpanName,
 		trace.WithTimestamp(start),
 		trace.WithSpanKind(trace.SpanKindInternal),
 		trace.WithAttributes(attrs...))
@@ -408,37 +451,38 @@ func (r *Relay) startSpan(base context.Context, tracer trace.Tracer, prop propag
 
 // settle ends the spans, deletes the published rows, reschedules or sets
 // aside the failed ones and commits.
-func (r *Relay) settle(ctx context.Context, tx pgx.Tx) error {
+func (w *worker) settle(ctx context.Context, tx pgx.Tx) error {
+	r := w.r
 	var okIDs, failIDs []int64
 	var failErrs []string
 	var failDelay []float64
 	var failDead []bool
-	for i := range r.rows {
-		w, err := &r.rows[i], r.results[i]
+	for i := range w.rows {
+		o, err := &w.rows[i], w.results[i]
 		if err == nil {
-			okIDs = append(okIDs, w.id)
-			w.span.End()
+			okIDs = append(okIDs, o.id)
+			o.span.End()
 			continue
 		}
 		if errors.Is(err, kgo.ErrClientClosed) {
-			for j := i; j < len(r.rows); j++ {
-				r.rows[j].span.End()
+			for j := i; j < len(w.rows); j++ {
+				w.rows[j].span.End()
 			}
 			return err
 		}
-		dead := int(w.attempts)+1 >= r.cfg.maxAttempts
-		failIDs = append(failIDs, w.id)
+		dead := int(o.attempts)+1 >= r.cfg.maxAttempts
+		failIDs = append(failIDs, o.id)
 		failErrs = append(failErrs, err.Error())
-		failDelay = append(failDelay, r.backoff(int(w.attempts)).Seconds())
+		failDelay = append(failDelay, r.backoff(int(o.attempts)).Seconds())
 		failDead = append(failDead, dead)
-		w.span.RecordError(err)
-		w.span.SetStatus(codes.Error, err.Error())
-		w.span.SetAttributes(semconv.ErrorTypeKey.String(errorType(err)))
+		o.span.RecordError(err)
+		o.span.SetStatus(codes.Error, err.Error())
+		o.span.SetAttributes(semconv.ErrorTypeKey.String(errorType(err)))
 		if dead {
-			w.span.SetAttributes(AttrSetAside.Bool(true))
-			otel.Handle(fmt.Errorf("outbox: row %d set aside after %d attempts: %w", w.id, w.attempts+1, err))
+			o.span.SetAttributes(AttrSetAside.Bool(true))
+			otel.Handle(fmt.Errorf("outbox: row %d set aside after %d attempts: %w", o.id, o.attempts+1, err))
 		}
-		w.span.End()
+		o.span.End()
 	}
 	b := &pgx.Batch{}
 	if len(okIDs) > 0 {
