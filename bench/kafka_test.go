@@ -87,12 +87,14 @@ func BenchmarkKafkaProduceSync(b *testing.B) {
 			cl := kafkaClient(b, brokers, opts...)
 			ctx := s.requestContext()
 			b.ReportAllocs()
+			cpu := cpuTime()
 			for b.Loop() {
 				r := &kgo.Record{Topic: "orders", Key: []byte("o-42"), Value: value}
 				if err := cl.ProduceSync(ctx, r).FirstErr(); err != nil {
 					b.Fatal(err)
 				}
 			}
+			reportCPU(b, cpu)
 		})
 	}
 }
@@ -139,6 +141,7 @@ func BenchmarkKafkaConsume(b *testing.B) {
 			defer cancel()
 			b.ReportAllocs()
 			b.ResetTimer()
+			cpu := cpuTime()
 			for n := 0; n < b.N; {
 				fs := cl.PollFetches(ctx)
 				if err := fs.Err0(); err != nil {
@@ -152,6 +155,7 @@ func BenchmarkKafkaConsume(b *testing.B) {
 				})
 			}
 			b.StopTimer()
+			reportCPU(b, cpu)
 			if name != "plain" && sampled != b.N {
 				b.Fatalf("work saw a sampled span for %d of %d records", sampled, b.N)
 			}
@@ -213,6 +217,7 @@ func BenchmarkKafkaHooks(b *testing.B) {
 		b.Run(v.name, func(b *testing.B) {
 			value := []byte(`{"order_id":"o-42","total":1299}`)
 			b.ReportAllocs()
+			cpu := cpuTime()
 			for b.Loop() {
 				r := &kgo.Record{Topic: "orders", Key: []byte("o-42"), Value: value, Headers: v.headers}
 				if v.headers == nil {
@@ -220,6 +225,7 @@ func BenchmarkKafkaHooks(b *testing.B) {
 				}
 				v.record(r)
 			}
+			reportCPU(b, cpu)
 		})
 	}
 }

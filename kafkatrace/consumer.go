@@ -7,9 +7,10 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkit/otelkit/tracing"
 )
 
 // Process runs fn, the application's work for the consumed record r,
@@ -20,9 +21,10 @@ import (
 // The span continues the trace in r's headers (see [WithNewRoot] for a
 // linked new trace instead). A record without usable trace context starts
 // a new trace; unusable headers are reported through otel.Handle as
-// [ErrBadHeaders] and never stop the record from being processed. An error
-// returned by fn is recorded on the span with Error status and error.type;
-// a panic in fn is recorded the same way and re-raised.
+// [ErrBadHeaders] and never stop the record from being processed. fn's
+// error and panics are recorded as [tracing.End] records them (Error
+// status, error.type, an exception event; context.Canceled is not an
+// error), and a panic is re-raised.
 //
 // Spans exist only for records the application processes: prefetched,
 // discarded or skipped records cost nothing. Call Process on the
@@ -59,7 +61,7 @@ func (t *Tracer) Process(ctx context.Context, r *kgo.Record, fn func(context.Con
 		opts = append(opts, newRoot, trace.WithLinks(trace.Link{SpanContext: rsc}))
 	}
 	ctx, span := t.tracer.Start(ctx, ti.process, opts...)
-	defer finish(span, &err)
+	defer tracing.End(span, &err)
 	return fn(ctx)
 }
 
@@ -132,7 +134,7 @@ func (t *Tracer) ProcessBatch(ctx context.Context, records []*kgo.Record, fn fun
 
 	ctx, span := t.tracer.Start(ctx, ti.process, consumerKind, trace.WithTimestamp(start),
 		trace.WithAttributes(attrs...), trace.WithLinks(links...))
-	defer finish(span, &err)
+	defer tracing.End(span, &err)
 	return fn(ctx)
 }
 
@@ -162,23 +164,4 @@ func (t *Tracer) clientAttrs(attrs []attribute.KeyValue, ci *clientInfo) []attri
 		attrs = append(attrs, ci.group)
 	}
 	return attrs
-}
-
-// finish ends span with the outcome of the work it measured: *errp, or a
-// panic, which it records and re-raises. It must be deferred directly.
-func finish(span trace.Span, errp *error) {
-	if v := recover(); v != nil {
-		err := fmt.Errorf("panic: %v", v)
-		span.RecordError(err, trace.WithStackTrace(true))
-		span.SetStatus(codes.Error, err.Error())
-		span.SetAttributes(semconv.ErrorTypeKey.String("panic"))
-		span.End()
-		panic(v)
-	}
-	if err := *errp; err != nil {
-		span.RecordError(err)
-		span.SetStatus(codes.Error, err.Error())
-		span.SetAttributes(errorType(err))
-	}
-	span.End()
 }
