@@ -1,0 +1,114 @@
+// Package tracing sets up OpenTelemetry for a service in one call and holds
+// the conventions every package of this module follows: span names, business
+// keys that travel with a request, span helpers and redaction. Its aim is that
+// when checkout breaks at 3 AM, one trace shows which service failed, why,
+// and what led to it.
+//
+// # Setup
+//
+// [Setup] configures the SDK from the standard OTEL_* environment variables,
+// installs the tracer provider, meter provider and propagator as the otel
+// globals, and returns the function that flushes and stops them:
+//
+//	shutdown, err := tracing.Setup(ctx, tracing.WithServiceName("checkout"))
+//	if err != nil {
+//		return err
+//	}
+//	defer shutdown(context.Background())
+//
+// Nothing else is needed to export to a collector: set
+// OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_EXPORTER_OTLP_* variables)
+// in the deployment. A program meant to be run on a laptop adds
+// tracing.WithDefaultTracesExporter("waterfall") and
+// tracing.WithDefaultMetricsExporter("none"): traces print in the terminal
+// (see package [github.com/otelkit/otelkit/tracing/waterfall]) until an OTLP
+// endpoint is set.
+//
+// Setup never contacts the collector, so a collector that is down does not
+// delay start-up; spans then wait in a bounded queue
+// (OTEL_BSP_MAX_QUEUE_SIZE, 2048), are dropped when it is full rather than
+// block the application, and the failures are reported through [otel.Handle]
+// at most once a minute per exporter, with the number of spans lost.
+//
+// # Precedence
+//
+// A set, non-empty environment variable always wins over an option: options
+// are the program's defaults, and the operator changes behaviour without a
+// build. (Launchers that pass a sampler or exporter in code silently ignore
+// the variable; here, the variable wins.) In detail, highest first:
+//
+//   - service.name: OTEL_SERVICE_NAME, service.name in
+//     OTEL_RESOURCE_ATTRIBUTES, [WithServiceName]; without any of them Setup
+//     fails.
+//   - other resource attributes: OTEL_RESOURCE_ATTRIBUTES; [WithServiceVersion]
+//     (else the module version from the build information),
+//     [WithServiceNamespace], [WithEnvironment], [WithResourceAttributes];
+//     [WithResourceDetectors]; the host, OS, container, process, runtime and
+//     SDK detectors. A schema URL conflict between detectors does not fail
+//     Setup.
+//   - trace exporters: OTEL_TRACES_EXPORTER; "otlp" when
+//     OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set;
+//     [WithDefaultTracesExporter]; "otlp". [WithSpanExporter] adds an exporter
+//     in every case.
+//   - metric exporters: the same with OTEL_METRICS_EXPORTER,
+//     OTEL_EXPORTER_OTLP_METRICS_ENDPOINT and [WithDefaultMetricsExporter].
+//   - sampler: OTEL_TRACES_SAMPLER with OTEL_TRACES_SAMPLER_ARG; [WithSampler];
+//     parentbased_always_on.
+//   - propagators: OTEL_PROPAGATORS; tracecontext,baggage.
+//   - OTLP protocol: OTEL_EXPORTER_OTLP_TRACES_PROTOCOL (or _METRICS_);
+//     OTEL_EXPORTER_OTLP_PROTOCOL; http/protobuf.
+//
+// # Environment variables
+//
+//	OTEL_SDK_DISABLED                  true: no-op providers, propagators still installed
+//	OTEL_SERVICE_NAME                  service.name
+//	OTEL_RESOURCE_ATTRIBUTES           key=value,... (values percent-encoded)
+//	OTEL_TRACES_EXPORTER               otlp, console, waterfall, none (a list), or one name registered with autoexport.RegisterSpanExporter
+//	OTEL_METRICS_EXPORTER              otlp, console, none (a list), or one of prometheus or a name registered with autoexport.RegisterMetricReader
+//	OTEL_TRACES_SAMPLER                always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio
+//	OTEL_TRACES_SAMPLER_ARG            the ratio, 0 to 1 (default 1)
+//	OTEL_PROPAGATORS                   tracecontext, baggage, b3, b3multi, jaeger, xray, ottrace, none
+//	OTEL_EXPORTER_OTLP_PROTOCOL        grpc, http/protobuf      (and _TRACES_, _METRICS_ variants)
+//	OTEL_EXPORTER_OTLP_ENDPOINT        http:// or https:// URL (and _TRACES_, _METRICS_)
+//	OTEL_EXPORTER_OTLP_HEADERS         key=value,... (and _TRACES_, _METRICS_)
+//	OTEL_EXPORTER_OTLP_TIMEOUT         milliseconds (and _TRACES_, _METRICS_)
+//	OTEL_EXPORTER_OTLP_COMPRESSION     gzip, none (and _TRACES_, _METRICS_)
+//	OTEL_EXPORTER_OTLP_INSECURE        true, false (and _TRACES_, _METRICS_)
+//	OTEL_EXPORTER_OTLP_CERTIFICATE, _CLIENT_CERTIFICATE, _CLIENT_KEY (and variants): read by the exporters
+//	OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE: read by the SDK
+//	OTEL_METRIC_EXPORT_INTERVAL, OTEL_METRIC_EXPORT_TIMEOUT: read by the SDK
+//	OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT: read by autoexport
+//
+// "tracecontext" is always [w3c.TraceContext]. Setup rejects a value it
+// cannot use, rather than half-apply it as the SDK's parsers do, with a
+// [*ConfigError] naming the variable and the value (a headers value, which
+// holds credentials, is shown as <redacted>); all such errors are returned at
+// once. It never panics.
+//
+// # Shutdown
+//
+// The returned function flushes, shuts the tracer and meter providers down in
+// parallel, and returns their joined errors when they are done or when its
+// context is done, whichever comes first; exports still running then are
+// cancelled so that nothing keeps retrying in the background. It may be called
+// more than once and never exits the process.
+//
+// # Several services in one process
+//
+// With [WithoutGlobals], Setup fills a [Providers] instead of setting the
+// globals, so that each service of a process (as in the example checkout
+// system) has its own service.name; pass its providers to the
+// instrumentation. Their "waterfall" exporters are shared, so each trace
+// prints once with all its services.
+//
+// # Cost
+//
+// Setup runs once, at start-up: the resource detectors read a few files and
+// the exporters are created without connecting. Per span, the SDK's batch
+// span processor costs one non-blocking channel send; the conventions below
+// add what they document.
+//
+// # Conventions
+//
+// Span names, business keys, baggage, span helpers and redaction: see [Start], [End], [SetBusiness] and [RedactAttr].
+package tracing
