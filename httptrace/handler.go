@@ -103,6 +103,7 @@ type serverState struct {
 	stateContext
 	link         trace.SpanContext // remote context of a public request
 	routeAtStart bool
+	route        string // found after the handler, for http.route
 	span         serverSpan
 	header       [1]string // the traceresponse value, saving an allocation
 
@@ -138,16 +139,32 @@ func (s *serverSpan) SetStatus(code codes.Code, description string) {
 	s.Span.SetStatus(code, description)
 }
 
+// SetAttributes receives otelhttp's response attributes, once the handler
+// returned; the route found after the handler and the error.type of a 5xx
+// join them, so that the span's attributes grow once.
 func (s *serverSpan) SetAttributes(kv ...attribute.KeyValue) {
-	s.Span.SetAttributes(kv...)
-	if s.st.panicked || s.st.callerGone {
-		return
-	}
-	for _, a := range kv {
-		if a.Key == semconv.HTTPResponseStatusCodeKey && a.Value.AsInt64() >= 500 {
-			s.Span.SetAttributes(semconv.ErrorTypeKey.String(strconv.FormatInt(a.Value.AsInt64(), 10)))
+	var errType attribute.KeyValue
+	if !s.st.panicked && !s.st.callerGone {
+		for _, a := range kv {
+			if a.Key == semconv.HTTPResponseStatusCodeKey && a.Value.AsInt64() >= 500 {
+				errType = semconv.ErrorTypeKey.String(strconv.FormatInt(a.Value.AsInt64(), 10))
+			}
 		}
 	}
+	if s.st.route == "" && !errType.Valid() {
+		s.Span.SetAttributes(kv...)
+		return
+	}
+	all := make([]attribute.KeyValue, len(kv), len(kv)+2)
+	copy(all, kv)
+	if s.st.route != "" {
+		all = append(all, semconv.HTTPRoute(s.st.route))
+		s.st.route = ""
+	}
+	if errType.Valid() {
+		all = append(all, errType)
+	}
+	s.Span.SetAttributes(all...)
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -221,10 +238,10 @@ func (h *handler) serveInner(w http.ResponseWriter, r *http.Request) {
 	}()
 	h.next.ServeHTTP(w, req)
 
-	h.finish(r, req, span, st)
+	h.finish(r, req, st)
 }
 
-func (h *handler) finish(r, req *http.Request, span trace.Span, st *serverState) {
+func (h *handler) finish(r, req *http.Request, st *serverState) {
 	if st == nil {
 		return
 	}
@@ -236,11 +253,11 @@ func (h *handler) finish(r, req *http.Request, span trace.Span, st *serverState)
 	}
 	if route != "" && !st.routeAtStart {
 		// otelhttp names the span and labels the metrics from r.Pattern
-		// once serveInner returns; the span attribute is set here.
+		// once serveInner returns; serverSpan adds the attribute.
 		if r.Pattern == "" {
 			r.Pattern = route
 		}
-		span.SetAttributes(semconv.HTTPRoute(route))
+		st.route = route
 	}
 	if h.metricAttrs != nil {
 		if l, ok := otelhttp.LabelerFromContext(r.Context()); ok {

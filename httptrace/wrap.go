@@ -96,23 +96,29 @@ func hostAttr(kv attribute.KeyValue) bool {
 
 func (f *hostFilter) filter(opts []metric.RecordOption) []metric.RecordOption {
 	set := metric.NewRecordConfig(opts).Attributes()
-	if !set.HasValue(semconv.ServerAddressKey) && !set.HasValue(semconv.ServerPortKey) {
-		return opts
-	}
 	id := set.Equivalent()
 	f.mu.RLock()
 	cached, ok := f.cache[id]
 	f.mu.RUnlock()
-	if ok {
+	switch {
+	case ok && cached == nil: // a set without host attributes
+		return opts
+	case ok:
 		return cached
 	}
-	filtered, _ := set.Filter(hostAttr)
-	out := []metric.RecordOption{metric.WithAttributeSet(filtered)}
+	var out []metric.RecordOption
+	if set.HasValue(semconv.ServerAddressKey) || set.HasValue(semconv.ServerPortKey) {
+		filtered, _ := set.Filter(hostAttr)
+		out = []metric.RecordOption{metric.WithAttributeSet(filtered)}
+	}
 	f.mu.Lock()
 	if len(f.cache) < maxCachedSets {
 		f.cache[id] = out
 	}
 	f.mu.Unlock()
+	if out == nil {
+		return opts
+	}
 	return out
 }
 
