@@ -23,8 +23,9 @@ func (h handWritten) Handle(ctx context.Context, r slog.Record) error {
 }
 
 // BenchmarkSlog logs one record with two attributes through a JSON handler
-// writing to io.Discard: bare, behind the hand-written wrapper, and behind
-// logcorr; with and without a sampled span in the context.
+// writing to io.Discard: bare, behind the hand-written wrapper, behind
+// logcorr (trace_id, span_id, trace_flags) and behind logcorr writing the
+// wrapper's two fields only; with and without a sampled span in the context.
 func BenchmarkSlog(b *testing.B) {
 	spanCtx := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID:    trace.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36},
@@ -42,6 +43,10 @@ func BenchmarkSlog(b *testing.B) {
 		{"impl=slogjson", func(h slog.Handler) slog.Handler { return h }},
 		{"impl=handwritten", func(h slog.Handler) slog.Handler { return handWritten{h} }},
 		{"impl=logcorr", func(h slog.Handler) slog.Handler { return logcorr.NewHandler(h) }},
+		// The same two fields as the hand-written wrapper, without trace_flags.
+		{"impl=logcorr-ids", func(h slog.Handler) slog.Handler {
+			return logcorr.NewHandler(h, logcorr.WithSchema(logcorr.CustomSchema("trace_id", "span_id", "")))
+		}},
 	}
 	for _, c := range ctxs {
 		for _, h := range handlers {

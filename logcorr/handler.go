@@ -42,8 +42,8 @@ var _ slog.Handler = (*Handler)(nil)
 // flag of the span in the record's context to every record and passes it to
 // next. A record whose context has no valid span context (no span, a nil
 // context, the zero span context, or an unsampled span without
-// [WithUnsampled]) reaches next unchanged.
-func NewHandler(next slog.Handler, opts ...Option) *Handler {
+// [WithUnsampled]) reaches next unchanged. A nil next discards every record.
+func NewHandler(next slog.Handler, opts ...Option) slog.Handler {
 	if next == nil {
 		next = slog.DiscardHandler
 	}

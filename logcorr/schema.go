@@ -91,7 +91,7 @@ type ids struct {
 // one allocation: everything is appended to a stack buffer that is converted
 // to a string once and then sliced.
 func (s *Schema) format(sc trace.SpanContext, url []urlPart) ids {
-	var stack [160]byte
+	var stack [112]byte
 	buf := stack[:0]
 	tid, sid := sc.TraceID(), sc.SpanID()
 

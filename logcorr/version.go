@@ -1,9 +1,9 @@
 package logcorr
 
 // ScopeName is the instrumentation scope name of this package: its import
-// path. The error bridge does not create spans, so it is used only to name
-// the package in [otel.Handle] reports and in recipes that pair logcorr with
-// an OpenTelemetry logs bridge.
+// path, as every otelkit instrumentation package exports it. logcorr creates
+// no spans or log records of its own (the error bridge writes to the span it
+// finds in the context), so no tracer or logger is created under this name.
 const ScopeName = "github.com/otelkit/otelkit/logcorr"
 
 // Version is the version of this package.
