@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
@@ -111,5 +112,58 @@ func TestInterop_OurProducerTheirConsumer(t *testing.T) {
 	}
 	if v := baggage.FromContext(got).Member("user.id").Value(); v != "u-7" {
 		t.Errorf("their consumer read baggage user.id=%q, want u-7", v)
+	}
+}
+
+// With no propagator installed (the global one is OpenTelemetry's no-op
+// default), records still carry W3C trace context and baggage.
+func TestPropagator_FallsBackToW3CWhenGlobalIsNoop(t *testing.T) {
+	if f := otel.GetTextMapPropagator().Fields(); len(f) != 0 {
+		t.Fatalf("a global propagator is installed (%q); this test needs the default", f)
+	}
+	e := newEnv(t, 1, "orders")
+	m, _ := baggage.NewMember("order.id", "o-42")
+	bag, _ := baggage.New(m)
+	ctx := baggage.ContextWithBaggage(context.Background(), bag)
+	produce(t, e.client(kgo.WithHooks(e.tracer())), &kgo.Record{Topic: "orders", Value: []byte("v"), Context: ctx})
+	r := poll(t, e.consumer(nil, kgo.ConsumeTopics("orders")), 1)[0]
+	if tp := header(r, "traceparent"); len(tp) != 1 || tp[0] != traceparent(e.spans("send orders")[0].SpanContext()) {
+		t.Errorf("traceparent %q, want the send span's", tp)
+	}
+	if b := header(r, "baggage"); len(b) != 1 || b[0] != "order.id=o-42" {
+		t.Errorf("baggage %q, want [order.id=o-42]", b)
+	}
+}
+
+// traceIDPropagator is a propagator of another shape: it owns one header,
+// x-trace-id, holding the trace id.
+type traceIDPropagator struct{}
+
+func (traceIDPropagator) Inject(ctx context.Context, c propagation.TextMapCarrier) {
+	c.Set("x-trace-id", trace.SpanContextFromContext(ctx).TraceID().String())
+}
+
+func (traceIDPropagator) Extract(ctx context.Context, _ propagation.TextMapCarrier) context.Context {
+	return ctx
+}
+
+func (traceIDPropagator) Fields() []string { return []string{"x-trace-id"} }
+
+// The global propagator, once installed, is the one used, and the headers
+// it owns, not the W3C ones, are the ones replaced.
+func TestPropagator_UsesGlobal(t *testing.T) {
+	otel.SetTextMapPropagator(traceIDPropagator{})
+	t.Cleanup(func() { otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator()) })
+	e := newEnv(t, 1, "orders")
+	produce(t, e.client(kgo.WithHooks(e.tracer())), &kgo.Record{Topic: "orders", Value: []byte("v"), Headers: []kgo.RecordHeader{
+		{Key: "x-trace-id", Value: []byte("stale")},
+		{Key: "traceparent", Value: []byte("not ours")},
+	}})
+	r := poll(t, e.consumer(nil, kgo.ConsumeTopics("orders")), 1)[0]
+	if id := header(r, "x-trace-id"); len(id) != 1 || id[0] != e.spans("send orders")[0].SpanContext().TraceID().String() {
+		t.Errorf("x-trace-id %q, want one, the send span's trace id", id)
+	}
+	if tp := header(r, "traceparent"); len(tp) != 1 || tp[0] != "not ours" {
+		t.Errorf("traceparent %q changed by a propagator that does not own it", tp)
 	}
 }
