@@ -61,7 +61,7 @@ func SetBusiness(ctx context.Context, attrs ...attribute.KeyValue) context.Conte
 		if !registered || !info.Travels {
 			continue
 		}
-		m, err := baggage.NewMemberRaw(string(kv.Key), kv.Value.Emit())
+		m, err := baggage.NewMemberRaw(string(kv.Key), kv.Value.String())
 		if err != nil {
 			otel.Handle(fmt.Errorf("tracing: business key %q: %w", kv.Key, err))
 			continue

@@ -68,7 +68,7 @@ func TestSetBusiness_TravelsAcrossHTTPToDownstreamSpans(t *testing.T) {
 	} {
 		for _, kv := range want {
 			if v, ok := attrOf(s.spans, kv.Key); !ok || v != kv.Value {
-				t.Errorf("%s: %s = %v, want %v", s.name, kv.Key, v.Emit(), kv.Value.Emit())
+				t.Errorf("%s: %s = %v, want %v", s.name, kv.Key, v.String(), kv.Value.String())
 			}
 		}
 		for _, k := range []attribute.Key{"evil.key", PaymentProvider.Key()} {

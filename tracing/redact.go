@@ -102,7 +102,10 @@ func (r *Redactor) Attr(kv attribute.KeyValue) (attribute.KeyValue, bool) {
 		if info.Personal == DropPersonal {
 			return attribute.KeyValue{}, false
 		}
-		return kv.Key.String(r.hash(kv.Value.Emit())), true
+		if v := kv.Value.String(); !isHashed(v) {
+			return kv.Key.String(r.hash(v)), true
+		}
+		return kv, true
 	}
 	switch kv.Value.Type() {
 	case attribute.STRING:
@@ -146,7 +149,23 @@ func (r *Redactor) hash(v string) string {
 		s := sha256.Sum256([]byte(v))
 		sum = s[:]
 	}
-	return "sha256:" + hex.EncodeToString(sum[:16])
+	return hashPrefix + hex.EncodeToString(sum[:16])
+}
+
+const hashPrefix = "sha256:"
+
+// isHashed reports whether v is the output of hash, so that redacting twice
+// changes nothing.
+func isHashed(v string) bool {
+	if len(v) != len(hashPrefix)+32 || !strings.HasPrefix(v, hashPrefix) {
+		return false
+	}
+	for i := len(hashPrefix); i < len(v); i++ {
+		if c := v[i]; !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // secretKey reports whether key looks secret. It does not allocate.

@@ -28,6 +28,9 @@ func maskSecret(s string) string {
 }
 
 func keepEnds(s string) string {
+	if alreadyMasked(s) {
+		return s
+	}
 	if len(s) < minKeepLen || !isASCII(s[:keepLen]) || !isASCII(s[len(s)-keepLen:]) {
 		return mask
 	}
@@ -169,32 +172,36 @@ func providerKeyAt(s string, i int) (int, string, bool) {
 }
 
 // cardAt matches 13 to 19 digits, optionally grouped by single spaces or
-// dashes, that pass the Luhn check and start like a payment card (2-6).
+// dashes, that pass the Luhn check and start like a payment card (2-6). A
+// longer run of digit groups ("4111 1111 1111 1111 2 items") is cut at the
+// longest group boundary that passes.
 func cardAt(s string, i int) (int, string, bool) {
 	var digits [19]byte
-	n, k, end := 0, i, i
-	for k < len(s) {
+	var ends [20]int // ends[n]: where the group ending with digit n ends, or 0
+	n, k := 0, i
+	for k < len(s) && n < len(digits) {
 		c := s[k]
 		if c >= '0' && c <= '9' {
-			if n == len(digits) {
-				return 0, "", false
-			}
 			digits[n] = c
 			n++
 			k++
-			end = k
+			if k == len(s) || !isWordByte(s[k]) {
+				ends[n] = k
+			}
 			continue
 		}
-		if (c == ' ' || c == '-') && k+1 < len(s) && s[k+1] >= '0' && s[k+1] <= '9' && n > 0 {
+		if (c == ' ' || c == '-') && n > 0 && k+1 < len(s) && s[k+1] >= '0' && s[k+1] <= '9' {
 			k++
 			continue
 		}
 		break
 	}
-	if n < 13 || (end < len(s) && isWordByte(s[end])) || !luhn(digits[:n]) {
-		return 0, "", false
+	for m := n; m >= 13; m-- {
+		if ends[m] != 0 && luhn(digits[:m]) {
+			return ends[m], "****" + string(digits[m-4:m]), true
+		}
 	}
-	return end, "****" + string(digits[n-4:n]), true
+	return 0, "", false
 }
 
 func luhn(d []byte) bool {

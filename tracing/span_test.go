@@ -61,22 +61,38 @@ func attrOf(attrs []attribute.KeyValue, k attribute.Key) (attribute.Value, bool)
 	return attribute.Value{}, false
 }
 
+// errorSink receives what otel.Handle reports while a test captures it.
+// Its handler is never uninstalled: otel cannot restore the default one.
+var errorSink struct {
+	mu sync.Mutex
+	fn func(error)
+}
+
+var sinkHandler = otel.ErrorHandlerFunc(func(err error) {
+	errorSink.mu.Lock()
+	defer errorSink.mu.Unlock()
+	if errorSink.fn != nil {
+		errorSink.fn(err)
+	}
+})
+
 // captureErrors routes otel.Handle to the returned function's result for the
 // rest of the test.
 func captureErrors(t *testing.T) func() []error {
 	t.Helper()
-	var mu sync.Mutex
+	otel.SetErrorHandler(sinkHandler)
 	var errs []error
-	prev := otel.GetErrorHandler()
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
-		mu.Lock()
-		errs = append(errs, err)
-		mu.Unlock()
-	}))
-	t.Cleanup(func() { otel.SetErrorHandler(prev) })
+	errorSink.mu.Lock()
+	errorSink.fn = func(err error) { errs = append(errs, err) }
+	errorSink.mu.Unlock()
+	t.Cleanup(func() {
+		errorSink.mu.Lock()
+		errorSink.fn = nil
+		errorSink.mu.Unlock()
+	})
 	return func() []error {
-		mu.Lock()
-		defer mu.Unlock()
+		errorSink.mu.Lock()
+		defer errorSink.mu.Unlock()
 		return append([]error(nil), errs...)
 	}
 }
