@@ -494,9 +494,18 @@ func (n *notifications) handle(ctx context.Context, r *kgo.Record) error {
 	})
 }
 
+// TemplateError is a confirmation email that could not be rendered.
+type TemplateError struct {
+	Template, Reason string
+}
+
+func (e *TemplateError) Error() string {
+	return fmt.Sprintf("render template %q: %s", e.Template, e.Reason)
+}
+
 func (n *notifications) render(ev PaymentResult) (string, error) {
 	if n.failJPY && ev.Currency == "JPY" {
-		return "", errors.New(`render template "order_confirmation": no currency format for "JPY"`)
+		return "", &TemplateError{Template: "order_confirmation", Reason: `no currency format for "JPY"`}
 	}
 	status := "is confirmed"
 	if !ev.Paid {
