@@ -37,6 +37,7 @@ type handler struct {
 	route          func(*http.Request) string
 	business       func(*http.Request) []attribute.KeyValue
 	metricAttrs    func(*http.Request) []attribute.KeyValue
+	spanName       func(*http.Request) string
 }
 
 var _ http.Handler = (*handler)(nil)
@@ -57,6 +58,7 @@ func NewHandler(h http.Handler, opts ...Option) http.Handler {
 		route:          c.route,
 		business:       c.business,
 		metricAttrs:    c.metricAttrs,
+		spanName:       c.spanName,
 	}
 	if c.exposeHeader {
 		hd.exposeHeaders = hd.exposedHeaderNames()
@@ -228,6 +230,13 @@ func (h *handler) serveInner(w http.ResponseWriter, r *http.Request) {
 			}
 			if st != nil {
 				st.panicked = true
+				// otelhttp renames the span only when the handler returns.
+				h.finish(r, req, st)
+				if st.route != "" {
+					span.SetName(h.name(r))
+					span.SetAttributes(semconv.HTTPRoute(st.route))
+					st.route = ""
+				}
 			}
 			recordPanic(span, v)
 			if !h.recoverPanics {
@@ -267,6 +276,14 @@ func (h *handler) finish(r, req *http.Request, st *serverState) {
 	if errors.Is(r.Context().Err(), context.Canceled) {
 		st.callerGone = true
 	}
+}
+
+// name is the span name once the route is known in r.Pattern.
+func (h *handler) name(r *http.Request) string {
+	if h.spanName != nil {
+		return h.spanName(r)
+	}
+	return clientSpanName(r) + " " + routeOf(r.Pattern)
 }
 
 // routeOf strips the method and host of a ServeMux pattern.

@@ -232,7 +232,9 @@ func panickingHandler(w http.ResponseWriter, r *http.Request) {
 
 func TestHandler_PanicRecordedAndRepanicked(t *testing.T) {
 	svc := newService(t, "inventory")
-	h := httptrace.NewHandler(http.HandlerFunc(panickingHandler), svc.opts()...)
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /stock/{sku}", panickingHandler)
+	h := httptrace.NewHandler(mux, svc.opts()...)
 
 	func() {
 		defer func() {
@@ -240,12 +242,16 @@ func TestHandler_PanicRecordedAndRepanicked(t *testing.T) {
 				t.Error("panic swallowed by default")
 			}
 		}()
-		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/stock/a-1", nil))
 	}()
 	s := svc.ended(t, 1)[0]
 	if s.Status().Code != codes.Error || !strings.Contains(s.Status().Description, "stock table locked") {
 		t.Errorf("status = %v", s.Status())
 	}
+	if s.Name() != "GET /stock/{sku}" {
+		t.Errorf("name = %q, want the route", s.Name())
+	}
+	wantAttr(t, s, semconv.HTTPRoute("/stock/{sku}"))
 	wantAttr(t, s, semconv.ErrorTypeKey.String("*errors.errorString"))
 	wantAttr(t, s, semconv.HTTPResponseStatusCode(500))
 	if stack := exceptionStack(s); !strings.Contains(stack, "panickingHandler") {
@@ -255,10 +261,12 @@ func TestHandler_PanicRecordedAndRepanicked(t *testing.T) {
 
 func TestHandler_PanicRecovered(t *testing.T) {
 	svc := newService(t, "inventory")
-	srv := httptest.NewServer(httptrace.NewHandler(http.HandlerFunc(panickingHandler), svc.opts(httptrace.WithRecoverPanics())...))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /stock/{sku}", panickingHandler)
+	srv := httptest.NewServer(httptrace.NewHandler(mux, svc.opts(httptrace.WithRecoverPanics())...))
 	defer srv.Close()
 
-	resp := get(t, srv.Client(), srv.URL, nil)
+	resp := get(t, srv.Client(), srv.URL+"/stock/a-1", nil)
 	if resp.StatusCode != http.StatusInternalServerError {
 		t.Errorf("status = %d, want 500", resp.StatusCode)
 	}
@@ -268,6 +276,10 @@ func TestHandler_PanicRecovered(t *testing.T) {
 	}
 	wantAttr(t, s, semconv.HTTPResponseStatusCode(500))
 	wantAttr(t, s, semconv.ErrorTypeKey.String("*errors.errorString"))
+	if s.Name() != "GET /stock/{sku}" {
+		t.Errorf("name = %q, want the route", s.Name())
+	}
+	wantAttr(t, s, semconv.HTTPRoute("/stock/{sku}"))
 }
 
 func TestHandler_ErrAbortHandlerRespected(t *testing.T) {

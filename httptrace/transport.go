@@ -73,7 +73,7 @@ type roundTripperFunc func(*http.Request) (*http.Response, error)
 func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 // clientSpanName is `{method}`, as the HTTP semantic conventions name a
-// client span without a URL template.
+// client span without a URL template; an unknown method is `HTTP`.
 func clientSpanName(r *http.Request) string {
 	switch m := r.Method; m {
 	case "", http.MethodGet:
