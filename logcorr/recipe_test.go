@@ -4,44 +4,69 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 
 	"go.opentelemetry.io/contrib/bridges/otelslog"
-	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploghttp"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
+	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/otelkit/otelkit/logcorr"
 )
 
-// memExporter keeps exported log records.
-type memExporter struct {
+// otlpCollector is an OTLP/HTTP logs endpoint that keeps what it receives.
+type otlpCollector struct {
 	mu      sync.Mutex
-	records []sdklog.Record
+	records []*logspb.LogRecord
 }
 
-func (e *memExporter) Export(_ context.Context, rs []sdklog.Record) error {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, r := range rs {
-		e.records = append(e.records, r.Clone())
+func (c *otlpCollector) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	var req collogs.ExportLogsServiceRequest
+	if err == nil {
+		err = proto.Unmarshal(body, &req)
 	}
-	return nil
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	c.mu.Lock()
+	for _, rl := range req.ResourceLogs {
+		for _, sl := range rl.ScopeLogs {
+			c.records = append(c.records, sl.LogRecords...)
+		}
+	}
+	c.mu.Unlock()
+	resp, _ := proto.Marshal(&collogs.ExportLogsServiceResponse{})
+	w.Header().Set("Content-Type", "application/x-protobuf")
+	_, _ = w.Write(resp)
 }
-func (e *memExporter) Shutdown(context.Context) error   { return nil }
-func (e *memExporter) ForceFlush(context.Context) error { return nil }
 
 // TestRecipe_StdoutAndOTLP is the recipe for sending every record both to
 // stdout as correlated JSON and to an OpenTelemetry log pipeline: fan out
-// with slog.NewMultiHandler, wrap only the JSON handler in logcorr (the
-// otelslog bridge reads the span context from ctx itself and puts it in the
-// log record's TraceId/SpanId). In production the exporter is otlploghttp
-// behind a batch processor.
+// with slog.NewMultiHandler and wrap only the JSON handler in logcorr. The
+// otelslog bridge reads the span context from ctx itself and sends it as the
+// OTLP record's trace_id and span_id. In production the processor is a
+// batch processor.
 func TestRecipe_StdoutAndOTLP(t *testing.T) {
-	exp := &memExporter{}
+	collector := &otlpCollector{}
+	srv := httptest.NewServer(collector)
+	defer srv.Close()
+	ctx := context.Background()
+	exp, err := otlploghttp.New(ctx, otlploghttp.WithEndpointURL(srv.URL+"/v1/logs"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(exp)))
+	defer func() { _ = lp.Shutdown(ctx) }()
 	var stdout bytes.Buffer
 
 	logger := slog.New(slog.NewMultiHandler(
@@ -50,7 +75,7 @@ func TestRecipe_StdoutAndOTLP(t *testing.T) {
 	))
 
 	tp := sdktrace.NewTracerProvider()
-	ctx, span := tp.Tracer("test").Start(context.Background(), "orders.create")
+	ctx, span := tp.Tracer("test").Start(ctx, "orders.create")
 	logger.With("svc", "orders").WithGroup("order").InfoContext(ctx, "order accepted", "items", 3)
 	span.End()
 
@@ -66,22 +91,24 @@ func TestRecipe_StdoutAndOTLP(t *testing.T) {
 		t.Errorf("stdout line lost attributes: %v", line)
 	}
 
-	if len(exp.records) != 1 {
-		t.Fatalf("OTLP pipeline got %d records, want 1", len(exp.records))
+	collector.mu.Lock()
+	defer collector.mu.Unlock()
+	if len(collector.records) != 1 {
+		t.Fatalf("collector got %d records, want 1", len(collector.records))
 	}
-	r := exp.records[0]
-	if r.TraceID() != sc.TraceID() || r.SpanID() != sc.SpanID() || r.TraceFlags() != sc.TraceFlags() {
-		t.Errorf("OTLP record ids %v/%v, want %v", r.TraceID(), r.SpanID(), sc)
+	r := collector.records[0]
+	tid, sid := sc.TraceID(), sc.SpanID()
+	if !bytes.Equal(r.TraceId, tid[:]) || !bytes.Equal(r.SpanId, sid[:]) || r.Flags&0xff != uint32(sc.TraceFlags()) {
+		t.Errorf("OTLP record ids %x/%x flags %x, want %v", r.TraceId, r.SpanId, r.Flags, sc)
 	}
-	if r.Body().AsString() != "order accepted" {
-		t.Errorf("OTLP body %v", r.Body())
+	if r.Body.GetStringValue() != "order accepted" {
+		t.Errorf("OTLP body %v", r.Body)
 	}
-	keys := map[string]string{}
-	r.WalkAttributes(func(kv attribute.KeyValue) bool {
-		keys[string(kv.Key)] = kv.Value.String()
-		return true
-	})
-	if _, dup := keys["trace_id"]; dup || keys["svc"] != "orders" || len(keys) != 2 {
+	keys := map[string]bool{}
+	for _, kv := range r.Attributes {
+		keys[kv.Key] = true
+	}
+	if keys["trace_id"] || !keys["svc"] || !keys["order"] || len(keys) != 2 {
 		t.Errorf("OTLP attributes %v: want svc and the order group, no duplicated ids", keys)
 	}
 }
