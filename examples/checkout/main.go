@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/otelkit/otelkit/examples/checkout/shop"
+	"github.com/otelkit/otelkit/tracing"
 	"github.com/twmb/franz-go/pkg/kfake"
 )
 
@@ -139,10 +140,15 @@ func run(args []string, stdout io.Writer) error {
 	}
 
 	var echo io.Writer
+	var telOpts []tracing.Option
 	if *serve || *service != "" {
 		echo = stdout // logs as JSON lines, the way a log shipper reads them
 	}
-	tel, err := shop.NewTelemetry(ctx, echo)
+	if *serve {
+		// Every trace prints as a waterfall when it is done, manual ones too.
+		telOpts = append(telOpts, tracing.WithDefaultTracesExporter("waterfall"), tracing.WithWaterfall(stdout))
+	}
+	tel, err := shop.NewTelemetry(ctx, echo, telOpts...)
 	if err != nil {
 		return err
 	}
@@ -176,7 +182,11 @@ func run(args []string, stdout io.Writer) error {
 	}
 	placed := shop.Place(ctx, sys.GatewayURL(), demo, 4)
 	sys.Wait(placed, 5*time.Second)
-	if err := shop.Report(stdout, tel, placed); err != nil {
+	if *serve {
+		for _, p := range placed {
+			fmt.Fprintf(stdout, "order %s: %d %s trace_id=%s\n", p.Response.OrderID, p.Status, p.Response.Error, p.TraceID)
+		}
+	} else if err := shop.Report(stdout, tel, placed); err != nil {
 		return err
 	}
 	if tel.Exporting() {
