@@ -21,8 +21,8 @@ func InternalHost(r *http.Request) bool {
 			return true
 		}
 	}
-	// Only an IP address ends in a digit or holds a colon; parsing a name
-	// would allocate an error.
+	// Parse only what may be an IP address (it ends in a digit or holds a
+	// colon): a failed parse allocates an error.
 	if last := host[len(host)-1]; last >= '0' && last <= '9' || strings.Contains(host, ":") {
 		if ip := parseIP(host); ip.IsValid() {
 			return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast()
