@@ -105,14 +105,14 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 	}
 	var reporters []*reportingExporter
 	for _, e := range exporters {
-		sync := isBuffering(e)
-		if !sync {
+		buffering := isBuffering(e)
+		if !buffering {
 			r := newReportingExporter(e, sc.reportEvery)
 			reporters = append(reporters, r)
 			e = r
 		}
 		e = c.conv.wrapExporter(e)
-		if sync {
+		if buffering {
 			tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(sdktrace.NewSimpleSpanProcessor(e)))
 		} else {
 			// The batch processor's queue is bounded (OTEL_BSP_MAX_QUEUE_SIZE,

@@ -603,3 +603,21 @@ func TestSetup_UnreachableCollector(t *testing.T) {
 		})
 	}
 }
+// The signal's protocol variable beats the generic one.
+func TestSetup_SignalProtocolBeatsGeneric(t *testing.T) {
+	noLeaks(t)
+	rcv := startReceiver(t, "grpc")
+	setenv(t, "OTEL_SERVICE_NAME", "svc", "OTEL_METRICS_EXPORTER", "none",
+		"OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf",
+		"OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc",
+		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", rcv.Endpoint)
+	p, shutdown := setup(t)
+	_, s := p.TracerProvider.Tracer("t").Start(context.Background(), "op")
+	s.End()
+	if err := shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if len(rcv.ResourceSpans()) != 1 {
+		t.Errorf("no spans over gRPC")
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -440,11 +441,12 @@ func writeAttr(b *strings.Builder, kv attribute.KeyValue) {
 	b.WriteString(oneLine(kv.Value.String()))
 }
 
-// oneLine replaces control characters so a value cannot break the layout or
-// inject terminal escapes.
+// oneLine replaces control characters, and the bidirectional controls that
+// reorder what a terminal shows, so that a value cannot break the layout,
+// inject terminal escapes or disguise itself.
 func oneLine(s string) string {
 	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) || unicode.Is(unicode.Bidi_Control, r) {
 			return ' '
 		}
 		return r
