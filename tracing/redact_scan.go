@@ -62,7 +62,7 @@ func scanSecrets(s string) (string, bool) {
 	for i := 0; i < len(s); {
 		end, repl, ok := secretAt(s, i)
 		if !ok {
-			i++
+			i = max(i+1, end)
 			continue
 		}
 		if !changed {
@@ -93,7 +93,7 @@ func secretAt(s string, i int) (end int, repl string, ok bool) {
 		return jwtAt(s, i)
 	case c == 's' || c == 'p' || c == 'r' || c == 'w':
 		return providerKeyAt(s, i)
-	case c >= '2' && c <= '6':
+	case c >= '0' && c <= '9':
 		return cardAt(s, i)
 	}
 	return 0, "", false
@@ -171,43 +171,94 @@ func providerKeyAt(s string, i int) (int, string, bool) {
 	return 0, "", false
 }
 
-// cardAt matches 13 to 19 digits, optionally grouped by single spaces or
-// dashes, that pass the Luhn check and start like a payment card (2-6). A
-// longer run of digit groups ("4111 1111 1111 1111 2 items") is cut at the
-// longest group boundary that passes.
-func cardAt(s string, i int) (int, string, bool) {
-	var digits [19]byte
-	var ends [20]int // ends[n]: where the group ending with digit n ends, or 0
-	n, k := 0, i
-	for k < len(s) && n < len(digits) {
-		c := s[k]
-		if c >= '0' && c <= '9' {
-			digits[n] = c
-			n++
-			k++
-			if k == len(s) || !isWordByte(s[k]) {
-				ends[n] = k
+// cardAt matches card numbers in the run of digit groups (separated by
+// single spaces or dashes) starting at s[i]: every window of whole groups
+// holding 13 to 19 digits that starts like a payment card (2-6) and passes
+// the Luhn check. Everything from the first such window to the end of the
+// last one is masked, so overlapping candidates cannot leave digits of a card
+// in clear; digits of the run outside them are kept. With no card in the
+// run, end is still the run's end, so the caller skips it whole.
+func cardAt(s string, i int) (end int, repl string, ok bool) {
+	from, to := -1, -1
+	for gs := i; gs >= 0; gs = nextGroup(s, gs) {
+		if s[gs] < '2' || s[gs] > '6' {
+			continue
+		}
+		n := 0
+		for k := gs; k < len(s) && n < 19; {
+			c := s[k]
+			if c >= '0' && c <= '9' {
+				n++
+				k++
+				if n >= 13 && (k == len(s) || !isWordByte(s[k])) && luhn(s[gs:k]) {
+					if from < 0 {
+						from = gs
+					}
+					to = max(to, k)
+				}
+				continue
 			}
-			continue
-		}
-		if (c == ' ' || c == '-') && n > 0 && k+1 < len(s) && s[k+1] >= '0' && s[k+1] <= '9' {
-			k++
-			continue
-		}
-		break
-	}
-	for m := n; m >= 13; m-- {
-		if ends[m] != 0 && luhn(digits[:m]) {
-			return ends[m], "****" + string(digits[m-4:m]), true
+			if (c == ' ' || c == '-') && k+1 < len(s) && s[k+1] >= '0' && s[k+1] <= '9' {
+				k++
+				continue
+			}
+			break
 		}
 	}
-	return 0, "", false
+	end = runEnd(s, i)
+	if from < 0 {
+		return end, "", false
+	}
+	return end, s[i:from] + "****" + lastDigits(s[from:to], 4) + s[to:end], true
 }
 
-func luhn(d []byte) bool {
+// nextGroup returns the start of the digit group after the one holding
+// s[gs], or -1 at the end of the run.
+func nextGroup(s string, gs int) int {
+	k := gs
+	for k < len(s) && s[k] >= '0' && s[k] <= '9' {
+		k++
+	}
+	if k+1 < len(s) && (s[k] == ' ' || s[k] == '-') && s[k+1] >= '0' && s[k+1] <= '9' {
+		return k + 1
+	}
+	return -1
+}
+
+func runEnd(s string, i int) int {
+	k := i
+	for {
+		for k < len(s) && s[k] >= '0' && s[k] <= '9' {
+			k++
+		}
+		if k+1 < len(s) && (s[k] == ' ' || s[k] == '-') && s[k+1] >= '0' && s[k+1] <= '9' {
+			k++
+			continue
+		}
+		return k
+	}
+}
+
+func lastDigits(s string, n int) string {
+	var b [4]byte
+	j := len(b)
+	for k := len(s) - 1; k >= 0 && j > len(b)-n; k-- {
+		if s[k] >= '0' && s[k] <= '9' {
+			j--
+			b[j] = s[k]
+		}
+	}
+	return string(b[j:])
+}
+
+// luhn checks the digits of s, skipping separators.
+func luhn(s string) bool {
 	sum, double := 0, false
-	for i := len(d) - 1; i >= 0; i-- {
-		v := int(d[i] - '0')
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] < '0' || s[i] > '9' {
+			continue
+		}
+		v := int(s[i] - '0')
 		if double {
 			if v *= 2; v > 9 {
 				v -= 9

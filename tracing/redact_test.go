@@ -35,6 +35,9 @@ func TestRedactAttr(t *testing.T) {
 		{attribute.String("note", "card 4111-1111-1111-1111."), attribute.String("note", "card ****1111.")},
 		{attribute.String("note", "paid 4111 1111 1111 1111 2 items"), attribute.String("note", "paid ****1111 2 items")},
 		{attribute.String("note", "amex 378282246310005"), attribute.String("note", "amex ****0005")},
+		{attribute.String("note", "4100011111111 4111 1111 1111 1111 x"), attribute.String("note", "****1111 x")},
+		{attribute.String("note", "qty 1 4111 1111 1111 1111"), attribute.String("note", "qty 1 ****1111")},
+		{attribute.String("note", "ref 1 2 3 4 5 6 7 8 9 0 1 2 3 4"), attribute.String("note", "ref 1 2 3 4 5 6 7 8 9 0 1 2 3 4")},
 		{attribute.String("url.query", "auth=Bearer%20x bearer abcdefgh12345678zz"), attribute.String("url.query", "auth=Bearer%20x bearer abc...8zz")},
 		// Left alone.
 		{attribute.String("order.id", "o-42"), attribute.String("order.id", "o-42")},
