@@ -21,6 +21,11 @@
 // attribute.String("order.id", v)). tracelint help <check> prints what a
 // check enforces and why.
 //
+// A //tracelint:ignore comment on the line of a finding, or alone on the
+// line above, silences it; //tracelint:ignore spanname -- reason silences
+// only the named checks. It is meant for what a check cannot see, such as
+// a helper of your own that passes its callers' constant span names on.
+//
 // The checks skip _test.go files (tests start spans as fixtures) and the
 // tracing packages that implement the conventions. Raw tracer.Start calls in
 // instrumentation packages, those declaring a ScopeName constant, name

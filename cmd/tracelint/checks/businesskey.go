@@ -95,7 +95,7 @@ func runBusinessKey(pass *analysis.Pass) (any, error) {
 		if !registered {
 			d.Message = "attribute key " + strconv.Quote(key) + " is in the registered namespace " + ns +
 				".: declare it with tracing.New" + typeName(ctor) + "Key so that its type and data handling are registered"
-			pass.Report(d)
+			report(pass, d)
 			return
 		}
 		goName := keyGoName(key)
@@ -103,7 +103,7 @@ func runBusinessKey(pass *analysis.Pass) (any, error) {
 		if fix, ok := keyFix(pass, call, ctor, goName, info); ok {
 			d.SuggestedFixes = []analysis.SuggestedFix{fix}
 		}
-		pass.Report(d)
+		report(pass, d)
 	})
 	return nil, nil
 }

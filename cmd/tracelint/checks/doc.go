@@ -33,6 +33,9 @@
 //
 // # What is exempt
 //
+// Findings under a //tracelint:ignore [check ...] [-- reason] directive, on
+// their line or alone on the line above.
+//
 // _test.go files (tests start spans as fixtures), the tracing package and
 // its sub-packages (they implement the conventions), and, for the naming
 // check only, raw tracer.Start calls in instrumentation packages: packages

@@ -31,7 +31,7 @@ func runGlobalTracer(pass *analysis.Pass) (any, error) {
 		if !isFunc(callee(pass, call), otelPath, "Tracer") || inTestFile(pass, n) {
 			return
 		}
-		pass.Report(analysis.Diagnostic{Pos: call.Pos(), End: call.End(), Category: "globaltracer",
+		report(pass, analysis.Diagnostic{Pos: call.Pos(), End: call.End(), Category: "globaltracer",
 			Message: "otel.Tracer bypasses the conventions: start business spans with tracing.Start or tracing.Run, or take a TracerProvider"})
 	})
 	return nil, nil

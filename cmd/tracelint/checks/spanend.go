@@ -38,7 +38,7 @@ func runSpanEnd(pass *analysis.Pass) (any, error) {
 			return
 		}
 		vars := spanVars(pass, fn, func(id *ast.Ident, s spanStart) {
-			pass.Report(analysis.Diagnostic{Pos: id.Pos(), End: id.End(), Category: "spanend",
+			report(pass, analysis.Diagnostic{Pos: id.Pos(), End: id.End(), Category: "spanend",
 				Message: "span discarded: every span started must be ended; use tracing.Run or keep the span and defer its End"})
 		})
 		if len(vars) == 0 {
@@ -56,12 +56,15 @@ func runSpanEnd(pass *analysis.Pass) (any, error) {
 		}
 		sig := signature(pass, fn)
 		for _, sv := range vars {
+			if ignored(pass, sv.start.call.Pos(), "spanend") {
+				continue // and the return it would point at
+			}
 			exit := unendedPath(pass, g, sv, isNamedResult(sig, sv.v))
 			if exit == nil {
 				continue
 			}
 			line := pass.Fset.Position(sv.stmt.Pos()).Line
-			pass.Report(analysis.Diagnostic{Pos: sv.start.call.Pos(), End: sv.start.call.End(), Category: "spanend",
+			report(pass, analysis.Diagnostic{Pos: sv.start.call.Pos(), End: sv.start.call.End(), Category: "spanend",
 				Message: "span " + sv.v.Name() + " is not ended on every path: defer its End right after the start (defer tracing.End(" + sv.v.Name() + ", &err))"})
 			msg := "this return may be reached without ending the span started on line " + strconv.Itoa(line)
 			if exit == sv.stmt {
@@ -71,7 +74,7 @@ func runSpanEnd(pass *analysis.Pass) (any, error) {
 			if pass.Fset.File(pos) != pass.Fset.File(end) {
 				end = pos
 			}
-			pass.Report(analysis.Diagnostic{Pos: pos, End: end, Category: "spanend", Message: msg})
+			report(pass, analysis.Diagnostic{Pos: pos, End: end, Category: "spanend", Message: msg})
 		}
 	})
 	return nil, nil

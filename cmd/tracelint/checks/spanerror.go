@@ -45,6 +45,9 @@ func runSpanError(pass *analysis.Pass) (any, error) {
 			return
 		}
 		for _, sv := range spanVars(pass, fn, nil) {
+			if !returnsErrorAfter(pass, fn, sv.start.call.End()) {
+				continue
+			}
 			rec := recordingOf(pass, sv.v, fn)
 			if rec.records || rec.escapes {
 				continue
@@ -58,7 +61,7 @@ func runSpanError(pass *analysis.Pass) (any, error) {
 			if fix, ok := endFix(pass, fn, sv, rec.deferEnd, errResult); ok {
 				d.SuggestedFixes = []analysis.SuggestedFix{fix}
 			}
-			pass.Report(d)
+			report(pass, d)
 		}
 	})
 	return nil, nil
@@ -75,6 +78,28 @@ func errorResult(sig *types.Signature) *types.Var {
 		return nil
 	}
 	return last
+}
+
+// returnsErrorAfter reports whether fn (not its nested function literals)
+// has a return statement after pos that may return a non-nil error: its last
+// result is not the nil literal, or it is a bare return of a named result.
+func returnsErrorAfter(pass *analysis.Pass, fn ast.Node, pos token.Pos) bool {
+	found := false
+	ast.Inspect(fn, func(n ast.Node) bool {
+		switch n := n.(type) {
+		case *ast.FuncLit:
+			return n == fn
+		case *ast.ReturnStmt:
+			if n.Pos() < pos {
+				return false
+			}
+			if len(n.Results) == 0 || !isNil(pass, n.Results[len(n.Results)-1]) {
+				found = true
+			}
+		}
+		return !found
+	})
+	return found
 }
 
 type recording struct {

@@ -46,7 +46,7 @@ func runSpanName(pass *analysis.Pass) (any, error) {
 		}
 		tv := pass.TypesInfo.Types[s.name]
 		if tv.Value == nil || tv.Value.Kind() != constant.String {
-			pass.Report(analysis.Diagnostic{
+			report(pass, analysis.Diagnostic{
 				Pos: s.name.Pos(), End: s.name.End(), Category: "spanname",
 				Message: "span name is not a constant: span names are constant <domain>.<operation> names; put the variable part in an attribute",
 			})
@@ -70,7 +70,7 @@ func runSpanName(pass *analysis.Pass) (any, error) {
 				}}
 			}
 		}
-		pass.Report(d)
+		report(pass, d)
 	})
 	return nil, nil
 }

@@ -127,6 +127,12 @@ func ctxReturned(ctx context.Context, tr trace.Tracer) context.Context {
 	return ctx
 }
 
+func ignoredLeak(ctx context.Context) error {
+	_, span := tracing.Start(ctx, "orders.create") //tracelint:ignore
+	span.AddEvent("x")
+	return nil
+}
+
 // Must report.
 
 func ctxOnlyPassedOn(ctx context.Context, tr trace.Tracer) error {
