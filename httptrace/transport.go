@@ -94,7 +94,8 @@ type clientState struct {
 	span   clientSpan
 
 	// Written by send before otelhttp sets the span status.
-	status int
+	status   int
+	canceled bool // the caller cancelled the request
 }
 
 func (s *clientState) startOptions(opts []trace.SpanStartOption) []trace.SpanStartOption {
@@ -110,14 +111,15 @@ func (s *clientState) started(span trace.Span) trace.Span {
 }
 
 // clientSpan is the span otelhttp holds: a status code WithStatusIsError
-// does not call an error leaves the status unset and brings no error.type.
+// does not call an error, or the caller cancelling the request, leaves the
+// status unset and brings no error.type.
 type clientSpan struct {
 	trace.Span
 	st *clientState
 }
 
 func (s *clientSpan) expected() bool {
-	return s.st.status >= 400 && !s.st.t.statusIsError(s.st.status)
+	return s.st.canceled || s.st.status >= 400 && !s.st.t.statusIsError(s.st.status)
 }
 
 func (s *clientSpan) SetStatus(code codes.Code, description string) {
@@ -259,8 +261,12 @@ func (t *transport) send(r *http.Request) (*http.Response, error) {
 		}
 	}
 	resp, err := t.base.RoundTrip(r)
-	if st, ok := ctx.Value(stateKey{}).(*clientState); ok && resp != nil {
-		st.status = resp.StatusCode
+	if st, ok := ctx.Value(stateKey{}).(*clientState); ok {
+		if resp != nil {
+			st.status = resp.StatusCode
+		}
+		// The caller giving up is not a failure of the call; a deadline is.
+		st.canceled = err != nil && errors.Is(ctx.Err(), context.Canceled)
 	}
 	return resp, err
 }

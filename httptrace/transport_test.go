@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -333,3 +334,43 @@ func TestWithTrustedHosts(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestTransport_CallerCancellingIsNotAnError(t *testing.T) {
+	svc := newService(t, "gateway")
+	started := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(started)
+		<-r.Context().Done()
+	}))
+	defer srv.Close()
+	client := &http.Client{Transport: httptrace.NewTransport(nil, svc.opts()...)}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-started
+		cancel()
+	}()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/recommendations", nil)
+	if _, err := client.Do(req); err == nil {
+		t.Fatal("no error")
+	}
+	s := svc.ended(t, 1)[0]
+	if s.Status().Code == codes.Error {
+		t.Errorf("cancelled call is an error: %v", s.Status())
+	}
+	wantNoAttr(t, s, semconv.ErrorTypeKey)
+
+	// A deadline is a failure (a timeout).
+	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer slow.Close()
+	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, slow.URL+"/recommendations", nil)
+	if _, err := client.Do(req); err == nil {
+		t.Fatal("no error")
+	}
+	s = svc.ended(t, 2)[1]
+	if s.Status().Code != codes.Error {
+		t.Errorf("timed out call: status %v, want Error", s.Status())
+	}
+}
