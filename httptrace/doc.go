@@ -54,7 +54,8 @@
 // One CLIENT span per attempt, named `{method}`, with otelhttp's attributes;
 // a redirect or a retry ([WithRetry]) is another attempt, with
 // http.request.resend_count. Every status code >= 400 is an error unless
-// [WithStatusIsError] says otherwise.
+// [WithStatusIsError] says otherwise; a call the caller cancelled is not an
+// error, one that ran out of time is.
 //
 // Trace context and baggage are injected only for trusted hosts
 // ([InternalHost] by default, [WithTrustedHosts], [WithTrustedHostFunc]).
