@@ -29,10 +29,6 @@ const (
 	maxServiceWidth = 20
 	maxNameWidth    = 48
 	durationWidth   = 7
-	// tailReserve is the room kept right of the duration for the status
-	// before the bar gets narrower than its maximum; details that do not fit
-	// go on a line of their own.
-	tailReserve = 7
 	minBarWidth = 10
 	maxBarWidth = 60
 )
@@ -153,7 +149,8 @@ func (r *renderer) trace(spans []sdktrace.ReadOnlySpan, note string) {
 	// Columns: service, name, bar between bars, duration.
 	avail := r.width - svcW - 1 - 1 - 2 - 2 - durationWidth
 	nameW = max(min(nameW, maxNameWidth, avail-minBarWidth), 1)
-	barW := min(max(avail-nameW-tailReserve, minBarWidth), maxBarWidth, max(avail-nameW, 1))
+	// The bar takes two thirds of what is left, the status the rest.
+	barW := min(max((avail-nameW)*2/3, minBarWidth), maxBarWidth, max(avail-nameW, 1))
 
 	for _, l := range lines {
 		r.span(l, svcW, nameW, barW, start, total, header)
