@@ -242,7 +242,7 @@ func (o *orders) validateStock(ctx context.Context, items []Item) error {
 	case status == http.StatusOK:
 		return nil
 	case status == http.StatusConflict:
-		return fmt.Errorf("%w: %s", errOutOfStock, strings.TrimSpace(string(body)))
+		return fmt.Errorf("%w: %s", errOutOfStock, strings.TrimPrefix(strings.TrimSpace(string(body)), "out of stock: "))
 	default:
 		return fmt.Errorf("inventory: %d %s", status, strings.TrimSpace(string(body)))
 	}
