@@ -28,7 +28,10 @@
 // delay start-up; spans then wait in a bounded queue
 // (OTEL_BSP_MAX_QUEUE_SIZE, 2048), are dropped when it is full rather than
 // block the application, and the failures are reported through [otel.Handle]
-// at most once a minute per exporter, with the number of spans lost.
+// at most once a minute per exporter, with the number of spans lost. Spans
+// dropped from a full queue are counted by the SDK itself when
+// OTEL_GO_X_OBSERVABILITY=true (otel.sdk.processor.span.processed with
+// error.type=queue_full, on the meter provider Setup installs).
 //
 // # Precedence
 //
@@ -78,6 +81,7 @@
 //	OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_EXPORT_TIMEOUT, OTEL_BSP_MAX_QUEUE_SIZE, OTEL_BSP_MAX_EXPORT_BATCH_SIZE: read by the SDK
 //	OTEL_METRIC_EXPORT_INTERVAL, OTEL_METRIC_EXPORT_TIMEOUT: read by the SDK
 //	OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT: read by autoexport
+//	OTEL_GO_X_OBSERVABILITY: true makes the SDK measure its own pipeline (experimental)
 //
 // "tracecontext" is always [w3c.TraceContext]. Setup rejects a value it
 // cannot use, rather than half-apply it as the SDK's parsers do, with a
