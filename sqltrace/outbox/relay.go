@@ -41,10 +41,13 @@ const (
 // SpanName is the name of the span the relay starts for every row.
 const SpanName = "outbox.relay"
 
+var internalKind = trace.WithSpanKind(trace.SpanKindInternal)
+
 var (
 	// ErrRelayRunning is returned by Run when the relay is already running.
 	ErrRelayRunning = errors.New("outbox: relay is already running")
-	// ErrRelayClosed is returned by Run after Shutdown.
+	// ErrRelayClosed is returned by Run after Shutdown, or after an
+	// earlier Run returned: a Relay runs once; make a new one to restart.
 	ErrRelayClosed = errors.New("outbox: relay is shut down")
 )
 
@@ -135,14 +138,16 @@ var bookkeeping = trace.SpanContext{}.
 
 // Run relays rows until ctx is cancelled or [Relay.Shutdown] is called.
 //
-// Cancelling ctx stops at once: the batch in flight is rolled back, its rows
-// are released to other relays (or the next Run) and published again, so
+// Cancelling ctx stops at once: the batches in flight are rolled back, their
+// rows are released to other relays (or the next Run) and published again, so
 // they may reach Kafka twice. Run then returns ctx's error. After Shutdown,
 // Run returns nil.
 //
 // Run holds one connection of the pool for LISTEN while it runs, and one
-// more while a batch is in flight. Errors it survives (Postgres or Kafka
-// unavailable, bad rows) are reported through otel.Handle and retried.
+// more per batch in flight (see [WithConcurrency]). Errors it survives
+// (Postgres or Kafka unavailable, bad rows) are reported through otel.Handle
+// and retried; it returns an error of its own only when the client is
+// closed under it.
 func (r *Relay) Run(ctx context.Context) error {
 	r.mu.Lock()
 	switch {
@@ -158,6 +163,11 @@ func (r *Relay) Run(ctx context.Context) error {
 	r.abort = cancel
 	r.mu.Unlock()
 	defer close(r.done)
+	defer func() {
+		r.mu.Lock()
+		r.closed = true // a relay runs once
+		r.mu.Unlock()
+	}()
 	defer cancel()
 
 	ctx = trace.ContextWithSpanContext(ctx, bookkeeping)
@@ -444,7 +454,7 @@ func (w *worker) startSpan(base context.Context, o *row, now time.Time) context.
 	// returns.
 	ctx, o.span = w.tracer.Start(ctx, SpanName,
 		trace.WithTimestamp(start),
-		trace.WithSpanKind(trace.SpanKindInternal),
+		internalKind,
 		trace.WithAttributes(attrs...))
 	return ctx
 }

@@ -210,11 +210,14 @@ func TestRelay_TwoRelaysNeverPublishARowTwice(t *testing.T) {
 	pool := db(t)
 	seeds := kafkatest.Cluster(t, 3, "orders")
 	const rows = 1000
-	enqueue(t, pool, outbox.NewWriter(), context.Background(), numbered("orders", rows, 100)...)
-
 	a1, a2 := &acks{}, &acks{}
-	stop1 := start(t, outbox.NewRelay(pool, producer(t, seeds, kgo.WithHooks(a1)), outbox.WithBatchSize(50), outbox.WithPollInterval(20*time.Millisecond)))
-	stop2 := start(t, outbox.NewRelay(pool, producer(t, seeds, kgo.WithHooks(a2)), outbox.WithBatchSize(50), outbox.WithPollInterval(20*time.Millisecond)))
+	r1 := outbox.NewRelay(pool, producer(t, seeds, kgo.WithHooks(a1)), outbox.WithBatchSize(50), outbox.WithPollInterval(20*time.Millisecond))
+	r2 := outbox.NewRelay(pool, producer(t, seeds, kgo.WithHooks(a2)), outbox.WithBatchSize(50), outbox.WithPollInterval(20*time.Millisecond))
+	stop1, stop2 := start(t, r1), start(t, r2)
+	// Both relays are idle (or polling) when the rows commit; the
+	// notification wakes them together.
+	time.Sleep(50 * time.Millisecond)
+	enqueue(t, pool, outbox.NewWriter(), context.Background(), numbered("orders", rows, 100)...)
 	waitEmpty(t, pool, 10*time.Second)
 	if err := errors.Join(stop1(), stop2()); err != nil {
 		t.Fatal(err)
@@ -571,5 +574,22 @@ func TestRelay_ShutdownDeadlineReleasesTheBatch(t *testing.T) {
 	}
 	if left != 10 {
 		t.Errorf("%d untouched rows after an abandoned batch, want all 10 released", left)
+	}
+}
+
+func TestRelay_CommitWakesTheRelayWithoutPolling(t *testing.T) {
+	pool := db(t)
+	seeds := kafkatest.Cluster(t, 1, "orders")
+	a := &acks{}
+	start(t, outbox.NewRelay(pool, producer(t, seeds, kgo.WithHooks(a)), outbox.WithPollInterval(time.Hour)))
+	time.Sleep(50 * time.Millisecond) // let it find the table empty and wait
+
+	for round := range 3 {
+		enqueue(t, pool, outbox.NewWriter(), context.Background(),
+			outbox.Message{Topic: "orders", Value: []byte(fmt.Sprint("round ", round))})
+		waitEmpty(t, pool, 5*time.Second)
+		if n := len(a.delivered()); n != round+1 {
+			t.Fatalf("round %d: %d rows delivered, want %d", round, n, round+1)
+		}
 	}
 }
