@@ -31,7 +31,7 @@
 // at most once a minute per exporter, with the number of spans lost. Spans
 // dropped from a full queue are counted by the SDK itself when
 // OTEL_GO_X_OBSERVABILITY=true (otel.sdk.processor.span.processed with
-// error.type=queue_full, on the meter provider Setup installs).
+// error.type=queue_full, recorded through the global meter provider).
 //
 // # Precedence
 //
