@@ -18,15 +18,15 @@
 //
 // # Spans
 //
-// Every span is a client span named by its db.query.summary: the operations
-// and tables of the statement, in order, such as "SELECT inventory",
-// "INSERT orders", "UPDATE orders payments", "INSERT outbox_archive SELECT".
-// The summary comes from a small lexer that skips comments (sqlc's
-// "-- name:" lines included), reads quoted and qualified identifiers, looks
-// into CTEs and subqueries, ignores functions in FROM and several statements
-// in one text, and never copies a literal; it is cut at 255 bytes on a word
-// boundary. A text it cannot summarise gives the span name "postgresql". Raw
-// SQL never becomes a span name.
+// Every span of a statement is a client span named by its db.query.summary:
+// the operations and tables of the statement, in order, such as
+// "SELECT inventory", "INSERT orders", "UPDATE orders payments",
+// "INSERT outbox_archive SELECT". The summary comes from a small lexer that
+// skips comments (sqlc's "-- name:" lines included), reads quoted and
+// qualified identifiers, looks into CTEs and subqueries, skips functions in
+// FROM, follows several statements in one text, and never copies a literal;
+// it is cut at 255 bytes on a word boundary. A text it cannot summarise
+// gives the span name "postgresql". Raw SQL never becomes a span name.
 //
 //   - Query, QueryRow, Exec: "<summary>".
 //   - SendBatch: "BATCH <summary>" when all statements share a summary,
