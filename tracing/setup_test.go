@@ -129,6 +129,8 @@ func attrs(kvs []*commonpb.KeyValue) map[string]string {
 	return out
 }
 
+const rawSecret = "sk_live_abcdefghijklmnop1234"
+
 func TestSetup_ExportsOTLPToACollector(t *testing.T) {
 	for _, protocol := range []string{"grpc", "http/protobuf"} {
 		t.Run(protocol, func(t *testing.T) {
@@ -145,7 +147,7 @@ func TestSetup_ExportsOTLPToACollector(t *testing.T) {
 			p, shutdown := setup(t, tracing.WithServiceName("overridden-by-env"), tracing.WithServiceNamespace("shop"), tracing.WithServiceVersion("0.0.1"))
 
 			ctx, parent := p.TracerProvider.Tracer("test").Start(context.Background(), "orders.create",
-				trace.WithAttributes(attribute.Int("order.item_count", 3)))
+				trace.WithAttributes(attribute.Int("order.item_count", 3), attribute.String("payment.api_token", rawSecret)))
 			_, child := p.TracerProvider.Tracer("test").Start(ctx, "orders.insert")
 			child.End()
 			parent.End()
@@ -191,6 +193,10 @@ func TestSetup_ExportsOTLPToACollector(t *testing.T) {
 					parents[s.Name] = s.ParentSpanId
 					if s.Name == "orders.create" && attrs(s.Attributes)["order.item_count"] != "int" {
 						t.Errorf("orders.create attributes: %v", s.Attributes)
+					}
+					// The conventions' redaction wraps the OTLP exporter.
+					if got, ok := attrs(s.Attributes)["payment.api_token"]; s.Name == "orders.create" && (!ok || got == rawSecret || strings.Contains(got, "abcdefghijklmnop")) {
+						t.Errorf("secret exported in clear: %q", got)
 					}
 				}
 			}
