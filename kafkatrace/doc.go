@@ -91,10 +91,13 @@
 //
 // # Cost
 //
-// Producing costs one span, its attributes and one header slice per
-// record; the hook adds no goroutine and takes no lock. Span names and
-// per-topic attributes are built once per topic. Process costs one span
-// and one header parse; records never processed cost nothing. See the
-// bench module for measurements against an uninstrumented client and
-// plugin/kotel.
+// Producing costs the span and one allocation of this package per record
+// (the in-flight context, with room for the attributes, the new header
+// slice and the traceparent); the hooks start no goroutine and take no
+// lock, and span names and per-topic attributes are built once per topic.
+// Process costs the span, the header parse and one allocation; records
+// never processed cost nothing. In the bench module, on an in-process
+// broker, a synchronous produce costs about 1.09 times the CPU time of an
+// uninstrumented client (plugin/kotel: 1.17), and consuming with Process
+// costs what consuming with kotel's hooks does.
 package kafkatrace

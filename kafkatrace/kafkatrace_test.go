@@ -100,7 +100,7 @@ func TestProduceConsume_OneTraceAcrossPartitions(t *testing.T) {
 			a := attrs(s.Attributes())
 			for _, k := range []attribute.Key{semconv.MessagingKafkaMessageTombstoneKey, semconv.MessagingMessageBodySizeKey, kafkatrace.TimeInQueueKey} {
 				if v, ok := a[k]; ok {
-					t.Errorf("%s: unexpected %s=%s by default", r.Key, k, v.Emit())
+					t.Errorf("%s: unexpected %s=%s by default", r.Key, k, v.String())
 				}
 			}
 		}
@@ -119,7 +119,7 @@ func wantAttrs(t *testing.T, got []attribute.KeyValue, want map[attribute.Key]at
 	m := attrs(got)
 	for k, v := range want {
 		if g, ok := m[k]; !ok || g != v {
-			t.Errorf("attribute %s = %q, want %q", k, g.Emit(), v.Emit())
+			t.Errorf("attribute %s = %q, want %q", k, g.String(), v.String())
 		}
 	}
 }

@@ -42,9 +42,10 @@ type sendContext struct {
 //
 // It runs on the goroutine calling Produce, once per Produce call; the
 // client's internal retries do not run it again, so headers are written
-// once per attempt by the application. It allocates the span, its
-// attributes and a new header slice: the application's slice is never
-// written to.
+// once per attempt by the application. Besides the span, it makes one
+// allocation, the in-flight context, which has room for the attributes,
+// the new header slice and the traceparent; the application's header
+// slice is never written to.
 func (t *Tracer) OnProduceRecordBuffered(r *kgo.Record) {
 	parent := r.Context
 	if parent == nil {
