@@ -609,6 +609,7 @@ func TestSetup_UnreachableCollector(t *testing.T) {
 		})
 	}
 }
+
 // The signal's protocol variable beats the generic one.
 func TestSetup_SignalProtocolBeatsGeneric(t *testing.T) {
 	noLeaks(t)

@@ -29,8 +29,8 @@ const (
 	maxServiceWidth = 20
 	maxNameWidth    = 48
 	durationWidth   = 7
-	minBarWidth = 10
-	maxBarWidth = 60
+	minBarWidth     = 10
+	maxBarWidth     = 60
 )
 
 // Render writes spans as indented waterfalls, one per trace, traces ordered
