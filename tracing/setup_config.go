@@ -145,8 +145,9 @@ func WithSpanExporter(e sdktrace.SpanExporter) Option {
 
 // WithWaterfall sets where the "waterfall" trace exporter prints and how.
 // Every Setup in a process that selects the waterfall with the same writer
-// shares one [waterfall.Exporter], so a process running several services
-// prints each trace once, all services together.
+// shares one [waterfall.Exporter], created with the first one's options, so a
+// process running several services prints each trace once, all services
+// together.
 //
 // By default the waterfall prints to standard error with the default
 // [waterfall.Option]s. A nil writer is ignored.
