@@ -143,7 +143,7 @@ func WithAttributes(keys ...attribute.Key) Option {
 	return optionFunc(func(c *config) { c.spanKeys = keys })
 }
 
-// width returns the configured width, or the width detected for w.
+// widthFor returns the configured width, or the width detected for w.
 func (c *config) widthFor(w io.Writer) int {
 	if c.width > 0 {
 		return c.width
