@@ -1,8 +1,10 @@
 package checks_test
 
 import (
+	"strings"
 	"testing"
 
+	"golang.org/x/tools/go/analysis"
 	"golang.org/x/tools/go/analysis/analysistest"
 
 	"github.com/otelkit/otelkit/cmd/tracelint/checks"
@@ -43,5 +45,20 @@ func TestConventionsPackageExempt(t *testing.T) {
 			t.Parallel()
 			analysistest.Run(t, analysistest.TestData(), a, "github.com/otelkit/otelkit/tracing")
 		})
+	}
+}
+
+// TestAnalyzersValid checks what multichecker and go vet require of the
+// set: valid, uniquely named analyzers, each with a one-line summary that
+// names what it enforces.
+func TestAnalyzersValid(t *testing.T) {
+	as := checks.Analyzers()
+	if err := analysis.Validate(as); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range as {
+		if summary, _, _ := strings.Cut(a.Doc, "\n"); !strings.HasPrefix(summary, "check that") && !strings.HasPrefix(summary, "report ") {
+			t.Errorf("%s: summary %q does not say what it enforces", a.Name, summary)
+		}
 	}
 }

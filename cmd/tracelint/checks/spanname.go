@@ -59,7 +59,7 @@ func runSpanName(pass *analysis.Pass) (any, error) {
 		}
 		d := analysis.Diagnostic{
 			Pos: s.name.Pos(), End: s.name.End(), Category: "spanname",
-			Message: "span name " + strconv.Quote(name) + " does not follow the convention: " + err.Error(),
+			Message: strings.TrimPrefix(err.Error(), "tracing: "),
 		}
 		if lit, ok := s.name.(*ast.BasicLit); ok && lit.Kind == token.STRING {
 			if fixed := snakeName(name); fixed != name && tracing.ValidName(fixed) == nil {
