@@ -1,0 +1,46 @@
+package sqltrace
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+)
+
+// TraceCopyFromStart starts the span of a CopyFrom, named "COPY <table>".
+func (t *Tracer) TraceCopyFromStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceCopyFromStartData) context.Context {
+	st := t.state(conn)
+	table := strings.Join(data.TableName, ".")
+	o := &op{Context: ctx, start: time.Now(), info: st.info, summary: "COPY " + table}
+	if t.traced(ctx) {
+		wait, waited := st.takeWait()
+		t.startSpan(o, o.summary, clientKind, func(attrs []attribute.KeyValue) []attribute.KeyValue {
+			attrs = append(attrs,
+				semconv.DBQuerySummary(o.summary),
+				semconv.DBOperationName("COPY"),
+				semconv.DBCollectionName(table),
+			)
+			if waited {
+				attrs = append(attrs, AcquireDurationKey.Float64(wait.Seconds()))
+			}
+			return attrs
+		})
+	}
+	if t.next != nil {
+		return t.next.TraceCopyFromStart(o, conn, data)
+	}
+	return o
+}
+
+// TraceCopyFromEnd ends the span of a CopyFrom.
+func (t *Tracer) TraceCopyFromEnd(ctx context.Context, conn *pgx.Conn, data pgx.TraceCopyFromEndData) {
+	if t.next != nil {
+		t.next.TraceCopyFromEnd(ctx, conn, data)
+	}
+	if o := opFrom(ctx); o != nil {
+		t.end(o, data.Err)
+	}
+}
