@@ -168,3 +168,26 @@ func TestProducer_ErrorTypeIsKafkaCode(t *testing.T) {
 		t.Error("failed send span names a partition it was never written to")
 	}
 }
+
+// Records still buffered when the client closes end their send spans with
+// the client's error, named.
+func TestProducer_CloseEndsBufferedSpans(t *testing.T) {
+	e := newEnv(t, 1, "orders")
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...), kgo.WithHooks(e.tracer()), kgo.ManualFlushing())
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	cl.Produce(context.Background(), &kgo.Record{Topic: "orders", Value: []byte("v")}, func(_ *kgo.Record, err error) { done <- err })
+	cl.Close()
+	if err := <-done; err == nil {
+		t.Fatal("buffered record produced despite manual flushing")
+	}
+	send := e.spans("send orders")
+	if len(send) != 1 || send[0].Status().Code != codes.Error {
+		t.Fatalf("send spans %d, want 1 in Error", len(send))
+	}
+	wantAttrs(t, send[0].Attributes(), map[attribute.Key]attribute.Value{
+		semconv.ErrorTypeKey: attribute.StringValue("kgo.ErrClientClosed"),
+	})
+}
