@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelkit/otelkit/httptrace"
 	"github.com/otelkit/otelkit/internal/kafkatest"
 	"github.com/otelkit/otelkit/kafkatrace"
 	"github.com/otelkit/otelkit/sqltrace/outbox"
@@ -33,7 +33,8 @@ func TestRelay_RequestToConsumerIsOneTrace(t *testing.T) {
 	seeds := kafkatest.Cluster(t, 3, "orders")
 
 	w := outbox.NewWriter(outbox.WithPropagator(prop))
-	handler := otelhttp.NewHandler(http.HandlerFunc(func(rw http.ResponseWriter, req *http.Request) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /orders", func(rw http.ResponseWriter, req *http.Request) {
 		ctx := req.Context()
 		tx, err := pool.Begin(ctx)
 		if err != nil {
@@ -54,11 +55,10 @@ func TestRelay_RequestToConsumerIsOneTrace(t *testing.T) {
 			return
 		}
 		rw.WriteHeader(http.StatusCreated)
-	}), "orders.create", otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(prop))
-	srv := httptest.NewServer(handler)
+	})
+	srv := httptest.NewServer(httptrace.NewHandler(mux, httptrace.WithTracerProvider(tp), httptrace.WithPropagators(prop)))
 	defer srv.Close()
-	hc := &http.Client{Transport: otelhttp.NewTransport(http.DefaultTransport,
-		otelhttp.WithTracerProvider(tp), otelhttp.WithPropagators(prop))}
+	hc := &http.Client{Transport: httptrace.NewTransport(nil, httptrace.WithTracerProvider(tp), httptrace.WithPropagators(prop))}
 	resp, err := hc.Post(srv.URL+"/orders", "application/json", strings.NewReader(`{}`))
 	if err != nil {
 		t.Fatal(err)
@@ -114,8 +114,8 @@ func TestRelay_RequestToConsumerIsOneTrace(t *testing.T) {
 		}
 		return found[0]
 	}
-	client := one(trace.SpanKindClient, "")
-	server := one(trace.SpanKindServer, "")
+	client := one(trace.SpanKindClient, "POST")
+	server := one(trace.SpanKindServer, "POST /orders")
 	relay := one(trace.SpanKindInternal, outbox.SpanName)
 	send := one(trace.SpanKindProducer, "send orders")
 	process := one(trace.SpanKindConsumer, "process orders")
