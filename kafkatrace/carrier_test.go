@@ -39,11 +39,11 @@ func sameHeaders(a, b []kgo.RecordHeader) bool {
 	})
 }
 
-// FuzzHeaders drives the consume path (carrier, extraction, Process) and
-// the produce path (strip and inject) with arbitrary headers: nothing
-// panics, the work runs exactly once, the consumed record is never
-// changed, and a produced record leaves with its other headers intact, in
-// order, and exactly one traceparent, its send span's.
+// FuzzHeaders drives the consume path (carrier, extraction, Process,
+// ProcessBatch) and the produce path (strip and inject) with arbitrary
+// headers: nothing panics, the work runs exactly once, the consumed record
+// is never changed, and a produced record leaves with its other headers
+// intact, in order, and exactly one traceparent, its send span's.
 func FuzzHeaders(f *testing.F) {
 	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	for _, s := range []string{
@@ -85,6 +85,14 @@ func FuzzHeaders(f *testing.F) {
 		}
 		if !sameHeaders(r.Headers, hs) || string(r.Value) != "v" {
 			t.Fatalf("Process changed the record: %q", r.Headers)
+		}
+		calls = 0
+		err = tr.ProcessBatch(context.Background(), []*kgo.Record{r, r}, func(context.Context) error {
+			calls++
+			return nil
+		})
+		if err != nil || calls != 1 || !sameHeaders(r.Headers, hs) {
+			t.Fatalf("ProcessBatch: %v, %d calls, headers %q", err, calls, r.Headers)
 		}
 
 		// Produce.
