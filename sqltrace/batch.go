@@ -3,7 +3,6 @@ package sqltrace
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"go.opentelemetry.io/otel/attribute"
@@ -19,7 +18,7 @@ func (t *Tracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 		queued = data.Batch.QueuedQueries
 	}
 	st := t.state(conn)
-	o := &op{Context: ctx, start: time.Now(), info: st.info, summary: "BATCH"}
+	o := newOp(ctx, st, "BATCH")
 	var first *analysis
 	same, sameText := true, true
 	for i, q := range queued {
@@ -39,7 +38,6 @@ func (t *Tracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 		name, o.summary = first.batch, first.batch
 	}
 	if t.traced(ctx) {
-		wait, waited := st.takeWait()
 		t.startSpan(o, name, clientKind, func(attrs []attribute.KeyValue) []attribute.KeyValue {
 			if o.summary != "" {
 				attrs = append(attrs, semconv.DBQuerySummary(o.summary))
@@ -53,9 +51,6 @@ func (t *Tracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 			}
 			if len(queued) > 1 {
 				attrs = append(attrs, semconv.DBOperationBatchSize(len(queued)))
-			}
-			if waited {
-				attrs = append(attrs, AcquireDurationKey.Float64(wait.Seconds()))
 			}
 			return attrs
 		})

@@ -1,6 +1,7 @@
 package sqltrace
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"sync"
@@ -188,11 +189,12 @@ func (t *Tracer) state(conn *pgx.Conn) *connState {
 	return st
 }
 
-// takeWait returns the acquire wait not yet reported, once.
-func (st *connState) takeWait() (time.Duration, bool) {
-	if !st.waited {
-		return 0, false
+// newOp starts the state of an operation on the connection of st. The
+// operation takes the acquire wait the connection has yet to report.
+func newOp(ctx context.Context, st *connState, summary string) *op {
+	o := &op{Context: ctx, start: time.Now(), info: st.info, summary: summary}
+	if st.waited {
+		o.wait, o.waited, st.waited = st.wait, true, false
 	}
-	st.waited = false
-	return st.wait, true
+	return o
 }

@@ -3,7 +3,6 @@ package sqltrace
 import (
 	"context"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"go.opentelemetry.io/otel/attribute"
@@ -14,19 +13,14 @@ import (
 func (t *Tracer) TraceCopyFromStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceCopyFromStartData) context.Context {
 	st := t.state(conn)
 	table := strings.Join(data.TableName, ".")
-	o := &op{Context: ctx, start: time.Now(), info: st.info, summary: "COPY " + table}
+	o := newOp(ctx, st, "COPY "+table)
 	if t.traced(ctx) {
-		wait, waited := st.takeWait()
 		t.startSpan(o, o.summary, clientKind, func(attrs []attribute.KeyValue) []attribute.KeyValue {
-			attrs = append(attrs,
+			return append(attrs,
 				semconv.DBQuerySummary(o.summary),
 				semconv.DBOperationName("COPY"),
 				semconv.DBCollectionName(table),
 			)
-			if waited {
-				attrs = append(attrs, AcquireDurationKey.Float64(wait.Seconds()))
-			}
-			return attrs
 		})
 	}
 	if t.next != nil {

@@ -2,7 +2,6 @@ package sqltrace
 
 import (
 	"context"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"go.opentelemetry.io/otel/attribute"
@@ -16,17 +15,14 @@ func (t *Tracer) TraceQueryStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 	if a == nil {
 		a = t.cache.get(data.SQL)
 	}
-	o := &op{Context: ctx, start: time.Now(), info: st.info, summary: a.summary, returning: a.returning}
+	o := newOp(ctx, st, a.summary)
+	o.returning = a.returning
 	if t.traced(ctx) {
-		wait, waited := st.takeWait()
 		t.startSpan(o, a.name, clientKind, func(attrs []attribute.KeyValue) []attribute.KeyValue {
 			if a.summary != "" {
 				attrs = append(attrs, semconv.DBQuerySummary(a.summary))
 			}
 			attrs = append(attrs, semconv.DBQueryText(a.text))
-			if waited {
-				attrs = append(attrs, AcquireDurationKey.Float64(wait.Seconds()))
-			}
 			if t.parameters {
 				attrs = appendParameters(attrs, data.Args)
 			}
@@ -62,7 +58,7 @@ func (t *Tracer) TracePrepareStart(ctx context.Context, conn *pgx.Conn, data pgx
 	a := t.cache.get(data.SQL)
 	st := t.state(conn)
 	st.rememberName(data.Name, data.SQL, a)
-	o := &op{Context: ctx, start: time.Now(), info: st.info, summary: a.prepare}
+	o := newOp(ctx, st, a.prepare)
 	if t.traced(ctx) {
 		t.startSpan(o, a.prepare, clientKind, func(attrs []attribute.KeyValue) []attribute.KeyValue {
 			return append(attrs, semconv.DBQuerySummary(a.prepare), semconv.DBQueryText(a.text))

@@ -106,6 +106,8 @@ type op struct {
 	pool    *poolInfo
 	summary string // metric db.query.summary
 
+	wait      time.Duration // pool wait to report (AcquireAttribute)
+	waited    bool
 	returning bool  // the statement has RETURNING: count rows from the tag
 	rows      int64 // batch: rows returned so far
 	err       error // batch: first failing statement
@@ -164,8 +166,14 @@ func (t *Tracer) startSpan(o *op, name string, kind trace.SpanStartOption, add f
 	opts := append(b.opts[:0], kind, start)
 	o.Context, o.span = t.tracer.Start(o.Context, name, opts...)
 	b.opts = opts[:0]
-	if add != nil && o.span.IsRecording() {
-		attrs := add(b.attrs[:0])
+	if (add != nil || o.waited) && o.span.IsRecording() {
+		attrs := b.attrs[:0]
+		if add != nil {
+			attrs = add(attrs)
+		}
+		if o.waited {
+			attrs = append(attrs, AcquireDurationKey.Float64(o.wait.Seconds()))
+		}
 		o.span.SetAttributes(attrs...)
 		clear(attrs) // keep no strings of the caller alive in the pool
 		b.attrs = attrs[:0]
