@@ -255,9 +255,9 @@ const inventoryRetries = 3
 // answer within timeout, or a 5xx answer, is retried inventoryRetries times.
 // Each attempt is its own client span with http.request.resend_count.
 func inventoryClient(s svc, timeout time.Duration) *http.Client {
-	retryable := func(_ *http.Request, resp *http.Response, err error) bool {
+	retryable := func(r *http.Request, resp *http.Response, err error) bool {
 		if err != nil {
-			s.log.Warn("inventory attempt failed", "err", err)
+			s.log.WarnContext(r.Context(), "inventory attempt failed", "err", err)
 			return !errors.Is(err, context.Canceled)
 		}
 		return resp.StatusCode >= 500
@@ -345,7 +345,7 @@ func (inv *inventory) validate(ctx context.Context, items []Item) (short string,
 		if inv.slow {
 			// The incident: inventory is saturated and answers late.
 			select {
-			case <-time.After(2 * time.Second):
+			case <-time.After(3 * time.Second):
 			case <-ctx.Done():
 				return ctx.Err()
 			}

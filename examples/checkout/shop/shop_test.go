@@ -215,6 +215,7 @@ func TestScenario1_SlowStockQueryDominatesLargeOrder(t *testing.T) {
 	}
 	total := root.EndTime().Sub(root.StartTime())
 	took := validate.EndTime().Sub(validate.StartTime())
+	t.Logf("validate_stock_levels %v of %v", took, total)
 	if took*2 < total {
 		t.Errorf("validate_stock_levels took %v of the checkout's %v: it should dominate", took, total)
 	}

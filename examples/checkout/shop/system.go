@@ -79,7 +79,7 @@ type Config struct {
 	// Listen maps a service to its listen address; by default 127.0.0.1:0.
 	Listen map[string]string
 	// InventoryTimeout is how long orders waits for one inventory attempt;
-	// by default 1s.
+	// by default 2.5s.
 	InventoryTimeout time.Duration
 	// Group is the consumer group prefix; by default "checkout".
 	Group string
@@ -114,7 +114,7 @@ func Start(ctx context.Context, cfg Config, services ...string) (sys *System, er
 		return nil, errors.New("shop: Config.Telemetry is required")
 	}
 	if cfg.InventoryTimeout == 0 {
-		cfg.InventoryTimeout = time.Second
+		cfg.InventoryTimeout = 2500 * time.Millisecond
 	}
 	if cfg.Group == "" {
 		cfg.Group = "checkout"
