@@ -132,9 +132,8 @@ func WithBatchSize(n int) Option {
 }
 
 // WithConcurrency sets how many batches one relay keeps in flight. While
-// one batch waits for Postgres or Kafka another is prepared, so two
-// batches nearly double the throughput of one; beyond that the database
-// is usually the limit. Each batch in flight holds a pool connection, and
+// one batch waits for Postgres or Kafka another is prepared, so the relay's
+// round trips overlap; beyond a few the database is the limit. Each batch in flight holds a pool connection, and
 // the batches coordinate through row locks exactly like separate relays:
 // per-key order and at-most-one-publish-per-claim still hold.
 // By default 2 batches are in flight. Values below 1 are ignored.
