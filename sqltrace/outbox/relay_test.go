@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -21,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkit/otelkit/internal/kafkatest"
+	"github.com/otelkit/otelkit/internal/pgtest"
 	"github.com/otelkit/otelkit/kafkatrace"
 	"github.com/otelkit/otelkit/sqltrace/outbox"
 )
@@ -591,5 +593,51 @@ func TestRelay_CommitWakesTheRelayWithoutPolling(t *testing.T) {
 		if n := len(a.delivered()); n != round+1 {
 			t.Fatalf("round %d: %d rows delivered, want %d", round, n, round+1)
 		}
+	}
+}
+
+func TestRelay_ListenerReconnectsAfterLosingItsConnection(t *testing.T) {
+	app := fmt.Sprintf("outbox-listen-%d", time.Now().UnixNano())
+	pool, _ := pgtest.Pool(t, func(c *pgxpool.Config) { c.ConnConfig.RuntimeParams["application_name"] = app })
+	if err := outbox.Apply(context.Background(), pool); err != nil {
+		t.Fatal(err)
+	}
+	seeds := kafkatest.Cluster(t, 1, "orders")
+	var mu sync.Mutex
+	var handled []string
+	prev := otel.GetErrorHandler()
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { mu.Lock(); handled = append(handled, err.Error()); mu.Unlock() }))
+	defer otel.SetErrorHandler(prev)
+
+	a := &acks{}
+	start(t, outbox.NewRelay(pool, producer(t, seeds, kgo.WithHooks(a)), outbox.WithPollInterval(time.Hour),
+		outbox.WithRetryBackoff(10*time.Millisecond, 50*time.Millisecond)))
+	ctx := context.Background()
+	listeners := func() (n int) {
+		t.Helper()
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity
+			WHERE application_name = $1 AND query = 'LISTEN outbox' AND pid <> pg_backend_pid()`, app).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	eventually(t, 5*time.Second, "listening", func() (bool, string) { return listeners() == 1, "" })
+	if _, err := pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE application_name = $1 AND query = 'LISTEN outbox' AND pid <> pg_backend_pid()`, app); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "listening again", func() (bool, string) {
+		mu.Lock()
+		defer mu.Unlock()
+		return listeners() == 1 && len(handled) > 0, fmt.Sprint(handled)
+	})
+	// Polling is an hour away: only a notification on the new connection
+	// can wake the relay.
+	enqueue(t, pool, outbox.NewWriter(), ctx, outbox.Message{Topic: "orders", Value: []byte("after reconnect")})
+	waitEmpty(t, pool, 5*time.Second)
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(handled[0], "outbox: relay: listen:") {
+		t.Errorf("reported %q, want the lost listen connection", handled[0])
 	}
 }
