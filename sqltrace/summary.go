@@ -279,9 +279,10 @@ type summarizer struct {
 	returning bool
 
 	expect      expectation
-	targetFunc  bool // the expected target may turn out to be a function: FROM f(...)
-	wantTable   bool // in a FROM list, the next name is a table (not an alias)
-	listDepth   int  // paren depth of the FROM list being read
+	targetFunc  bool  // the expected target may turn out to be a function: FROM f(...)
+	wantTable   bool  // in a FROM list, the next name is a table (not an alias)
+	listDepth   int   // paren depth of the FROM list being read
+	outerLists  []int // depths of FROM lists a subquery interrupted
 	pending     string
 	pendingFunc bool     // pending is dropped when followed by '('
 	prevKW      string   // previous token when it was a keyword, canonical upper case
@@ -382,6 +383,9 @@ func (s *summarizer) token(l *lexer, kind tokKind, start, end int) {
 func (s *summarizer) punct(c byte) {
 	switch c {
 	case '(':
+		if s.expect == expectFromList && s.depth == s.listDepth {
+			s.wantTable = false // FROM (subquery) alias: the alias is no table
+		}
 		s.depth++
 		if s.depth < len(s.ops) {
 			s.ops[s.depth] = ""
@@ -393,7 +397,11 @@ func (s *summarizer) punct(c byte) {
 		if s.depth > 0 {
 			s.depth--
 		}
-		if s.expect == expectFromList && s.depth < s.listDepth {
+		if n := len(s.outerLists); n > 0 && s.outerLists[n-1] == s.depth {
+			// back in the FROM list the subquery interrupted
+			s.outerLists = s.outerLists[:n-1]
+			s.expect, s.listDepth, s.wantTable = expectFromList, s.depth, false
+		} else if s.expect == expectFromList && s.depth < s.listDepth {
 			s.expect = expectNothing
 		}
 	case ',':
@@ -402,7 +410,7 @@ func (s *summarizer) punct(c byte) {
 		}
 	case ';':
 		s.flush()
-		*s = summarizer{b: s.b, full: s.full, returning: s.returning, ops: s.ops[:0], ctes: s.ctes[:0]}
+		s.endStatement()
 	case '.':
 		// a qualified name is read whole by name()
 	default:
@@ -410,6 +418,15 @@ func (s *summarizer) punct(c byte) {
 			s.expect = expectNothing
 		}
 	}
+}
+
+// endStatement forgets all but the summary built so far: a ';' starts a
+// new statement.
+func (s *summarizer) endStatement() {
+	s.expect, s.targetFunc, s.wantTable, s.listDepth = expectNothing, false, false, 0
+	s.pending, s.pendingFunc, s.prevKW, s.depth = "", false, "", 0
+	s.ops, s.outerLists, s.ctes = s.ops[:0], s.outerLists[:0], s.ctes[:0]
+	s.notFirst, s.inWith = false, false
 }
 
 // name handles an identifier: a table when one is expected, a CTE name
@@ -496,6 +513,9 @@ func (s *summarizer) keyword(kw string, first bool) {
 		switch s.op() {
 		case "SELECT", "DELETE", "UPDATE":
 			if s.prevKW != "DISTINCT" {
+				if s.expect == expectFromList && s.listDepth < s.depth {
+					s.outerLists = append(s.outerLists, s.listDepth)
+				}
 				s.expect, s.listDepth, s.wantTable = expectFromList, s.depth, true
 			}
 		}
