@@ -105,7 +105,10 @@ func (t *Tracer) TraceRelease(pool *pgxpool.Pool, data pgxpool.TraceReleaseData)
 // db.client.connection.idle.min, read from pool.Stat at each collection.
 // The hooks already record wait_time, use_time, create_time,
 // pending_requests and timeouts; this adds the gauges a pool alone knows.
-// Unregister the returned registration when the pool is closed.
+// Call it once per pool, and unregister the returned registration when the
+// pool is closed. The pool is named server.address:server.port/db.namespace,
+// as the semantic conventions suggest; two pools to the same database and
+// schema share that name.
 func (t *Tracer) ObservePool(pool *pgxpool.Pool) (metric.Registration, error) {
 	pi := t.pool(pool)
 	count, err := dbconv.NewClientConnectionCountObservable(t.m.meter)
