@@ -16,7 +16,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
@@ -323,11 +322,7 @@ func TestRelay_PoisonRowIsSetAsideWhileTheRestFlows(t *testing.T) {
 	}
 	enqueue(t, pool, outbox.NewWriter(), context.Background(), msgs...)
 
-	var handled []error
-	var mu sync.Mutex
-	prev := otel.GetErrorHandler()
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { mu.Lock(); handled = append(handled, err); mu.Unlock() }))
-	defer otel.SetErrorHandler(prev)
+	handled := captureHandled(t)
 
 	a := &acks{}
 	stop := start(t, outbox.NewRelay(pool, producer(t, seeds, kgo.WithHooks(a), kgo.ProducerBatchMaxBytes(16<<10)),
@@ -384,10 +379,8 @@ func TestRelay_PoisonRowIsSetAsideWhileTheRestFlows(t *testing.T) {
 	if setAside != 1 {
 		t.Errorf("%d spans mark the row set aside, want 1", setAside)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(handled) != 1 || !strings.Contains(handled[0].Error(), "row 1 set aside after 3 attempts") {
-		t.Errorf("reported errors %v, want one about row 1 set aside", handled)
+	if h := handled(); len(h) != 1 || !strings.Contains(h[0], "row 1 set aside after 3 attempts") {
+		t.Errorf("reported errors %q, want one about row 1 set aside", h)
 	}
 }
 
@@ -428,11 +421,7 @@ func TestRelay_UnusableTraceContextStartsANewTrace(t *testing.T) {
 		ids[c.label] = id
 	}
 
-	var handled []string
-	var mu sync.Mutex
-	prev := otel.GetErrorHandler()
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { mu.Lock(); handled = append(handled, err.Error()); mu.Unlock() }))
-	defer otel.SetErrorHandler(prev)
+	handled := captureHandled(t)
 
 	a := &acks{}
 	kt := kafkatrace.NewTracer(kafkatrace.WithTracerProvider(tp), kafkatrace.WithPropagator(prop))
@@ -461,9 +450,7 @@ func TestRelay_UnusableTraceContextStartsANewTrace(t *testing.T) {
 			}
 		}
 	}
-	mu.Lock()
-	reported := strings.Join(handled, "\n")
-	mu.Unlock()
+	reported := strings.Join(handled(), "\n")
 	for _, c := range cases {
 		id := ids[c.label]
 		sc, ok := relaySpans[id]
@@ -603,11 +590,7 @@ func TestRelay_ListenerReconnectsAfterLosingItsConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	seeds := kafkatest.Cluster(t, 1, "orders")
-	var mu sync.Mutex
-	var handled []string
-	prev := otel.GetErrorHandler()
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) { mu.Lock(); handled = append(handled, err.Error()); mu.Unlock() }))
-	defer otel.SetErrorHandler(prev)
+	handled := captureHandled(t)
 
 	a := &acks{}
 	start(t, outbox.NewRelay(pool, producer(t, seeds, kgo.WithHooks(a)), outbox.WithPollInterval(time.Hour),
@@ -627,17 +610,13 @@ func TestRelay_ListenerReconnectsAfterLosingItsConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, 5*time.Second, "listening again", func() (bool, string) {
-		mu.Lock()
-		defer mu.Unlock()
-		return listeners() == 1 && len(handled) > 0, fmt.Sprint(handled)
+		return listeners() == 1 && len(handled()) > 0, fmt.Sprint(handled())
 	})
 	// Polling is an hour away: only a notification on the new connection
 	// can wake the relay.
 	enqueue(t, pool, outbox.NewWriter(), ctx, outbox.Message{Topic: "orders", Value: []byte("after reconnect")})
 	waitEmpty(t, pool, 5*time.Second)
-	mu.Lock()
-	defer mu.Unlock()
-	if !strings.Contains(handled[0], "outbox: relay: listen:") {
-		t.Errorf("reported %q, want the lost listen connection", handled[0])
+	if h := handled(); !strings.Contains(h[0], "outbox: relay: listen:") {
+		t.Errorf("reported %q, want the lost listen connection", h[0])
 	}
 }
