@@ -12,6 +12,9 @@
 //	    import: github.com/otelkit/otelkit/cmd/tracelint/golangci
 //	    version: latest
 //
+// or, from a checkout of otelkit, path: ./cmd/tracelint/golangci in place
+// of version (the module's replace directive then points at the checkout).
+//
 // run golangci-lint custom, which writes ./custom-gcl, and enable the linter
 // in .golangci.yml:
 //
