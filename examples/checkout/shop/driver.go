@@ -22,6 +22,9 @@ type Placed struct {
 	// TraceID is read from the gateway's traceresponse header.
 	TraceID trace.TraceID
 	Err     error
+	// Settled is set by [System.Wait] when the order's notification was
+	// handled, with or without success.
+	Settled bool
 }
 
 // Accepted reports whether the gateway took the order.
@@ -116,14 +119,23 @@ func TraceIDOf(v string) trace.TraceID {
 // handled) or until timeout: an order lost on the way never settles.
 func (sys *System) Wait(placed []Placed, timeout time.Duration) {
 	deadline := time.After(timeout)
-	for _, p := range placed {
+	expired := false
+	for i, p := range placed {
 		if !p.Accepted() {
 			continue
 		}
+		settled := sys.Settled(p.Response.OrderID)
+		if !expired {
+			select {
+			case <-settled:
+			case <-deadline:
+				expired = true
+			}
+		}
 		select {
-		case <-sys.Settled(p.Response.OrderID):
-		case <-deadline:
-			return
+		case <-settled:
+			placed[i].Settled = true
+		default:
 		}
 	}
 }
@@ -144,6 +156,8 @@ func Report(w io.Writer, tel *Telemetry, placed []Placed) error {
 			outcome = p.Err.Error()
 		} else if p.Response.Error != "" {
 			outcome += " " + p.Response.Error
+		} else if !p.Settled {
+			outcome += ", but no confirmation email was handled: look for where the trace ends"
 		}
 		fmt.Fprintf(w, "\n━━ order %d/%d  %s  user=%s  items=%d  %s  →  %s\n   trace_id=%s\n\n",
 			i+1, len(placed), p.Response.OrderID, p.Request.UserID, len(p.Request.Items), p.Request.Currency, outcome, p.TraceID)
