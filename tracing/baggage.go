@@ -207,10 +207,13 @@ func (baggageProcessor) OnStart(ctx context.Context, s sdktrace.ReadWriteSpan) {
 		return
 	}
 	keys := travelingKeys()
-	var buf [16]attribute.KeyValue
-	kvs := buf[:0]
+	// The slice escapes into the span: size it for what can be found.
+	var kvs []attribute.KeyValue
 	for _, info := range keys {
 		if kv, ok := businessMember(bag, info); ok {
+			if kvs == nil {
+				kvs = make([]attribute.KeyValue, 0, min(bag.Len(), len(keys)))
+			}
 			kvs = append(kvs, kv)
 		}
 	}

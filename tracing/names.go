@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
+	"unsafe"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/trace"
@@ -93,6 +95,29 @@ func checkName(name string) string {
 		return "no domain"
 	}
 	return ""
+}
+
+// validNames caches names that passed checkName, so that a span start with
+// a constant name costs a pointer comparison rather than a byte loop. It is
+// direct-mapped on the address of the name's bytes: a constant has one
+// address, and a name built at run time (which the convention forbids)
+// takes its chances. String comparison settles any collision.
+var validNames [64]atomic.Pointer[string]
+
+func nameSlot(name string) *atomic.Pointer[string] {
+	return &validNames[(uintptr(unsafe.Pointer(unsafe.StringData(name)))>>3)%uintptr(len(validNames))]
+}
+
+func knownValid(name string) bool {
+	p := nameSlot(name).Load()
+	return p != nil && *p == name
+}
+
+// rememberValid is kept apart from knownValid so that only a cache miss
+// moves the name to the heap.
+func rememberValid(name string) {
+	s := name
+	nameSlot(name).Store(&s)
 }
 
 func truncate(s string, n int) string {

@@ -6,6 +6,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -54,7 +56,16 @@ type Redactor struct {
 	allow   map[attribute.Key]struct{}
 	hashKey []byte
 	scan    bool
+
+	// secret caches secretKey: attribute keys are few, and their words are
+	// compared without case against every rule.
+	secret     sync.Map // attribute.Key -> bool
+	secretSize atomic.Int32
 }
+
+// maxCachedKeys bounds the key cache; keys built from data (a mistake of
+// their own) are then checked every time.
+const maxCachedKeys = 4096
 
 // NewRedactor returns a Redactor applying rules.
 func NewRedactor(rules RedactionRules) *Redactor {
@@ -168,8 +179,21 @@ func isHashed(v string) bool {
 	return true
 }
 
-// secretKey reports whether key looks secret. It does not allocate.
+// secretKey reports whether key looks secret.
 func (r *Redactor) secretKey(key attribute.Key) bool {
+	if v, ok := r.secret.Load(key); ok {
+		return v.(bool)
+	}
+	secret := r.isSecretKey(key)
+	if r.secretSize.Load() < maxCachedKeys {
+		if _, loaded := r.secret.LoadOrStore(key, secret); !loaded {
+			r.secretSize.Add(1)
+		}
+	}
+	return secret
+}
+
+func (r *Redactor) isSecretKey(key attribute.Key) bool {
 	if _, ok := r.allow[key]; ok {
 		return false
 	}

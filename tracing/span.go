@@ -34,8 +34,12 @@ const helperScope = "github.com/otelkit/otelkit/tracing"
 // tracer lookup (a pointer comparison); it allocates nothing more.
 func Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
 	tp := providerFor(ctx)
-	if checkName(name) != "" {
-		reportName(tp, name, ValidName(name))
+	if !knownValid(name) {
+		if checkName(name) != "" {
+			reportName(tp, name, ValidName(name))
+		} else {
+			rememberValid(name)
+		}
 	}
 	return tracerOf(tp).Start(ctx, name, opts...)
 }
