@@ -157,29 +157,6 @@ func StartThrowaway(ctx context.Context) (*Postgres, error) {
 	}
 }
 
-// unprivileged returns the credential to run PostgreSQL with: nil when the
-// program is not root, else nobody's, with dir handed over to it.
-func unprivileged(dir string) (*syscall.Credential, error) {
-	if os.Geteuid() != 0 {
-		return nil, nil
-	}
-	const nobody = 65534
-	if err := os.Chown(dir, nobody, nobody); err != nil {
-		return nil, fmt.Errorf("hand %s to nobody: %w", dir, err)
-	}
-	return &syscall.Credential{Uid: nobody, Gid: nobody}, nil
-}
-
-func command(ctx context.Context, cred *syscall.Credential, name string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	if cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
-		cmd.Dir = "/"
-	}
-	return cmd
-}
-
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
