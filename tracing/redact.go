@@ -57,10 +57,18 @@ type Redactor struct {
 	hashKey []byte
 	scan    bool
 
-	// secret caches secretKey: attribute keys are few, and their words are
-	// compared without case against every rule.
-	secret     sync.Map // attribute.Key -> bool
-	secretSize atomic.Int32
+	// classes caches the verdict on each attribute key (personal data,
+	// secret, neither): keys are few, and checking one compares its words
+	// without case against every rule.
+	classes   sync.Map // attribute.Key -> *keyClass
+	classSize atomic.Int32
+}
+
+// keyClass is the verdict on one key, valid while the registry is ks.
+type keyClass struct {
+	ks       *keySet
+	personal Personal
+	secret   bool
 }
 
 // maxCachedKeys bounds the key cache; keys built from data (a mistake of
@@ -109,8 +117,9 @@ func RedactAttr(kv attribute.KeyValue) attribute.KeyValue {
 
 // Attr returns kv redacted, and false if it must be dropped.
 func (r *Redactor) Attr(kv attribute.KeyValue) (attribute.KeyValue, bool) {
-	if info, ok := LookupKey(kv.Key); ok && info.Personal != NotPersonal {
-		if info.Personal == DropPersonal {
+	class := r.class(kv.Key)
+	if class.personal != NotPersonal {
+		if class.personal == DropPersonal {
 			return attribute.KeyValue{}, false
 		}
 		if v := kv.Value.String(); !isHashed(v) {
@@ -121,7 +130,7 @@ func (r *Redactor) Attr(kv attribute.KeyValue) (attribute.KeyValue, bool) {
 	switch kv.Value.Type() {
 	case attribute.STRING:
 		s := kv.Value.AsString()
-		if r.secretKey(kv.Key) {
+		if class.secret {
 			return kv.Key.String(maskSecret(s)), true
 		}
 		if r.scan {
@@ -130,7 +139,7 @@ func (r *Redactor) Attr(kv attribute.KeyValue) (attribute.KeyValue, bool) {
 			}
 		}
 	case attribute.STRINGSLICE:
-		secret := r.secretKey(kv.Key)
+		secret := class.secret
 		if !secret && !r.scan {
 			break
 		}
@@ -179,18 +188,25 @@ func isHashed(v string) bool {
 	return true
 }
 
-// secretKey reports whether key looks secret.
-func (r *Redactor) secretKey(key attribute.Key) bool {
-	if v, ok := r.secret.Load(key); ok {
-		return v.(bool)
-	}
-	secret := r.isSecretKey(key)
-	if r.secretSize.Load() < maxCachedKeys {
-		if _, loaded := r.secret.LoadOrStore(key, secret); !loaded {
-			r.secretSize.Add(1)
+// class returns the verdict on key, from the cache unless a key was
+// registered since it was cached.
+func (r *Redactor) class(key attribute.Key) *keyClass {
+	ks := registry.keys.Load()
+	if v, ok := r.classes.Load(key); ok {
+		if c := v.(*keyClass); c.ks == ks {
+			return c
 		}
 	}
-	return secret
+	c := &keyClass{ks: ks, secret: r.isSecretKey(key)}
+	if ks != nil {
+		c.personal = ks.byName[key].Personal
+	}
+	if r.classSize.Load() < maxCachedKeys {
+		if _, loaded := r.classes.Swap(key, c); !loaded {
+			r.classSize.Add(1)
+		}
+	}
+	return c
 }
 
 func (r *Redactor) isSecretKey(key attribute.Key) bool {

@@ -83,28 +83,32 @@ func scanSecrets(s string) (string, bool) {
 	return b.String(), true
 }
 
-// secretMarkers are substrings one of which every secret scanSecrets finds,
-// other than a card number, contains.
-var secretMarkers = []string{"eyJ", "_live_", "_test_", "whsec_", "earer ", "EARER ", "asic ", "ASIC "}
-
-// maySecret is the fast filter in front of the scanner: most values hold
-// none of the markers and fewer than 13 digits.
+// maySecret is the fast filter in front of the scanner, one pass over s:
+// every secret the scanner finds holds 13 digits or more, or one of "eyJ",
+// "_live_", "_test_", "whsec_", or "bearer " or "basic " in any case.
 func maySecret(s string) bool {
 	if len(s) < 8 {
 		return false
 	}
 	digits := 0
 	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			digits++
-		}
-	}
-	if digits >= 13 {
-		return true
-	}
-	for _, m := range secretMarkers {
-		if strings.Contains(s, m) {
-			return true
+		switch c := s[i]; {
+		case c >= '0' && c <= '9':
+			if digits++; digits >= 13 {
+				return true
+			}
+		case c == 'J':
+			if i >= 2 && s[i-2] == 'e' && s[i-1] == 'y' {
+				return true
+			}
+		case c == '_':
+			if strings.HasPrefix(s[i:], "_live_") || strings.HasPrefix(s[i:], "_test_") || (i >= 5 && s[i-5:i] == "whsec") {
+				return true
+			}
+		case c == ' ':
+			if (i >= 6 && strings.EqualFold(s[i-6:i], "bearer")) || (i >= 5 && strings.EqualFold(s[i-5:i], "basic")) {
+				return true
+			}
 		}
 	}
 	return false
