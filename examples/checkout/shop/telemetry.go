@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -164,16 +165,28 @@ func (t *Telemetry) closeIdle() {
 	}
 }
 
+// Discard makes the recorders drop what they receive from now on, as a
+// long-running load does not keep every span and line in memory. Spans are
+// still exported and logs still echoed.
+func (t *Telemetry) Discard() {
+	t.Spans.discard.Store(true)
+	t.Logs.discard.Store(true)
+}
+
 // SpanRecorder keeps every ended span in memory.
 type SpanRecorder struct {
-	mu    sync.Mutex
-	spans []sdktrace.ReadOnlySpan
+	discard atomic.Bool
+	mu      sync.Mutex
+	spans   []sdktrace.ReadOnlySpan
 }
 
 var _ sdktrace.SpanExporter = (*SpanRecorder)(nil)
 
 // ExportSpans keeps spans.
 func (r *SpanRecorder) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	if r.discard.Load() {
+		return nil
+	}
 	r.mu.Lock()
 	r.spans = append(r.spans, spans...)
 	r.mu.Unlock()
@@ -205,14 +218,21 @@ func (r *SpanRecorder) Trace(id trace.TraceID) []sdktrace.ReadOnlySpan {
 
 // LogRecorder keeps every JSON log line written by the services.
 type LogRecorder struct {
-	echo  io.Writer
-	mu    sync.Mutex
-	lines []string
+	discard atomic.Bool
+	echo    io.Writer
+	mu      sync.Mutex
+	lines   []string
 }
 
 // Write takes one or more complete lines (slog's JSON handler writes one
 // record per call).
 func (r *LogRecorder) Write(p []byte) (int, error) {
+	if r.discard.Load() {
+		if r.echo != nil {
+			return r.echo.Write(p)
+		}
+		return len(p), nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	sc := bufio.NewScanner(bytes.NewReader(p))
