@@ -3,10 +3,8 @@ package bench
 import (
 	"context"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -273,15 +271,4 @@ func paired(b *testing.B, baseName string, base func(), candName string, cand fu
 	if baseCPU > 0 {
 		b.ReportMetric(100*float64(candCPU-baseCPU)/float64(baseCPU), "delta-%")
 	}
-}
-
-// threadCPU returns the CPU time of the calling OS thread, to the
-// nanosecond (getrusage counts in scheduler ticks).
-func threadCPU() time.Duration {
-	const clockThreadCPUTime = 3 // CLOCK_THREAD_CPUTIME_ID
-	var ts syscall.Timespec
-	if _, _, errno := syscall.RawSyscall(syscall.SYS_CLOCK_GETTIME, clockThreadCPUTime, uintptr(unsafe.Pointer(&ts)), 0); errno != 0 {
-		return 0
-	}
-	return time.Duration(ts.Nano())
 }

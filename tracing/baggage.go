@@ -43,6 +43,10 @@ var ErrBaggageFull = errors.New("tracing: business key does not fit in baggage")
 // limits of the baggage in ctx stays on the current span and is reported
 // (wrapping [ErrBaggageFull]); it is never silently lost. Unregistered keys
 // are set on the span only.
+//
+// Baggage is sent in clear with every outgoing request that propagates it,
+// personal data included (it is hashed only on export): do not propagate
+// baggage to third parties.
 func SetBusiness(ctx context.Context, attrs ...attribute.KeyValue) context.Context {
 	span := trace.SpanFromContext(ctx)
 	bag := baggage.FromContext(ctx)
