@@ -506,3 +506,36 @@ func TestSeparateProcesses(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestGatewayIsTheEdge: a client's trace context does not become the
+// parent, and its baggage cannot forge the business context every span
+// carries.
+func TestGatewayIsTheEdge(t *testing.T) {
+	c := start(t, shop.Scenarios{})
+	const forged = "4bf92f3577b34da6a3ce929d0e0e4736"
+	body := `{"user_id":"u-1","currency":"EUR","card":"4242424242424242","items":[{"sku":"sku-0001","qty":1}]}`
+	req, _ := http.NewRequest(http.MethodPost, c.sys.GatewayURL()+"/checkout", strings.NewReader(body))
+	req.Header.Set("traceparent", "00-"+forged+"-00f067aa0ba902b7-01")
+	req.Header.Set("baggage", "user.id=u-victim,order.id=ord_forged")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	id := shop.TraceIDOf(resp.Header.Get("traceresponse"))
+	if resp.StatusCode != http.StatusCreated || !id.IsValid() || id.String() == forged {
+		t.Fatalf("status %d, trace %s: want 201 and a new trace", resp.StatusCode, id)
+	}
+	if err := c.tel.AwaitTraces(5*time.Second, id); err != nil {
+		t.Fatal(err)
+	}
+	want := tracing.RedactAttr(tracing.UserID.String("u-1")).Value
+	for _, s := range c.spans(id) {
+		if v, _ := attr(s, tracing.UserID.Key()); v != want {
+			t.Errorf("%s %q: user.id %q, want the gateway's own %q", service(s), s.Name(), v.String(), want.String())
+		}
+		if v, _ := attr(s, tracing.OrderID.Key()); v.AsString() == "ord_forged" {
+			t.Errorf("%s %q carries the forged order.id", service(s), s.Name())
+		}
+	}
+}
