@@ -41,6 +41,8 @@ type Exporter struct {
 	printed  map[trace.TraceID]struct{} // recently printed, to label continuations
 	order    []trace.TraceID            // printed, oldest first, bounded
 	stopped  bool
+	printing int        // traces taken by timers and not yet written
+	idle     *sync.Cond // on mu: broadcast when printing drops to zero
 }
 
 type pending struct {
@@ -61,7 +63,7 @@ const maxPrinted = 1024
 // serialised; write errors are reported through [otel.Handle].
 func NewExporter(w io.Writer, opts ...Option) *Exporter {
 	c := newConfig(opts)
-	return &Exporter{
+	e := &Exporter{
 		cfg:     c,
 		w:       w,
 		width:   c.widthFor(w),
@@ -69,6 +71,8 @@ func NewExporter(w io.Writer, opts ...Option) *Exporter {
 		traces:  make(map[trace.TraceID]*pending),
 		printed: make(map[trace.TraceID]struct{}),
 	}
+	e.idle = sync.NewCond(&e.mu)
+	return e
 }
 
 // ExportSpans buffers spans until their trace is printed. It never blocks on
@@ -128,8 +132,24 @@ func (e *Exporter) fire(id trace.TraceID) {
 		return
 	}
 	e.take(p)
+	e.printing++
 	e.mu.Unlock()
 	e.print([]*pending{p})
+	e.mu.Lock()
+	if e.printing--; e.printing == 0 {
+		e.idle.Broadcast()
+	}
+	e.mu.Unlock()
+}
+
+// waitPrinted waits until every trace a timer took has been written, so
+// that ForceFlush and Shutdown return only when the output is complete.
+func (e *Exporter) waitPrinted() {
+	e.mu.Lock()
+	for e.printing > 0 {
+		e.idle.Wait()
+	}
+	e.mu.Unlock()
 }
 
 // oldest returns the pending trace seen first. Called with e.mu held.
@@ -218,6 +238,7 @@ func (e *Exporter) ForceFlush(context.Context) error {
 	all := e.takeAll()
 	e.mu.Unlock()
 	e.print(all)
+	e.waitPrinted()
 	return nil
 }
 
@@ -229,5 +250,6 @@ func (e *Exporter) Shutdown(context.Context) error {
 	e.stopped = true
 	e.mu.Unlock()
 	e.print(all)
+	e.waitPrinted()
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -193,4 +194,43 @@ func lineWith(s, sub string) string {
 		}
 	}
 	return ""
+}
+
+// gateWriter blocks every Write until release is closed, and says when the
+// first one has started.
+type gateWriter struct {
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+	n       atomic.Int64
+}
+
+func (w *gateWriter) Write(p []byte) (int, error) {
+	w.once.Do(func() { close(w.entered) })
+	<-w.release
+	w.n.Add(1)
+	return len(p), nil
+}
+
+func TestExporter_ShutdownWaitsForTracesBeingPrinted(t *testing.T) {
+	w := &gateWriter{entered: make(chan struct{}), release: make(chan struct{})}
+	exp := waterfall.NewExporter(w, waterfall.WithLinger(time.Millisecond))
+	_, root := provider("gateway", exp).Tracer("t").Start(context.Background(), "op")
+	root.End()
+	<-w.entered // the linger timer has taken the trace and is writing it
+
+	done := make(chan error)
+	go func() { done <- exp.Shutdown(context.Background()) }()
+	select {
+	case <-done:
+		t.Fatal("Shutdown returned while a trace was still being written")
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(w.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := w.n.Load(); got != 1 {
+		t.Errorf("want 1 write, got %d", got)
+	}
 }
