@@ -3,9 +3,7 @@ package httptrace
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"runtime/debug"
 	"strconv"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -16,7 +14,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otelkit/otelkit/tracing"
+	"github.com/otelkit/otelkit/internal/conv"
 	"github.com/otelkit/otelkit/tracing/w3c"
 )
 
@@ -219,7 +217,7 @@ func (h *handler) serveInner(w http.ResponseWriter, r *http.Request) {
 	req := r
 	if h.business != nil {
 		if attrs := h.business(r); len(attrs) > 0 {
-			req = r.WithContext(tracing.SetBusiness(ctx, attrs...))
+			req = r.WithContext(conv.SetBusiness(ctx, attrs...))
 		}
 	}
 
@@ -319,24 +317,10 @@ func (h *handler) setResponseHeaders(w http.ResponseWriter, sc trace.SpanContext
 	}
 }
 
-// recordPanic records a panic of the handler as tracing.End does: status
+// recordPanic records a panic of the handler as tracing.End does (status
 // Error, error.type the panic value's type, an exception event with the
-// stack; and the 500 the client gets.
+// stack) and the 500 the client gets.
 func recordPanic(span trace.Span, v any) {
-	if !span.IsRecording() {
-		return
-	}
-	typ := fmt.Sprintf("%T", v)
-	if err, ok := v.(error); ok {
-		typ = semconv.ErrorType(err).Value.AsString()
-	}
-	msg := fmt.Sprint(v)
-	span.SetStatus(codes.Error, "panic: "+msg)
-	span.SetAttributes(semconv.ErrorTypeKey.String(typ), semconv.HTTPResponseStatusCode(http.StatusInternalServerError))
-	// The deferred call runs on top of the panicking stack.
-	span.AddEvent(semconv.ExceptionEventName, trace.WithAttributes(
-		semconv.ExceptionType(typ),
-		semconv.ExceptionMessage(msg),
-		semconv.ExceptionStacktrace(string(debug.Stack())),
-	))
+	conv.RecordPanic(span, v)
+	span.SetAttributes(semconv.HTTPResponseStatusCode(http.StatusInternalServerError))
 }

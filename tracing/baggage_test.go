@@ -79,6 +79,12 @@ func TestSetBusiness_TravelsAcrossHTTPToDownstreamSpans(t *testing.T) {
 	}
 }
 
+// W3C Baggage limits (https://www.w3.org/TR/baggage/#limits).
+const (
+	maxBaggageMembers = 64
+	maxBaggageBytes   = 8192
+)
+
 func TestSetBusiness_KeyThatDoesNotFitIsReported(t *testing.T) {
 	errs := captureErrors(t)
 	tp, exp := newRecorder(t)

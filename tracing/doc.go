@@ -112,6 +112,11 @@
 // span processor costs one non-blocking channel send; the conventions below
 // add what they document.
 //
+// The instrumentation packages of this module (httptrace, kafkatrace,
+// sqltrace, logcorr) apply the same conventions without depending on Setup:
+// a library or program that imports only them links neither the OTLP
+// exporters, gRPC and Prometheus that Setup brings in, nor the SDK.
+//
 // # Conventions
 //
 // The conventions make every service's traces look the same, so that "all

@@ -18,6 +18,9 @@ import (
 	"go.opentelemetry.io/otel/trace"
 )
 
+// helperScope is the instrumentation scope of the spans the helpers start.
+const helperScope = "github.com/otelkit/otelkit/tracing"
+
 // newRecorder returns a provider recording into an in-memory exporter, with
 // the business baggage processor, as Setup would wire it.
 func newRecorder(t *testing.T, opts ...sdktrace.TracerProviderOption) (*sdktrace.TracerProvider, *tracetest.InMemoryExporter) {

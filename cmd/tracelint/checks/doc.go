@@ -36,11 +36,11 @@
 // Findings under a //tracelint:ignore [check ...] [-- reason] directive, on
 // their line or alone on the line above.
 //
-// _test.go files (tests start spans as fixtures), the tracing package and
-// its sub-packages (they implement the conventions), and, for the naming
-// check only, raw tracer.Start calls in instrumentation packages: packages
-// that declare a ScopeName constant name protocol spans (GET /orders/{id},
-// send orders) by the OpenTelemetry semantic conventions.
+// _test.go files (tests start spans as fixtures), the tracing package, its
+// sub-packages and internal/conv (they implement the conventions), and, for
+// the naming check only, raw tracer.Start calls in instrumentation packages:
+// packages that declare a ScopeName constant name protocol spans
+// (GET /orders/{id}, send orders) by the OpenTelemetry semantic conventions.
 //
 // The registry the business-key check knows is the one compiled into the
 // analyzer (tracing.Keys at init): keys a program registers at run time with

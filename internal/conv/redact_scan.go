@@ -1,4 +1,4 @@
-package tracing
+package conv
 
 import "strings"
 

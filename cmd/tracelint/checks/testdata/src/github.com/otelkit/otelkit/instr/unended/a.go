@@ -1,0 +1,19 @@
+// Package unended is an instrumentation package that records an error on a
+// span through internal/conv and forgets to end it: conv.RecordError, like
+// tracing.RecordError, does not end the span.
+package unended
+
+import (
+	"context"
+	"errors"
+
+	"github.com/otelkit/otelkit/internal/conv"
+	"go.opentelemetry.io/otel/trace"
+)
+
+const ScopeName = "github.com/otelkit/otelkit/instr/unended"
+
+func send(ctx context.Context, tr trace.Tracer) {
+	_, span := tr.Start(ctx, "send orders") // want `span span is not ended on every path`
+	conv.RecordError(span, errors.New("bad"))
+} // want `this return may be reached without ending the span started on line 17`

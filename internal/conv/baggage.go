@@ -1,0 +1,190 @@
+package conv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/baggage"
+	"go.opentelemetry.io/otel/trace"
+)
+
+// W3C Baggage limits (https://www.w3.org/TR/baggage/#limits).
+const (
+	maxBaggageMembers = 64
+	maxBaggageBytes   = 8192
+)
+
+// maxBusinessValueLen bounds a business value taken from baggage: anything
+// longer is not an id, an amount or a currency, and is not copied to spans.
+const maxBusinessValueLen = 256
+
+// ErrBaggageFull is wrapped by the error reported when a traveling business
+// key does not fit in the W3C baggage limits (64 members, 8192 bytes).
+var ErrBaggageFull = errors.New("tracing: business key does not fit in baggage")
+
+// SetBusiness sets business attributes for the rest of the request: it sets
+// attrs on the span in ctx and returns a context whose baggage carries the
+// keys registered with [Travels], so that they reach every span started
+// after it, in this service (through tracing's baggage span processor) and
+// in downstream services (through the baggage propagator).
+//
+// Attributes whose key is registered with another type are reported through
+// otel.Handle and skipped. A traveling key that does not fit in the W3C
+// limits of the baggage in ctx stays on the current span and is reported
+// (wrapping [ErrBaggageFull]); it is never silently lost. Unregistered keys
+// are set on the span only.
+//
+// Baggage is sent in clear with every outgoing request that propagates it,
+// personal data included (it is hashed only on export): do not propagate
+// baggage to third parties.
+func SetBusiness(ctx context.Context, attrs ...attribute.KeyValue) context.Context {
+	span := trace.SpanFromContext(ctx)
+	bag := baggage.FromContext(ctx)
+	var added []string
+	var spanAttrs []attribute.KeyValue
+	for _, kv := range attrs {
+		if !kv.Valid() {
+			continue
+		}
+		info, registered := LookupKey(kv.Key)
+		if registered && kv.Value.Type() != info.Type {
+			otel.Handle(fmt.Errorf("tracing: business key %q is %s, got %s", kv.Key, info.Type, kv.Value.Type()))
+			continue
+		}
+		spanAttrs = append(spanAttrs, kv)
+		if !registered || !info.Travels {
+			continue
+		}
+		m, err := baggage.NewMemberRaw(string(kv.Key), kv.Value.String())
+		if err != nil {
+			otel.Handle(fmt.Errorf("tracing: business key %q: %w", kv.Key, err))
+			continue
+		}
+		bag, err = bag.SetMember(m)
+		if err != nil {
+			otel.Handle(fmt.Errorf("tracing: business key %q: %w", kv.Key, err))
+			continue
+		}
+		added = append(added, string(kv.Key))
+	}
+	span.SetAttributes(spanAttrs...)
+	if len(added) == 0 {
+		return ctx
+	}
+	// Drop the newest members until the baggage fits; what was there
+	// before keeps its place.
+	for i := len(added) - 1; i >= 0 && !fits(bag); i-- {
+		bag = bag.DeleteMember(added[i])
+		otel.Handle(fmt.Errorf("%w: %q (limits: %d members, %d bytes)", ErrBaggageFull, added[i], maxBaggageMembers, maxBaggageBytes))
+	}
+	return baggage.ContextWithBaggage(ctx, bag)
+}
+
+func fits(b baggage.Baggage) bool {
+	return b.Len() <= maxBaggageMembers && len(b.String()) <= maxBaggageBytes
+}
+
+// Business returns the business attributes carried by ctx's baggage: the
+// members whose key is a registered traveling key and whose value parses as
+// the key's type, sorted by key. Members that are not allowlisted, are
+// malformed, too long or not valid UTF-8 are left out.
+func Business(ctx context.Context) []attribute.KeyValue {
+	bag := baggage.FromContext(ctx)
+	if bag.Len() == 0 {
+		return nil
+	}
+	keys := travelingKeys()
+	// The slice escapes into the span when the baggage span processor sets
+	// it: size it for what can be found.
+	var out []attribute.KeyValue
+	for _, info := range keys {
+		if kv, ok := businessMember(bag, info); ok {
+			if out == nil {
+				out = make([]attribute.KeyValue, 0, min(bag.Len(), len(keys)))
+			}
+			out = append(out, kv)
+		}
+	}
+	return out
+}
+
+func businessMember(bag baggage.Baggage, info KeyInfo) (attribute.KeyValue, bool) {
+	m := bag.Member(string(info.Key))
+	if m.Key() == "" {
+		return attribute.KeyValue{}, false
+	}
+	kv, err := decodeBusiness(info, m.Value())
+	if err != nil {
+		reportBaggage(err)
+		return attribute.KeyValue{}, false
+	}
+	return kv, true
+}
+
+func decodeBusiness(info KeyInfo, v string) (attribute.KeyValue, error) {
+	if len(v) > maxBusinessValueLen {
+		return attribute.KeyValue{}, fmt.Errorf("tracing: baggage member %q: value of %d bytes is longer than %d", info.Key, len(v), maxBusinessValueLen)
+	}
+	if !printable(v) {
+		return attribute.KeyValue{}, fmt.Errorf("tracing: baggage member %q: value is not printable UTF-8", info.Key)
+	}
+	switch info.Type {
+	case attribute.STRING:
+		return info.Key.String(v), nil
+	case attribute.INT64:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return attribute.KeyValue{}, fmt.Errorf("tracing: baggage member %q: %w", info.Key, err)
+		}
+		return info.Key.Int64(n), nil
+	case attribute.FLOAT64:
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return attribute.KeyValue{}, fmt.Errorf("tracing: baggage member %q: not a finite number", info.Key)
+		}
+		return info.Key.Float64(f), nil
+	case attribute.BOOL:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return attribute.KeyValue{}, fmt.Errorf("tracing: baggage member %q: %w", info.Key, err)
+		}
+		return info.Key.Bool(b), nil
+	}
+	return attribute.KeyValue{}, fmt.Errorf("tracing: baggage member %q: unsupported type %s", info.Key, info.Type)
+}
+
+// printable refuses invalid UTF-8, the replacement character a decoder
+// substitutes for it, and control characters: none belongs in a business
+// value, and all of them confuse the reader of a trace.
+func printable(s string) bool {
+	for _, r := range s {
+		if r == utf8.RuneError || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return false
+		}
+	}
+	return true
+}
+
+// lastBaggageReport rate-limits reports about inbound baggage: it comes from
+// other processes, possibly hostile ones, and could otherwise flood the
+// error handler.
+var lastBaggageReport atomic.Int64
+
+const baggageReportEvery = time.Minute
+
+func reportBaggage(err error) {
+	now := time.Now().UnixNano()
+	last := lastBaggageReport.Load()
+	if now-last < int64(baggageReportEvery) || !lastBaggageReport.CompareAndSwap(last, now) {
+		return
+	}
+	otel.Handle(err)
+}
