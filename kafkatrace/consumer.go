@@ -22,9 +22,10 @@ import (
 // linked new trace instead). A record without usable trace context starts
 // a new trace; unusable headers are reported through otel.Handle as
 // [ErrBadHeaders] and never stop the record from being processed. fn's
-// error and panics are recorded as [tracing.End] records them (Error
-// status, error.type, an exception event; context.Canceled is not an
-// error), and a panic is re-raised.
+// error and panics are recorded as
+// [github.com/otelkit/otelkit/tracing.End] records them (Error status,
+// error.type, an exception event; context.Canceled is not an error), and a
+// panic is re-raised.
 //
 // Spans exist only for records the application processes: prefetched,
 // discarded or skipped records cost nothing. Call Process on the

@@ -64,10 +64,10 @@ func WithUnsampled() Option {
 
 // WithBusiness adds the business context of the request to every correlated
 // line, at the root, under the conventions' attribute names (order.id,
-// tenant.id, ...). The attributes come from [tracing.Business], which
-// returns only keys of the conventions registry; keys narrows that further
-// to the listed keys. With no keys, every attribute tracing.Business returns
-// is written.
+// tenant.id, ...). The attributes come from
+// [github.com/otelkit/otelkit/tracing.Business], which returns only keys of
+// the conventions registry; keys narrows that further to the listed keys.
+// With no keys, every attribute tracing.Business returns is written.
 //
 // By default no business context is written.
 func WithBusiness(keys ...attribute.Key) Option {
