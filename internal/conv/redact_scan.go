@@ -175,7 +175,10 @@ func jwtAt(s string, i int) (int, string, bool) {
 		for k < len(s) && isBase64URL(s[k]) {
 			k++
 		}
-		if k == start {
+		// A header is base64 JSON ({"alg":...}), far longer than its
+		// "eyJ" opening; a bare "eyJ" is the kept end of a masked token
+		// ("eyJ...eyJ") followed by dots, which is not to be masked again.
+		if k == start || (seg == 0 && k-start <= len("eyJ")) {
 			return 0, "", false
 		}
 	}
