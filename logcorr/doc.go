@@ -82,9 +82,11 @@
 // lookup and no allocation. With a span, all the fields are formatted into
 // one string: one allocation per record, where a hand-written wrapper adding
 // the two ids with TraceID.String and SpanID.String makes two. Writing the
-// same two fields, logcorr runs at the hand-written wrapper's speed; the
-// default schema's third field, trace_flags, adds the cost of encoding one
-// more short field. Records logged inside groups cost one allocation more
+// same two fields through a JSON handler, logcorr takes about 960 ns per
+// line where such a wrapper takes 925 ns (a bare JSONHandler: 620 ns); most
+// of the difference is the [slog.Record.Clone] that slog asks of a handler
+// adding attributes to a record it was handed, which the wrapper skips. The
+// default schema's third field, trace_flags, adds about 70 ns. Records logged inside groups cost one allocation more
 // per open group, and the attributes added inside a group are encoded per
 // record instead of once. The benchmarks are in the bench module
 // (bench/slog_test.go).
