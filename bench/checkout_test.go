@@ -26,7 +26,7 @@ import (
 // for both systems and the median's overhead in percent:
 //
 //	go test -run '^$' -bench Checkout -benchtime 300x -count 6 . | tee checkout.txt
-//	go run golang.org/x/perf/cmd/benchstat checkout.txt
+//	go tool benchstat checkout.txt
 func BenchmarkCheckout(b *testing.B) {
 	b.Setenv("OTEL_TRACES_EXPORTER", "")
 	b.Setenv("OTEL_SDK_DISABLED", "false")
