@@ -304,8 +304,8 @@ func WithStatusIsError(fn func(code int) bool) Option {
 	})
 }
 
-// WithRetry makes the transport retry a request up to max more times when
-// retryable returns true, waiting backoff, doubled at each attempt. Each
+// WithRetry makes the transport retry a request up to maxRetries more times
+// when retryable returns true, waiting backoff, doubled at each attempt. Each
 // attempt has its own client span with `http.request.resend_count`. A
 // request with a body is retried only if it has GetBody (http.NewRequest
 // sets it). A nil retryable retries, for idempotent methods, transport
