@@ -73,10 +73,10 @@ func WithEnvironment(name string) Option {
 
 // WithResourceAttributes adds attributes to the resource.
 //
-// By default the resource holds the service attributes, OTEL_RESOURCE_ATTRIBUTES
-// and what the host, process, runtime and SDK detectors find. Keys in
-// OTEL_RESOURCE_ATTRIBUTES override these attributes; these override the
-// detectors.
+// By default the resource holds the service attributes,
+// OTEL_RESOURCE_ATTRIBUTES and what the host, OS, container, process, runtime
+// and SDK detectors find. Keys in OTEL_RESOURCE_ATTRIBUTES override these
+// attributes; these override the detectors.
 func WithResourceAttributes(attrs ...attribute.KeyValue) Option {
 	return optionFunc(func(c *config) { c.setup.attrs = append(c.setup.attrs, attrs...) })
 }
