@@ -86,7 +86,8 @@ func (c *config) textMapPropagator() propagation.TextMapPropagator {
 }
 
 // WithTracerProvider sets the provider of the relay's tracer.
-// By default the global provider (otel.GetTracerProvider) is used.
+// By default the global provider (otel.GetTracerProvider) is used. A nil
+// provider is ignored.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return optionFunc(func(c *config) {
 		if tp != nil {
@@ -97,7 +98,8 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 
 // WithMeterProvider sets the provider of the relay's outbox.pending,
 // outbox.lag and outbox.set_aside gauges.
-// By default the global provider (otel.GetMeterProvider) is used.
+// By default the global provider (otel.GetMeterProvider) is used. A nil
+// provider is ignored.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(c *config) {
 		if mp != nil {
@@ -109,7 +111,8 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 // WithPropagator sets the propagator that writes the trace context into the
 // row ([Writer]) and reads it back ([Relay]). Writer and Relay must agree.
 // By default the global propagator is used, or W3C trace context plus
-// baggage when the global one propagates nothing (the OTel default).
+// baggage when the global one propagates nothing (the OTel default). A nil
+// propagator is ignored.
 func WithPropagator(p propagation.TextMapPropagator) Option {
 	return optionFunc(func(c *config) {
 		if p != nil {
@@ -133,9 +136,10 @@ func WithBatchSize(n int) Option {
 
 // WithConcurrency sets how many batches one relay keeps in flight. While
 // one batch waits for Postgres or Kafka another is prepared, so the relay's
-// round trips overlap; beyond a few the database is the limit. Each batch in flight holds a pool connection, and
-// the batches coordinate through row locks exactly like separate relays:
-// per-key order and at-most-one-publish-per-claim still hold.
+// round trips overlap; beyond a few the database is the limit. Each batch in
+// flight holds a pool connection, and the batches coordinate through row
+// locks exactly like separate relays: per-key order and
+// at-most-one-publish-per-claim still hold.
 // By default 2 batches are in flight. Values below 1 are ignored.
 func WithConcurrency(n int) Option {
 	return optionFunc(func(c *config) {
