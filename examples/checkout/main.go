@@ -35,7 +35,7 @@ func main() {
 	}
 }
 
-// scenarioNames maps the names and numbers of SCENARIOS.md to switches.
+// scenarioNames maps the scenario names of README.md to switches.
 var scenarioNames = map[string]func(*shop.Scenarios){
 	"slow-stock":       func(s *shop.Scenarios) { s.SlowStock = true },
 	"payment-config":   func(s *shop.Scenarios) { s.PaymentConfig = true },
