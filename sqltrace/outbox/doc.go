@@ -77,9 +77,9 @@
 // through otel.Handle and carries on; later rows of its key are then
 // published. To retry a set-aside row, clear its dead_at and attempts.
 //
-// [Relay.Shutdown] stops claiming, lets the batch in flight finish and
-// returns; cancelling Run's context instead abandons the batch (its rows
-// are released for the next run).
+// [Relay.Shutdown] stops claiming, lets the batches in flight finish and
+// returns; cancelling Run's context instead abandons them (their rows are
+// released for the next run).
 //
 // # Spans
 //

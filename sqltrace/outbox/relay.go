@@ -293,9 +293,9 @@ func (r *Relay) stopErr(ctx context.Context) error {
 }
 
 // Shutdown stops the relay gracefully: it claims no new batch, lets the
-// batch in flight finish (published rows are deleted, failed ones
-// rescheduled) and waits for Run to return. If ctx ends first, the batch is
-// abandoned as if Run's context had been cancelled (its rows are released
+// batches in flight finish (published rows are deleted, failed ones
+// rescheduled) and waits for Run to return. If ctx ends first, they are
+// abandoned as if Run's context had been cancelled (their rows are released
 // and published again later) and Shutdown returns ctx's error. Calling
 // Shutdown on a relay that is not running only prevents later runs.
 func (r *Relay) Shutdown(ctx context.Context) error {
