@@ -43,7 +43,7 @@ func (s kafkaSDK) kotel() *kotel.Tracer {
 }
 
 func (s kafkaSDK) ours() *kafkatrace.Tracer {
-	return kafkatrace.NewTracer(kafkatrace.WithTracerProvider(s.tp), kafkatrace.WithPropagator(s.props))
+	return kafkatrace.NewTracer(kafkatrace.WithTracerProvider(s.tp), kafkatrace.WithPropagators(s.props))
 }
 
 func kafkaClient(tb testing.TB, brokers []string, opts ...kgo.Opt) *kgo.Client {
@@ -240,7 +240,7 @@ func TestKafkaInteropWithKotel(t *testing.T) {
 	props := propagation.NewCompositeTextMapPropagator(w3c.TraceContext{}, propagation.Baggage{})
 	brokers := kafkatest.Cluster(t, 3, "from-kotel", "from-kafkatrace")
 	kt := kotel.NewTracer(kotel.TracerProvider(tp), kotel.TracerPropagator(props))
-	ours := kafkatrace.NewTracer(kafkatrace.WithTracerProvider(tp), kafkatrace.WithPropagator(props))
+	ours := kafkatrace.NewTracer(kafkatrace.WithTracerProvider(tp), kafkatrace.WithPropagators(props))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 
@@ -293,7 +293,7 @@ func TestKafkaInteropWithKotel(t *testing.T) {
 	}
 
 	// kafkatrace produces, kotel consumes.
-	prod2 := kafkaClient(t, brokers, kgo.WithHooks(kafkatrace.NewTracer(kafkatrace.WithTracerProvider(tp), kafkatrace.WithPropagator(props))))
+	prod2 := kafkaClient(t, brokers, kgo.WithHooks(kafkatrace.NewTracer(kafkatrace.WithTracerProvider(tp), kafkatrace.WithPropagators(props))))
 	if err := prod2.ProduceSync(ctx, &kgo.Record{Topic: "from-kafkatrace", Value: []byte("v")}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,7 @@ func benchRelay(b *testing.B, sampled int) {
 			sdktrace.WithBatcher(tracetest.NewNoopExporter()))
 		b.Cleanup(func() { _ = sdk.Shutdown(ctx) })
 		tp = sdk
-		kopts = append(kopts, kgo.WithHooks(kafkatrace.NewTracer(kafkatrace.WithTracerProvider(tp), kafkatrace.WithPropagator(props))))
+		kopts = append(kopts, kgo.WithHooks(kafkatrace.NewTracer(kafkatrace.WithTracerProvider(tp), kafkatrace.WithPropagators(props))))
 	}
 	client, err := kgo.NewClient(kopts...)
 	if err != nil {
@@ -93,7 +93,7 @@ func benchRelay(b *testing.B, sampled int) {
 	}
 
 	relay := outbox.NewRelay(pool, client, outbox.WithBatchSize(1000),
-		outbox.WithTracerProvider(tp), outbox.WithPropagator(props))
+		outbox.WithTracerProvider(tp), outbox.WithPropagators(props))
 	b.ReportAllocs()
 	b.ResetTimer()
 	start := time.Now()

@@ -260,7 +260,7 @@ func WithMetricAttributesFn(fn func(r *http.Request) []attribute.KeyValue) Optio
 // suffix (`.corp.example`). It replaces the default, [InternalHost].
 func WithTrustedHosts(hosts ...string) Option {
 	list := append([]string(nil), hosts...)
-	return WithTrustedHostFunc(func(r *http.Request) bool {
+	return WithTrustedHostFn(func(r *http.Request) bool {
 		host := r.URL.Hostname()
 		for _, h := range list {
 			if host == h || len(h) > 0 && h[0] == '.' && len(host) > len(h) && host[len(host)-len(h):] == h {
@@ -271,12 +271,12 @@ func WithTrustedHosts(hosts ...string) Option {
 	})
 }
 
-// WithTrustedHostFunc sets the predicate that decides whether a request goes
+// WithTrustedHostFn sets the predicate that decides whether a request goes
 // to a host trusted with trace context and baggage. It replaces the default,
 // [InternalHost]. To an untrusted host no baggage is ever sent (a baggage
 // header the caller set is removed too), and no trace context unless
 // [WithTraceparentToUntrusted].
-func WithTrustedHostFunc(fn func(r *http.Request) bool) Option {
+func WithTrustedHostFn(fn func(r *http.Request) bool) Option {
 	return optionFunc(func(c *config) {
 		if fn != nil {
 			c.trusted = fn

@@ -58,7 +58,7 @@
 // error, one that ran out of time is.
 //
 // Trace context and baggage are injected only for trusted hosts
-// ([InternalHost] by default, [WithTrustedHosts], [WithTrustedHostFunc]).
+// ([InternalHost] by default, [WithTrustedHosts], [WithTrustedHostFn]).
 // An untrusted host (a payment provider) never receives baggage, not even a
 // baggage header the caller set by hand, and receives traceparent only with
 // [WithTraceparentToUntrusted].

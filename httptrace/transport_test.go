@@ -113,7 +113,7 @@ func TestTransport_PropagationPolicy(t *testing.T) {
 	svc := newService(t, "payments")
 	provider := newThirdParty(t)
 	internal := newThirdParty(t)
-	trusted := httptrace.WithTrustedHostFunc(func(r *http.Request) bool { return r.URL.Host == internal.Listener.Addr().String() })
+	trusted := httptrace.WithTrustedHostFn(func(r *http.Request) bool { return r.URL.Host == internal.Listener.Addr().String() })
 
 	call := func(t *testing.T, url string, opts ...httptrace.Option) {
 		t.Helper()

@@ -25,7 +25,7 @@ func allocSDK(t *testing.T) (*sdktrace.TracerProvider, context.Context) {
 // they were measured; the SDK's share of each is noted.
 func TestAllocs_Produce(t *testing.T) {
 	tp, ctx := allocSDK(t)
-	tr := NewTracer(WithTracerProvider(tp), WithPropagator(propagation.TraceContext{}))
+	tr := NewTracer(WithTracerProvider(tp), WithPropagators(propagation.TraceContext{}))
 	r := &kgo.Record{Topic: "orders", Key: []byte("o-42"), Value: []byte("v")}
 	got := testing.AllocsPerRun(200, func() {
 		r.Context, r.Headers = ctx, nil
@@ -40,7 +40,7 @@ func TestAllocs_Produce(t *testing.T) {
 
 func TestAllocs_Process(t *testing.T) {
 	tp, ctx := allocSDK(t)
-	tr := NewTracer(WithTracerProvider(tp), WithPropagator(propagation.TraceContext{}))
+	tr := NewTracer(WithTracerProvider(tp), WithPropagators(propagation.TraceContext{}))
 	r := &kgo.Record{Topic: "orders", Key: []byte("o-42"), Value: []byte("v"), Context: ctx}
 	tr.OnProduceRecordBuffered(r)
 	tr.OnProduceRecordUnbuffered(r, nil)

@@ -52,7 +52,7 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 	})
 }
 
-// WithPropagator sets the propagator that writes the trace context into
+// WithPropagators sets the propagator that writes the trace context into
 // record headers and reads it back. The headers it names in Fields are
 // the ones the Tracer owns: it removes them before every injection.
 //
@@ -60,7 +60,7 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 // as it is when the Tracer handles its first record; if that is still the
 // no-op default, W3C trace context and baggage are used instead, so that
 // records never silently lose their trace. A nil propagator is ignored.
-func WithPropagator(p propagation.TextMapPropagator) Option {
+func WithPropagators(p propagation.TextMapPropagator) Option {
 	return optionFunc(func(c *config) {
 		if p != nil {
 			c.propagator = p

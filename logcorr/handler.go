@@ -12,15 +12,17 @@ import (
 
 // Handler is the [slog.Handler] returned by [NewHandler].
 //
-// It keeps two views of the wrapped handler. root is next with only the
-// attributes added before the first WithGroup; full is next with every
-// WithAttrs and WithGroup applied. A record without a usable span context
-// goes straight to full, so it costs nothing and keeps next's pre-formatted
-// attributes. A record with one goes to root, with the open groups (and the
-// attributes added inside them) rebuilt as nested group attributes around the
-// record's own attributes, and the correlation fields added beside them at
-// the root, where log backends look for them.
+// It keeps two views of the wrapped handler: one with only the attributes
+// added before the first WithGroup, and one with every WithAttrs and
+// WithGroup applied. A record without a usable span context goes straight to
+// the second, so it costs nothing and keeps the wrapped handler's
+// pre-formatted attributes. A record with one goes to the first, with the
+// open groups (and the attributes added inside them) rebuilt as nested group
+// attributes around the record's own attributes, and the correlation fields
+// added beside them at the root, where log backends look for them.
 type Handler struct {
+	// root is next with only the attributes added before the first
+	// WithGroup; full is next with every WithAttrs and WithGroup applied.
 	cfg    *config
 	root   slog.Handler
 	full   slog.Handler

@@ -7,4 +7,4 @@ package logcorr
 const ScopeName = "github.com/otelkit/otelkit/logcorr"
 
 // Version is the version of this package.
-func Version() string { return "0.1.0" }
+const Version = "0.1.0"

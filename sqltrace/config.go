@@ -16,7 +16,7 @@ type config struct {
 	acquire        AcquireMode
 	requireParent  bool
 	parameters     bool
-	isFailure      func(error) bool
+	expected       func(error) bool
 	cacheSize      int
 	attrs          []attribute.KeyValue
 }
@@ -132,15 +132,18 @@ func WithQueryParameters() Option {
 }
 
 // WithErrorClassifier sets the function that decides whether an error
-// returned by the database marks the span and the metric as failed. It is
-// not asked about sql.ErrNoRows (pgx.ErrNoRows) nor about the caller's own
-// cancellation, which are never failures. An error it reports as not a
-// failure still records its SQLSTATE in db.response.status_code.
+// returned by the database is an expected outcome (expected == true) rather
+// than a failure of the operation, with the same meaning as
+// tracing.ErrorClassifier, so one classifier serves both. Expected outcomes
+// leave the span status unset and do not count as failed in the metric; they
+// still record their SQLSTATE in db.response.status_code. It is not asked
+// about sql.ErrNoRows (pgx.ErrNoRows) nor about the caller's own
+// cancellation, which are always expected.
 // By default every other error is a failure. A nil function is ignored.
-func WithErrorClassifier(isFailure func(err error) bool) Option {
+func WithErrorClassifier(classify func(err error) (expected bool)) Option {
 	return optionFunc(func(c *config) {
-		if isFailure != nil {
-			c.isFailure = isFailure
+		if classify != nil {
+			c.expected = classify
 		}
 	})
 }

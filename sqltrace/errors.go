@@ -19,8 +19,8 @@ func (t *Tracer) failed(ctx context.Context, err error) bool {
 	if ctx.Err() == context.Canceled && (errors.Is(err, context.Canceled) || sqlState(err) == "57014") {
 		return false
 	}
-	if t.isFailure != nil {
-		return t.isFailure(err)
+	if t.expected != nil {
+		return !t.expected(err)
 	}
 	return true
 }

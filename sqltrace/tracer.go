@@ -43,7 +43,7 @@ type Tracer struct {
 	acquire       AcquireMode
 	requireParent bool
 	parameters    bool
-	isFailure     func(error) bool
+	expected      func(error) bool
 	extra         []attribute.KeyValue
 
 	cache   *queryCache
@@ -76,7 +76,7 @@ func NewTracer(opts ...Option) *Tracer {
 		acquire:       c.acquire,
 		requireParent: c.requireParent,
 		parameters:    c.parameters,
-		isFailure:     c.isFailure,
+		expected:      c.expected,
 		extra:         c.attrs,
 		cache:         newQueryCache(c.cacheSize),
 		m:             newMetrics(c.meterProvider),

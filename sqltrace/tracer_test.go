@@ -407,8 +407,8 @@ func TestUniqueViolation_SQLStateOnSpan(t *testing.T) {
 }
 
 func TestErrorClassifier_DecidesTheRest(t *testing.T) {
-	h, p, _ := inventory(t, sqltrace.WithErrorClassifier(func(err error) bool {
-		return !strings.Contains(err.Error(), "23505")
+	h, p, _ := inventory(t, sqltrace.WithErrorClassifier(func(err error) (expected bool) {
+		return strings.Contains(err.Error(), "23505")
 	}))
 
 	if _, err := p.Exec(context.Background(), "INSERT INTO inventory VALUES ($1, $2)", "a", 1); err == nil {

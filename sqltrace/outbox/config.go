@@ -12,7 +12,7 @@ import (
 )
 
 // Option configures a [Writer] or a [Relay]. A Writer only uses
-// [WithPropagator]; the other options are ignored there.
+// [WithPropagators]; the other options are ignored there.
 type Option interface {
 	apply(*config)
 }
@@ -108,12 +108,12 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 	})
 }
 
-// WithPropagator sets the propagator that writes the trace context into the
+// WithPropagators sets the propagator that writes the trace context into the
 // row ([Writer]) and reads it back ([Relay]). Writer and Relay must agree.
 // By default the global propagator is used, or W3C trace context plus
 // baggage when the global one propagates nothing (the OTel default). A nil
 // propagator is ignored.
-func WithPropagator(p propagation.TextMapPropagator) Option {
+func WithPropagators(p propagation.TextMapPropagator) Option {
 	return optionFunc(func(c *config) {
 		if p != nil {
 			c.propagator = p

@@ -32,7 +32,7 @@ func TestRelay_RequestToConsumerIsOneTrace(t *testing.T) {
 	tp, rec := tracer()
 	seeds := kafkatest.Cluster(t, 3, "orders")
 
-	w := outbox.NewWriter(outbox.WithPropagator(prop))
+	w := outbox.NewWriter(outbox.WithPropagators(prop))
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /orders", func(rw http.ResponseWriter, req *http.Request) {
 		ctx := req.Context()
@@ -71,11 +71,11 @@ func TestRelay_RequestToConsumerIsOneTrace(t *testing.T) {
 
 	// The relay runs in another process in production; here it shares only
 	// Postgres and Kafka with the request.
-	pt := kafkatrace.NewTracer(kafkatrace.WithTracerProvider(tp), kafkatrace.WithPropagator(prop))
+	pt := kafkatrace.NewTracer(kafkatrace.WithTracerProvider(tp), kafkatrace.WithPropagators(prop))
 	stop := start(t, outbox.NewRelay(pool, producer(t, seeds, kgo.WithHooks(pt)),
-		outbox.WithTracerProvider(tp), outbox.WithPropagator(prop)))
+		outbox.WithTracerProvider(tp), outbox.WithPropagators(prop)))
 
-	ct := kafkatrace.NewTracer(kafkatrace.WithTracerProvider(tp), kafkatrace.WithPropagator(prop))
+	ct := kafkatrace.NewTracer(kafkatrace.WithTracerProvider(tp), kafkatrace.WithPropagators(prop))
 	consumer, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ConsumeTopics("orders"),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.WithHooks(ct))
 	if err != nil {

@@ -32,7 +32,7 @@ type Writer struct {
 	cfg config
 }
 
-// NewWriter returns a Writer. Only [WithPropagator] applies to it.
+// NewWriter returns a Writer. Only [WithPropagators] applies to it.
 func NewWriter(opts ...Option) *Writer {
 	return &Writer{cfg: newConfig(opts)}
 }

@@ -55,7 +55,7 @@ func TestEnqueue_WritesOnlyInTheCallersTransaction(t *testing.T) {
 	tp, _ := tracer()
 	ctx, span := tp.Tracer("test").Start(context.Background(), "orders.create")
 	defer span.End()
-	w := outbox.NewWriter(outbox.WithPropagator(prop))
+	w := outbox.NewWriter(outbox.WithPropagators(prop))
 
 	tx, err := pool.Begin(ctx)
 	if err != nil {
@@ -424,9 +424,9 @@ func TestRelay_UnusableTraceContextStartsANewTrace(t *testing.T) {
 	handled := captureHandled(t)
 
 	a := &acks{}
-	kt := kafkatrace.NewTracer(kafkatrace.WithTracerProvider(tp), kafkatrace.WithPropagator(prop))
+	kt := kafkatrace.NewTracer(kafkatrace.WithTracerProvider(tp), kafkatrace.WithPropagators(prop))
 	stop := start(t, outbox.NewRelay(pool, producer(t, seeds, kgo.WithHooks(kt, a)),
-		outbox.WithTracerProvider(tp), outbox.WithPropagator(prop)))
+		outbox.WithTracerProvider(tp), outbox.WithPropagators(prop)))
 	waitEmpty(t, pool, 10*time.Second)
 	if err := stop(); err != nil {
 		t.Fatal(err)

@@ -18,7 +18,7 @@
 // (a bad name fails the test, where production only reports it), and a span
 // still open when the test ends fails it. Code that takes a TracerProvider
 // gets [Recorder.TracerProvider]; tests that run in parallel use
-// [WithoutGlobal] and pass it explicitly.
+// [WithoutGlobals] and pass it explicitly.
 //
 // # Several services in one process
 //

@@ -56,10 +56,10 @@ func WithService(name string) Option {
 	})
 }
 
-// WithoutGlobal leaves the global TracerProvider and propagator alone, for
+// WithoutGlobals leaves the global TracerProvider and propagator alone, for
 // tests that run in parallel and pass [Recorder.TracerProvider] to the code
 // under test. By default New installs both for the test's duration.
-func WithoutGlobal() Option { return optionFunc(func(c *config) { c.global = false }) }
+func WithoutGlobals() Option { return optionFunc(func(c *config) { c.global = false }) }
 
 // WithoutEndCheck skips the check, when the test ends, that every started
 // span was ended. By default a span left open fails the test.

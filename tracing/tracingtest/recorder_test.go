@@ -176,7 +176,7 @@ func TestRecorder_WithoutGlobalRunsInParallel(t *testing.T) {
 	for i := range 4 {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
 			t.Parallel()
-			rec := tracingtest.New(t, tracingtest.WithoutGlobal())
+			rec := tracingtest.New(t, tracingtest.WithoutGlobals())
 			ctx, root := rec.TracerProvider().Tracer("t").Start(context.Background(), "parallel.root")
 			_ = tracing.Run(ctx, "parallel.child", func(context.Context) error { return nil })
 			root.End()

@@ -3,6 +3,7 @@ package waterfall
 import (
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"time"
 
@@ -15,10 +16,9 @@ import (
 // repeated here rather than imported because package tracing imports this
 // package.
 const (
-	keyOrderID         = attribute.Key("order.id")
-	keyUserID          = attribute.Key("user.id")
-	keyTenantID        = attribute.Key("tenant.id")
-	keyPaymentProvider = attribute.Key("payment.provider")
+	keyOrderID  = attribute.Key("order.id")
+	keyUserID   = attribute.Key("user.id")
+	keyTenantID = attribute.Key("tenant.id")
 )
 
 // traceKeys are shown once per trace, in the header line; a span line repeats
@@ -30,7 +30,6 @@ var defaultSpanKeys = []attribute.Key{
 	semconv.ErrorTypeKey,
 	semconv.HTTPResponseStatusCodeKey,
 	semconv.MessagingDestinationPartitionIDKey,
-	keyPaymentProvider,
 }
 
 const (
@@ -137,11 +136,17 @@ func WithMaxSpans(n int) Option {
 // order, replacing the default list. The business keys order.id, user.id and
 // tenant.id are always shown once in the trace header.
 //
-// By default error.type, http.response.status_code (400 and above),
-// messaging.destination.partition.id and payment.provider are shown.
+// By default error.type, http.response.status_code (400 and above) and
+// messaging.destination.partition.id are shown. A service adds its own keys
+// by listing them after [DefaultAttributes].
 func WithAttributes(keys ...attribute.Key) Option {
+	keys = slices.Clone(keys)
 	return optionFunc(func(c *config) { c.spanKeys = keys })
 }
+
+// DefaultAttributes returns the keys shown on a span's line when
+// [WithAttributes] is not given.
+func DefaultAttributes() []attribute.Key { return slices.Clone(defaultSpanKeys) }
 
 // widthFor returns the configured width, or the width detected for w.
 func (c *config) widthFor(w io.Writer) int {

@@ -8,7 +8,7 @@
 //	orders           └─ POST /orders          |██████████████████      |   890ms
 //	orders              ├─ orders.create      |████████████            |   600ms
 //	orders              └─ payments.charge    |            █████       |   250ms  ERROR
-//	                          provider rejected the charge  error.type=401  payment.provider=acme
+//	                          provider rejected the charge  error.type=401
 //
 // Each line is one span: its service, its name under its parent, a bar on the
 // trace's shared time axis, its duration, and for failed spans ERROR with the

@@ -106,7 +106,9 @@ func golden(t *testing.T, name string, got []byte) {
 func TestRender_Golden(t *testing.T) {
 	for _, width := range []int{100, 160} {
 		var buf bytes.Buffer
-		if err := waterfall.Render(&buf, checkout(), waterfall.WithWidth(width), waterfall.WithColor(false)); err != nil {
+		// A service's own key after the defaults, as the checkout example does.
+		keys := append(waterfall.DefaultAttributes(), "payment.provider")
+		if err := waterfall.Render(&buf, checkout(), waterfall.WithWidth(width), waterfall.WithColor(false), waterfall.WithAttributes(keys...)); err != nil {
 			t.Fatal(err)
 		}
 		golden(t, fmt.Sprintf("checkout_%d.txt", width), buf.Bytes())

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/otelkit/otelkit/httptrace"
 	"github.com/otelkit/otelkit/kafkatrace"
@@ -66,21 +67,27 @@ func (s svc) poolConfig(cfg *pgxpool.Config) {
 
 // kafkaTracer instruments one franz-go client; add it with kgo.WithHooks.
 func (s svc) kafkaTracer() *kafkatrace.Tracer {
-	return kafkatrace.NewTracer(kafkatrace.WithTracerProvider(s.tp), kafkatrace.WithPropagator(s.prop))
+	return kafkatrace.NewTracer(kafkatrace.WithTracerProvider(s.tp), kafkatrace.WithPropagators(s.prop))
 }
 
 func (s svc) outboxWriter() *outbox.Writer {
-	return outbox.NewWriter(outbox.WithTracerProvider(s.tp), outbox.WithPropagator(s.prop))
+	return outbox.NewWriter(outbox.WithTracerProvider(s.tp), outbox.WithPropagators(s.prop))
 }
 
 func (s svc) outboxRelay(pool *pgxpool.Pool, cl *kgo.Client) *outbox.Relay {
-	return outbox.NewRelay(pool, cl, outbox.WithTracerProvider(s.tp), outbox.WithPropagator(s.prop),
+	return outbox.NewRelay(pool, cl, outbox.WithTracerProvider(s.tp), outbox.WithPropagators(s.prop),
 		outbox.WithPollInterval(50*time.Millisecond))
 }
 
+// waterfallKeys are the attributes shown on a span's line: the defaults,
+// plus what the incidents are read from (the retry count of a resent
+// request, the payment provider's API version and its masked key).
+var waterfallKeys = append(waterfall.DefaultAttributes(),
+	semconv.HTTPRequestResendCountKey, tracing.PaymentProvider.Key(), keyAPIVersion, keyProviderKey)
+
 // render writes the spans of one trace as a waterfall.
 func render(w io.Writer, spans []sdktrace.ReadOnlySpan) error {
-	return waterfall.Render(w, spans, waterfall.WithWidth(140))
+	return waterfall.Render(w, spans, waterfall.WithWidth(140), waterfall.WithAttributes(waterfallKeys...))
 }
 
 // consumeLoop handles each record of cl in its consumer span until ctx ends.

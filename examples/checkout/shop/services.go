@@ -440,7 +440,7 @@ func (p *payments) handle(ctx context.Context, r *kgo.Record) error {
 // outside the company: it is sent neither baggage nor trace context.
 func providerClient(s svc, provider string) *http.Client {
 	u, _ := url.Parse(provider)
-	return s.client(nil, httptrace.WithTrustedHostFunc(func(r *http.Request) bool {
+	return s.client(nil, httptrace.WithTrustedHostFn(func(r *http.Request) bool {
 		return r.URL.Host != u.Host && httptrace.InternalHost(r)
 	}))
 }
