@@ -5,14 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
+
+// uniq makes names unique per test run, so that tests of once-per-process
+// behaviour pass under go test -count=N.
+var uniq atomic.Int64
 
 func TestStart_InvalidNameReportedOncePerNameAndSpanStillCreated(t *testing.T) {
 	errs := captureErrors(t)
 	tp, exp := newRecorder(t)
 	ctx := rootCtx(t, tp)
-	name := fmt.Sprintf("Orders.Get%d", 7) // unique to this test: reports are once per process
+	name := fmt.Sprintf("Orders.Get%d", uniq.Add(1)) // unique per run: reports are once per process
 	for range 3 {
 		_, span := Start(ctx, name)
 		span.End()
@@ -32,15 +37,16 @@ func TestStrictNames_FailsInsteadOfReporting(t *testing.T) {
 	var failed []string
 	stop := StrictNames(tp, func(name string, err error) { failed = append(failed, name) })
 	ctx := rootCtx(t, tp)
-	_, span := Start(ctx, "strict.Bad")
+	bad := fmt.Sprintf("strict.Bad%d", uniq.Add(1)) // unique per run: reports are once per process
+	_, span := Start(ctx, bad)
 	span.End()
 	_, span = Start(ctx, "strict.good")
 	span.End()
 	stop()
-	_, span = Start(context.Background(), "strict.Bad") // global provider: no strict mode
+	_, span = Start(context.Background(), bad) // global provider: no strict mode
 	span.End()
-	if len(failed) != 1 || failed[0] != "strict.Bad" {
-		t.Errorf("strict failures = %v, want [strict.Bad]", failed)
+	if len(failed) != 1 || failed[0] != bad {
+		t.Errorf("strict failures = %v, want [%s]", failed, bad)
 	}
 	if len(exp.GetSpans()) != 2 {
 		t.Errorf("spans = %d, want 2", len(exp.GetSpans()))

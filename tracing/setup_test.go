@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -517,10 +518,20 @@ func TestSetup_ResourceSchemaConflictDoesNotFail(t *testing.T) {
 	}
 }
 
+// autoexport panics on a second registration of a name, so the test
+// registers once and points the factory at the current run's recorder.
+var (
+	registerMemoryExporter sync.Once
+	memoryExporter         atomic.Pointer[recorder]
+)
+
 func TestSetup_DelegatesOtherNamesToAutoexport(t *testing.T) {
 	noLeaks(t)
 	mem := &recorder{}
-	autoexport.RegisterSpanExporter("memory-test", func(context.Context) (sdktrace.SpanExporter, error) { return mem, nil })
+	registerMemoryExporter.Do(func() {
+		autoexport.RegisterSpanExporter("memory-test", func(context.Context) (sdktrace.SpanExporter, error) { return memoryExporter.Load(), nil })
+	})
+	memoryExporter.Store(mem)
 	setenv(t, "OTEL_SERVICE_NAME", "svc", "OTEL_TRACES_EXPORTER", "memory-test",
 		"OTEL_METRICS_EXPORTER", "prometheus", "OTEL_EXPORTER_PROMETHEUS_HOST", "127.0.0.1", "OTEL_EXPORTER_PROMETHEUS_PORT", "0")
 	p, shutdown := setup(t)
