@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,21 +44,29 @@ type Redactor struct {
 
 	// classes caches the verdict on each attribute key (personal data,
 	// secret, neither): keys are few, and checking one compares its words
-	// without case against every rule.
-	classes   sync.Map // attribute.Key -> *keyClass
-	classSize atomic.Int32
+	// without case against every rule. Every span reads it for every
+	// attribute, so it is an immutable map replaced, under classMu, when a
+	// key is added: a read is one plain map lookup.
+	classes atomic.Pointer[classCache]
+	classMu sync.Mutex
 }
 
-// keyClass is the verdict on one key, valid while the registry is ks.
+// classCache holds the verdicts made while the registry was ks.
+type classCache struct {
+	ks      *keySet
+	classes map[attribute.Key]keyClass
+}
+
+// keyClass is the verdict on one key.
 type keyClass struct {
-	ks       *keySet
 	personal Personal
 	secret   bool
 }
 
 // maxCachedKeys bounds the key cache; keys built from data (a mistake of
-// their own) are then checked every time.
-const maxCachedKeys = 4096
+// their own) are then checked every time. Adding a key copies the cache, so
+// the bound also bounds that work.
+const maxCachedKeys = 1024
 
 // NewRedactor returns a Redactor applying rules.
 func NewRedactor(rules RedactionRules) *Redactor {
@@ -101,25 +110,33 @@ func RedactAttr(kv attribute.KeyValue) attribute.KeyValue {
 
 // Attr returns kv redacted, and false if it must be dropped.
 func (r *Redactor) Attr(kv attribute.KeyValue) (attribute.KeyValue, bool) {
+	out, keep, _ := r.redact(kv)
+	return out, keep
+}
+
+// redact is Attr that also reports whether kv changed (dropped or
+// rewritten), which telling from a comparison of values would cost more.
+func (r *Redactor) redact(kv attribute.KeyValue) (out attribute.KeyValue, keep, changed bool) {
 	class := r.class(kv.Key)
 	if class.personal != NotPersonal {
 		if class.personal == DropPersonal {
-			return attribute.KeyValue{}, false
+			return attribute.KeyValue{}, false, true
 		}
 		if v := kv.Value.String(); !isHashed(v) {
-			return kv.Key.String(r.hash(v)), true
+			return kv.Key.String(r.hash(v)), true, true
 		}
-		return kv, true
+		return kv, true, false
 	}
 	switch kv.Value.Type() {
 	case attribute.STRING:
 		s := kv.Value.AsString()
 		if class.secret {
-			return kv.Key.String(maskSecret(s)), true
+			m := maskSecret(s)
+			return kv.Key.String(m), true, m != s
 		}
 		if r.scan {
 			if m, changed := scanSecrets(s); changed {
-				return kv.Key.String(m), true
+				return kv.Key.String(m), true, true
 			}
 		}
 	case attribute.STRINGSLICE:
@@ -131,16 +148,17 @@ func (r *Redactor) Attr(kv attribute.KeyValue) (attribute.KeyValue, bool) {
 		changed := false
 		for i, s := range ss {
 			if secret {
-				ss[i], changed = maskSecret(s), true
+				m := maskSecret(s)
+				ss[i], changed = m, changed || m != s
 			} else if m, ok := scanSecrets(s); ok {
 				ss[i], changed = m, true
 			}
 		}
 		if changed {
-			return kv.Key.StringSlice(ss), true
+			return kv.Key.StringSlice(ss), true, true
 		}
 	}
-	return kv, true
+	return kv, true, false
 }
 
 func (r *Redactor) hash(v string) string {
@@ -174,23 +192,40 @@ func isHashed(v string) bool {
 
 // class returns the verdict on key, from the cache unless a key was
 // registered since it was cached.
-func (r *Redactor) class(key attribute.Key) *keyClass {
+func (r *Redactor) class(key attribute.Key) keyClass {
 	ks := registry.keys.Load()
-	if v, ok := r.classes.Load(key); ok {
-		if c := v.(*keyClass); c.ks == ks {
+	if cc := r.classes.Load(); cc != nil && cc.ks == ks {
+		if c, ok := cc.classes[key]; ok {
 			return c
 		}
 	}
-	c := &keyClass{ks: ks, secret: r.isSecretKey(key)}
+	c := keyClass{secret: r.isSecretKey(key)}
 	if ks != nil {
 		c.personal = ks.byName[key].Personal
 	}
-	if r.classSize.Load() < maxCachedKeys {
-		if _, loaded := r.classes.Swap(key, c); !loaded {
-			r.classSize.Add(1)
-		}
-	}
+	r.cacheClass(ks, key, c)
 	return c
+}
+
+// cacheClass adds the verdict c on key, made while the registry was ks, to
+// the cache, unless the cache is full or the registry changed since.
+func (r *Redactor) cacheClass(ks *keySet, key attribute.Key, c keyClass) {
+	r.classMu.Lock()
+	defer r.classMu.Unlock()
+	if ks != registry.keys.Load() {
+		return
+	}
+	old := r.classes.Load()
+	if old == nil || old.ks != ks {
+		old = &classCache{ks: ks}
+	}
+	if len(old.classes) >= maxCachedKeys {
+		return
+	}
+	next := &classCache{ks: ks, classes: make(map[attribute.Key]keyClass, len(old.classes)+1)}
+	maps.Copy(next.classes, old.classes)
+	next.classes[key] = c
+	r.classes.Store(next)
 }
 
 func (r *Redactor) isSecretKey(key attribute.Key) bool {
@@ -234,8 +269,8 @@ var keyQualifiers = []string{"api", "private", "secret", "access", "signing", "e
 func (r *Redactor) Attrs(in []attribute.KeyValue) ([]attribute.KeyValue, bool) {
 	var out []attribute.KeyValue
 	for i, kv := range in {
-		nkv, keep := r.Attr(kv)
-		if keep && nkv == kv {
+		nkv, keep, changed := r.redact(kv)
+		if !changed {
 			if out != nil {
 				out = append(out, kv)
 			}
