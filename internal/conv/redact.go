@@ -4,6 +4,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"hash/maphash"
 	"maps"
 	"strings"
 	"sync"
@@ -49,7 +50,22 @@ type Redactor struct {
 	// key is added: a read is one plain map lookup.
 	classes atomic.Pointer[classCache]
 	classMu sync.Mutex
+
+	// hashes remembers recent hashes of personal values: a user id is on
+	// every span of a request, so hashing it once per span is wasted.
+	// Direct-mapped by the value's hash, an entry is replaced when another
+	// value maps to its slot.
+	hashes [hashCacheSize]atomic.Pointer[hashedValue]
 }
+
+// hashCacheSize is the number of slots of [Redactor.hashes].
+const hashCacheSize = 256
+
+// hashSlotSeed places values in the slots of [Redactor.hashes].
+var hashSlotSeed = maphash.MakeSeed()
+
+// hashedValue is a personal value and its hash.
+type hashedValue struct{ value, hash string }
 
 // classCache holds the verdicts made while the registry was ks.
 type classCache struct {
@@ -162,6 +178,16 @@ func (r *Redactor) redact(kv attribute.KeyValue) (out attribute.KeyValue, keep, 
 }
 
 func (r *Redactor) hash(v string) string {
+	slot := &r.hashes[maphash.String(hashSlotSeed, v)%hashCacheSize]
+	if h := slot.Load(); h != nil && h.value == v {
+		return h.hash
+	}
+	h := r.computeHash(v)
+	slot.Store(&hashedValue{value: v, hash: h})
+	return h
+}
+
+func (r *Redactor) computeHash(v string) string {
 	var sum []byte
 	if len(r.hashKey) > 0 {
 		h := hmac.New(sha256.New, r.hashKey)

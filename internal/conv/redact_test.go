@@ -1,6 +1,7 @@
 package conv
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -75,6 +76,25 @@ func TestRedactor_HashKeyAndDrop(t *testing.T) {
 	} {
 		if got, _ := custom.Attr(in); got.Value.AsString() != want {
 			t.Errorf("custom rules: %s=%q -> %q, want %q", in.Key, in.Value.AsString(), got.Value.AsString(), want)
+		}
+	}
+}
+
+// TestHashCache checks that remembered hashes are those of their values,
+// with more values than slots and with two redactors of different keys.
+func TestHashCache(t *testing.T) {
+	plain, keyed := NewRedactor(RedactionRules{}), NewRedactor(RedactionRules{HashKey: []byte("k")})
+	for round := range 2 {
+		for i := range 3 * hashCacheSize {
+			v := "u-" + strconv.Itoa(i)
+			for _, r := range []*Redactor{plain, keyed} {
+				if got, want := r.hash(v), r.computeHash(v); got != want {
+					t.Fatalf("round %d: hash(%q) = %q, want %q", round, v, got, want)
+				}
+			}
+			if plain.hash(v) == keyed.hash(v) {
+				t.Fatalf("hash(%q) is the same with and without a key", v)
+			}
 		}
 	}
 }
