@@ -2,6 +2,7 @@ package tracing
 
 import (
 	"context"
+	"sync"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -59,10 +60,18 @@ type baggageProcessor struct{}
 
 var _ sdktrace.SpanProcessor = baggageProcessor{}
 
+// businessBufs holds the slices OnStart collects attributes in: the span
+// copies them, so one slice serves every span.
+var businessBufs = sync.Pool{New: func() any { return new([]attribute.KeyValue) }}
+
 func (baggageProcessor) OnStart(ctx context.Context, s sdktrace.ReadWriteSpan) {
-	if kvs := conv.Business(ctx); len(kvs) > 0 {
+	buf := businessBufs.Get().(*[]attribute.KeyValue)
+	if kvs := conv.AppendBusiness(ctx, (*buf)[:0]); len(kvs) > 0 {
 		s.SetAttributes(kvs...)
+		clear(kvs) // keep no values of a request alive in the pool
+		*buf = kvs[:0]
 	}
+	businessBufs.Put(buf)
 }
 
 func (baggageProcessor) OnEnd(sdktrace.ReadOnlySpan)      {}

@@ -97,23 +97,26 @@ func fits(b baggage.Baggage) bool {
 // the key's type, sorted by key. Members that are not allowlisted, are
 // malformed, too long or not valid UTF-8 are left out.
 func Business(ctx context.Context) []attribute.KeyValue {
+	return AppendBusiness(ctx, nil)
+}
+
+// AppendBusiness appends the attributes [Business] returns to dst. With a
+// nil dst, the slice it allocates is sized for what can be found.
+func AppendBusiness(ctx context.Context, dst []attribute.KeyValue) []attribute.KeyValue {
 	bag := baggage.FromContext(ctx)
 	if bag.Len() == 0 {
-		return nil
+		return dst
 	}
 	keys := travelingKeys()
-	// The slice escapes into the span when the baggage span processor sets
-	// it: size it for what can be found.
-	var out []attribute.KeyValue
 	for _, info := range keys {
 		if kv, ok := businessMember(bag, info); ok {
-			if out == nil {
-				out = make([]attribute.KeyValue, 0, min(bag.Len(), len(keys)))
+			if dst == nil {
+				dst = make([]attribute.KeyValue, 0, min(bag.Len(), len(keys)))
 			}
-			out = append(out, kv)
+			dst = append(dst, kv)
 		}
 	}
-	return out
+	return dst
 }
 
 func businessMember(bag baggage.Baggage, info KeyInfo) (attribute.KeyValue, bool) {
