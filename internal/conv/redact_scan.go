@@ -105,9 +105,17 @@ func maySecret(s string) bool {
 			if strings.HasPrefix(s[i:], "_live_") || strings.HasPrefix(s[i:], "_test_") || (i >= 5 && s[i-5:i] == "whsec") {
 				return true
 			}
-		case c == ' ':
-			if (i >= 6 && strings.EqualFold(s[i-6:i], "bearer")) || (i >= 5 && strings.EqualFold(s[i-5:i], "basic")) {
-				return true
+		case c == ' ' && i > 0:
+			// A look at the last letter first: most spaces end other words.
+			switch s[i-1] | 0x20 {
+			case 'r':
+				if i >= 6 && strings.EqualFold(s[i-6:i], "bearer") {
+					return true
+				}
+			case 'c':
+				if i >= 5 && strings.EqualFold(s[i-5:i], "basic") {
+					return true
+				}
 			}
 		}
 	}
