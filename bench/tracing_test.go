@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"runtime"
+	"slices"
 	"testing"
 	"time"
 
@@ -123,12 +124,17 @@ func BenchmarkBaggageCopy(b *testing.B) {
 // data in span, event and link attributes, against the plain exporter.
 func BenchmarkRedaction(b *testing.B) {
 	cases := []struct {
-		name string
-		span sdktrace.ReadOnlySpan
-	}{{"clean", cleanSpan}, {"secrets", dirtySpan}}
+		name  string
+		spans []sdktrace.ReadOnlySpan
+	}{
+		{"clean", []sdktrace.ReadOnlySpan{cleanSpan}},
+		{"secrets", []sdktrace.ReadOnlySpan{dirtySpan}},
+		// 32 spans in one call, as the batch span processor exports them.
+		{"secrets-batch", slices.Repeat([]sdktrace.ReadOnlySpan{dirtySpan}, 32)},
+	}
 	redacting := tracing.NewRedactor(tracing.RedactionRules{}).Exporter(nullExporter{})
 	for _, tc := range cases {
-		spans := []sdktrace.ReadOnlySpan{tc.span}
+		spans := tc.spans
 		b.Run(tc.name+"/plain", func(b *testing.B) {
 			var e sdktrace.SpanExporter = nullExporter{}
 			b.ReportAllocs()

@@ -86,25 +86,27 @@ func (r *Redactor) conv() *conv.Redactor {
 }
 
 // redactSpans returns spans with every attribute of the span, its events and
-// its links redacted, copying only the spans that change.
+// its links redacted, copying only the spans that change. The copies of a
+// batch share one allocation: a user id makes most spans change.
 func (r *Redactor) redactSpans(spans []sdktrace.ReadOnlySpan) []sdktrace.ReadOnlySpan {
 	out := spans
-	copied := false
+	var copies []redactedSpan
 	for i, s := range spans {
 		rs, changed := r.span(s)
 		if !changed {
 			continue
 		}
-		if !copied {
+		if copies == nil {
 			out = append([]sdktrace.ReadOnlySpan(nil), spans...)
-			copied = true
+			copies = make([]redactedSpan, 0, len(spans)-i)
 		}
-		out[i] = rs
+		copies = append(copies, rs)
+		out[i] = &copies[len(copies)-1]
 	}
 	return out
 }
 
-func (r *Redactor) span(s sdktrace.ReadOnlySpan) (sdktrace.ReadOnlySpan, bool) {
+func (r *Redactor) span(s sdktrace.ReadOnlySpan) (redactedSpan, bool) {
 	c := r.conv()
 	attrs, a := c.Attrs(s.Attributes())
 	events := s.Events()
@@ -133,7 +135,7 @@ func (r *Redactor) span(s sdktrace.ReadOnlySpan) (sdktrace.ReadOnlySpan, bool) {
 	var st bool
 	status.Description, st = c.Text(status.Description)
 	if !a && !e && !l && !st {
-		return s, false
+		return redactedSpan{}, false
 	}
 	return redactedSpan{ReadOnlySpan: s, attrs: attrs, events: events, links: links, status: status}, true
 }
