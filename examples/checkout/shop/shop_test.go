@@ -213,11 +213,27 @@ func TestScenario1_SlowStockQueryDominatesLargeOrder(t *testing.T) {
 	if v, _ := attr(validate, tracing.OrderItemCount.Key()); v.AsInt64() != 47 {
 		t.Errorf("validate_stock_levels order.item_count = %v, want 47", v.String())
 	}
-	total := root.EndTime().Sub(root.StartTime())
-	took := validate.EndTime().Sub(validate.StartTime())
-	t.Logf("validate_stock_levels %v of %v", took, total)
-	if took*2 < total {
-		t.Errorf("validate_stock_levels took %v of the checkout's %v: it should dominate", took, total)
+	// What the on-call engineer reads: on the orders path, the time goes to
+	// validate_stock_levels, and inside it to its stock queries. Both hold
+	// with wide margins (above 80% on an idle machine), so machine load and a
+	// fresh system's first connections cannot flip them; the share of the
+	// whole checkout can, because the quote's availability check scans the
+	// same table.
+	dur := func(s sdktrace.ReadOnlySpan) time.Duration { return s.EndTime().Sub(s.StartTime()) }
+	orders := one(t, spans, shop.Orders, "POST /orders")
+	var queried time.Duration
+	for _, q := range children(spans, validate) {
+		if q.SpanKind() == trace.SpanKindClient {
+			queried += dur(q)
+		}
+	}
+	t.Logf("validate_stock_levels %v of POST /orders %v, %v of it in stock queries; checkout %v",
+		dur(validate), dur(orders), queried, dur(root))
+	if dur(validate)*2 < dur(orders) {
+		t.Errorf("validate_stock_levels took %v of POST /orders' %v: it should dominate the orders path", dur(validate), dur(orders))
+	}
+	if queried*2 < dur(validate) {
+		t.Errorf("the stock queries took %v of validate_stock_levels' %v: they should dominate it", queried, dur(validate))
 	}
 	var queries int
 	for _, q := range children(spans, validate) {
