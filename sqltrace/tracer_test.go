@@ -305,18 +305,8 @@ func TestCopyFrom(t *testing.T) {
 
 func TestPrepare_StatementCacheMissNestsUnderQuery(t *testing.T) {
 	h := newHarness(t)
-	cfg, schema := pgtest.Schema(t)
-	cfg.Tracer = h.tracer
+	conn, schema := h.stockConn(t)
 	ctx := context.Background()
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-
-	if _, err := conn.Exec(ctx, "CREATE TABLE stock (sku text, qty int)"); err != nil {
-		t.Fatal(err)
-	}
 	h.rec.Reset()
 	ctx, parent := h.parent(ctx)
 	const sql = "SELECT qty FROM stock WHERE sku = $1"
@@ -808,17 +798,8 @@ func TestError_ServerMessageQuotingAValueIsRedacted(t *testing.T) {
 
 func TestQuery_ByPreparedStatementNameIsSummarisedAsItsSQL(t *testing.T) {
 	h := newHarness(t)
-	cfg, _ := pgtest.Schema(t)
-	cfg.Tracer = h.tracer
+	conn, _ := h.stockConn(t)
 	ctx := context.Background()
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE TABLE stock (sku text, qty int)"); err != nil {
-		t.Fatal(err)
-	}
 	const sql = "SELECT qty FROM stock WHERE sku = $1"
 	if _, err := conn.Prepare(ctx, "stock_by_sku", sql); err != nil {
 		t.Fatal(err)
@@ -828,4 +809,22 @@ func TestQuery_ByPreparedStatementNameIsSummarisedAsItsSQL(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantAttrs(t, h.one(t, "SELECT stock"), attribute.String("db.query.text", sql))
+}
+
+// stockConn opens a single traced connection (no pool) on a fresh schema
+// holding an empty stock table, closed when the test ends.
+func (h *harness) stockConn(t *testing.T) (*pgx.Conn, string) {
+	t.Helper()
+	cfg, schema := pgtest.Schema(t)
+	cfg.Tracer = h.tracer
+	ctx := context.Background()
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	if _, err := conn.Exec(ctx, "CREATE TABLE stock (sku text, qty int)"); err != nil {
+		t.Fatal(err)
+	}
+	return conn, schema
 }
