@@ -17,9 +17,10 @@ import (
 	"github.com/otelkit/otelkit/tracing/w3c"
 )
 
-// Environment variables Setup reads itself. The OTLP exporters and the batch
-// span processor read the rest of the standard variables (endpoints,
-// certificates, OTEL_BSP_*); Setup validates those it can get wrong silently.
+// Environment variables Setup reads itself (the OTEL_BSP_* ones are in
+// batch.go). The OTLP exporters read the rest of the standard variables
+// (endpoints, certificates); Setup validates those it can get wrong
+// silently.
 const (
 	envSDKDisabled        = "OTEL_SDK_DISABLED"
 	envServiceName        = "OTEL_SERVICE_NAME"

@@ -90,7 +90,11 @@ func (p *KeepErrorsProcessor) AddExporter(e sdktrace.SpanExporter) {
 	if e == nil {
 		return
 	}
-	bsp := sdktrace.NewBatchSpanProcessor(keepShutdown{e})
+	cfg, err := batchConfigFromEnv()
+	if err != nil {
+		cfg = defaultBatchConfig() // Setup reports malformed variables
+	}
+	bsp := newBatcher(keepShutdown{e}, cfg)
 	p.mu.Lock()
 	p.bsps = append(p.bsps, bsp)
 	p.mu.Unlock()

@@ -80,7 +80,9 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 	traces, tracesErr := sc.tracesPlan()
 	metrics, metricsErr := sc.metricsPlan()
 	res, resErr := sc.resource(ctx)
-	if err := errors.Join(propErr, samplerErr, tracesErr, metricsErr, resErr); err != nil {
+	batch, batchErr := batchConfigFromEnv()
+	batch.every = sc.reportEvery
+	if err := errors.Join(propErr, samplerErr, tracesErr, metricsErr, resErr, batchErr); err != nil {
 		return nop, err
 	}
 
@@ -117,7 +119,9 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 		} else {
 			// The batch processor's queue is bounded (OTEL_BSP_MAX_QUEUE_SIZE,
 			// 2048 by default) and drops spans when full rather than block.
-			tpOpts = append(tpOpts, sdktrace.WithBatcher(e))
+			// It is ours rather than the SDK's for the cost of ending a
+			// span: see batcher.
+			tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(newBatcher(e, batch)))
 		}
 	}
 	tp := sdktrace.NewTracerProvider(tpOpts...)
