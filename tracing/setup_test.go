@@ -445,6 +445,8 @@ func TestSetup_BadConfigurationNamesVariableAndValue(t *testing.T) {
 		{[]string{"OTEL_EXPORTER_OTLP_METRICS_HEADERS", "k=%g0"}, "OTEL_EXPORTER_OTLP_METRICS_HEADERS", "<redacted>"},
 		{[]string{"OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"}, "OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4317"},
 		{[]string{"OTEL_EXPORTER_OTLP_TIMEOUT", "10s"}, "OTEL_EXPORTER_OTLP_TIMEOUT", "10s"},
+		{[]string{"OTEL_BSP_MAX_QUEUE_SIZE", "0"}, "OTEL_BSP_MAX_QUEUE_SIZE", "0"},
+		{[]string{"OTEL_BSP_SCHEDULE_DELAY", "5s"}, "OTEL_BSP_SCHEDULE_DELAY", "5s"},
 		{[]string{"OTEL_EXPORTER_OTLP_COMPRESSION", "zstd"}, "OTEL_EXPORTER_OTLP_COMPRESSION", "zstd"},
 		{[]string{"OTEL_EXPORTER_OTLP_TRACES_INSECURE", "1"}, "OTEL_EXPORTER_OTLP_TRACES_INSECURE", "1"},
 	} {
