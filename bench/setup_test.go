@@ -3,12 +3,14 @@ package bench
 import (
 	"context"
 	"io"
+	"net"
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/otelkit/otelkit/tracing"
 	"github.com/otelkit/otelkit/tracing/waterfall"
@@ -87,5 +89,82 @@ func BenchmarkTerminalExporter(b *testing.B) {
 	b.Run("waterfall", func(b *testing.B) {
 		e := waterfall.NewExporter(io.Discard, waterfall.WithWidth(120), waterfall.WithColor(false))
 		run(b, e, func() { _ = e.ForceFlush(context.Background()) })
+	})
+}
+
+// BenchmarkRequestSpans measures the round trip of a request over loopback
+// TCP whose handler ends ten spans before it answers, as a service does, with
+// the spans going through the SDK's batch span processor and through the one
+// tracing.Setup installs (conventions off, to compare the batching alone),
+// against no tracing. The SDK's processor wakes its goroutine for every
+// ended span; that work lands on the request's path.
+func BenchmarkRequestSpans(b *testing.B) {
+	roundTrip := func(b *testing.B, tp trace.TracerProvider) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer ln.Close()
+		tr := tp.Tracer("bench")
+		go func() {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+			buf := make([]byte, 1)
+			for {
+				if _, err := c.Read(buf); err != nil {
+					return
+				}
+				ctx, root := tr.Start(context.Background(), "orders.place", spanAttrs)
+				for range 9 {
+					_, s := tr.Start(ctx, "orders.step", spanAttrs)
+					s.End()
+				}
+				root.End()
+				if _, err := c.Write(buf); err != nil {
+					return
+				}
+			}
+		}()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		buf := make([]byte, 1)
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.Write(buf); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := io.ReadFull(c, buf); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("no-tracing", func(b *testing.B) {
+		roundTrip(b, tracenoop.NewTracerProvider())
+	})
+	b.Run("sdk-batcher", func(b *testing.B) {
+		tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(discardExporter{}))
+		defer tp.Shutdown(context.Background())
+		roundTrip(b, tp)
+	})
+	b.Run("tracing.Setup", func(b *testing.B) {
+		var p tracing.Providers
+		shutdown, err := tracing.Setup(context.Background(),
+			tracing.WithServiceName("bench"),
+			tracing.WithDefaultTracesExporter("none"),
+			tracing.WithDefaultMetricsExporter("none"),
+			tracing.WithSpanExporter(discardExporter{}),
+			tracing.WithoutRedaction(), tracing.WithoutBusinessBaggage(),
+			tracing.WithoutGlobals(&p))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer shutdown(context.Background())
+		roundTrip(b, p.TracerProvider)
 	})
 }
