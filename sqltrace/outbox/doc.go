@@ -141,6 +141,6 @@
 // A traced batch ends two spans per row within milliseconds. A batch
 // processor's queue must hold them: with batches of 1,000 rows the default
 // OTEL_BSP_MAX_QUEUE_SIZE of 2048 drops some spans of every batch (the SDK's
-// processor silently, tracing.Setup's with a report). Raise the queue size
-// to several times twice the batch size.
+// processor silently, tracing.Setup's with a report). Give the queue room
+// for a few batches: OTEL_BSP_MAX_QUEUE_SIZE=8192 for batches of 1,000.
 package outbox
