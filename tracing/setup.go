@@ -126,11 +126,18 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 	}
 	tp := sdktrace.NewTracerProvider(tpOpts...)
 
-	mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
-	for _, r := range readers {
-		mpOpts = append(mpOpts, sdkmetric.WithReader(r))
+	// Without a reader nothing would read what the instruments aggregate:
+	// the no-op provider spares every instrumented call that work.
+	var mp metric.MeterProvider = metricnoop.NewMeterProvider()
+	shutdownMetrics := func(context.Context) error { return nil }
+	if len(readers) > 0 {
+		mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
+		for _, r := range readers {
+			mpOpts = append(mpOpts, sdkmetric.WithReader(r))
+		}
+		sdkmp := sdkmetric.NewMeterProvider(mpOpts...)
+		mp, shutdownMetrics = sdkmp, sdkmp.Shutdown
 	}
-	mp := sdkmetric.NewMeterProvider(mpOpts...)
 
 	sc.install(tp, mp, prop)
 
@@ -147,7 +154,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 					r.abort()
 				}
 			})
-			result = shutdownAll(ctx, tp.Shutdown, mp.Shutdown)
+			result = shutdownAll(ctx, tp.Shutdown, shutdownMetrics)
 		})
 		return result
 	}, nil

@@ -123,7 +123,9 @@ func WithDefaultTracesExporter(names ...string) Option {
 // variable (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_METRICS_ENDPOINT)
 // is set.
 //
-// By default the exporter is "otlp", as the specification says.
+// By default the exporter is "otlp", as the specification says. With "none"
+// alone the MeterProvider is the no-op one: nothing would read what the
+// instruments record.
 func WithDefaultMetricsExporter(names ...string) Option {
 	return optionFunc(func(c *config) { c.setup.metricsExporters = names })
 }

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -388,6 +389,33 @@ func TestSetup_InstallsGlobalsByDefault(t *testing.T) {
 	otel.GetTextMapPropagator().Inject(ctx, carrier)
 	if carrier["traceparent"] == "" {
 		t.Error("global propagator does not write traceparent")
+	}
+}
+
+// Without a metrics exporter the meter provider is the no-op one, and with
+// one it is the SDK's.
+func TestSetup_MetricsNoneIsNoop(t *testing.T) {
+	keepGlobals(t)
+	noLeaks(t)
+	for _, tc := range []struct {
+		exporter string
+		noop     bool
+	}{{"none", true}, {"console", false}} {
+		t.Setenv("OTEL_METRICS_EXPORTER", tc.exporter)
+		var p tracing.Providers
+		shutdown, err := tracing.Setup(context.Background(), tracing.WithServiceName("svc"),
+			tracing.WithDefaultTracesExporter("none"), tracing.WithoutGlobals(&p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, isNoop := p.MeterProvider.(metricnoop.MeterProvider)
+		_, isSDK := p.MeterProvider.(*sdkmetric.MeterProvider)
+		if isNoop != tc.noop || isSDK == tc.noop {
+			t.Errorf("OTEL_METRICS_EXPORTER=%s: meter provider %T", tc.exporter, p.MeterProvider)
+		}
+		if err := shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
 	}
 }
 
