@@ -1,6 +1,8 @@
 package sqltrace
 
 import (
+	"time"
+
 	"github.com/jackc/pgx/v5"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -14,6 +16,7 @@ type config struct {
 	meterProvider  metric.MeterProvider
 	next           []pgx.QueryTracer
 	acquire        AcquireMode
+	acquireMin     time.Duration
 	requireParent  bool
 	parameters     bool
 	expected       func(error) bool
@@ -109,6 +112,19 @@ const (
 // user and still shows the wait on the query.
 func WithAcquire(mode AcquireMode) Option {
 	return optionFunc(func(c *config) { c.acquire = mode })
+}
+
+// WithAcquireThreshold gives a pgxpool Acquire its span ([AcquireSpan])
+// only when it took at least d: when the pool had no idle connection and
+// the caller waited for one to be released or created. The wait of every
+// acquire is still recorded in db.client.connection.wait_time, and a failed
+// acquire always gets its span. An acquire that finds an idle connection
+// takes microseconds; without a threshold it adds a span of that length to
+// every query. A span created this way starts when the acquire started; a
+// connection created during the acquire ("pgx.connect") is its child, as
+// without the threshold. By default d is 0: every acquire gets its span.
+func WithAcquireThreshold(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.acquireMin = d })
 }
 
 // WithRequireParent creates DB spans only under a recording parent span, so

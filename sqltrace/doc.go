@@ -41,6 +41,9 @@
 //     query, lasting as long as the wait for a connection. With
 //     [WithAcquire]([AcquireAttribute]) the wait is instead the attribute
 //     pgxpool.acquire.duration (seconds) of the next span on that connection.
+//     With [WithAcquireThreshold] only acquires that waited (or connected)
+//     get the span; most production services want that, since an acquire
+//     that finds an idle connection takes microseconds.
 //
 // By default a call without a parent span starts a trace of its own;
 // [WithRequireParent] keeps background jobs from producing root spans.

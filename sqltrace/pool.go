@@ -40,7 +40,11 @@ func (t *Tracer) TraceAcquireStart(ctx context.Context, pool *pgxpool.Pool, data
 	o := &op{Context: ctx, start: time.Now(), info: pi.info, pool: pi}
 	t.m.pending.Inst().Add(ctx, 1, pi.info.pool.add...)
 	if t.acquire == AcquireSpan && t.traced(ctx) {
-		t.startSpan(o, acquireSpanName, internalKind, nil)
+		if t.acquireMin > 0 {
+			o.acq = &deferredAcquire{}
+		} else {
+			t.startSpan(o, acquireSpanName, internalKind, nil)
+		}
 	}
 	if t.next != nil {
 		return t.next.TraceAcquireStart(o, pool, data)
@@ -77,9 +81,45 @@ func (t *Tracer) TraceAcquireEnd(ctx context.Context, pool *pgxpool.Pool, data p
 		// No query will carry this wait: the failure gets its own span.
 		_, o.span = t.tracer.Start(o.Context, acquireSpanName, internalKind, o.pool.startOpt, trace.WithTimestamp(o.start))
 	}
+	if d := o.acq; d != nil {
+		d.mu.Lock()
+		d.ended = true
+		if d.span == nil && (wait >= t.acquireMin || data.Err != nil) {
+			d.span = t.startAcquireLate(o)
+		}
+		o.span = d.span
+		d.mu.Unlock()
+	}
 	if o.span != nil {
 		t.endSpan(o, data.Err)
 	}
+}
+
+// startAcquireLate starts the span of a deferred acquire, backdated to its
+// start.
+func (t *Tracer) startAcquireLate(o *op) trace.Span {
+	_, span := t.tracer.Start(o.Context, acquireSpanName, internalKind, o.pool.startOpt, trace.WithTimestamp(o.start))
+	return span
+}
+
+// acquireParent returns the context a connection created for the acquire
+// of ctx starts its span in: under the acquire's span, started now if the
+// acquire deferred it, since an acquire that connects is a slow one.
+func (t *Tracer) acquireParent(ctx context.Context) context.Context {
+	o := opFrom(ctx)
+	if o == nil || o.acq == nil {
+		return ctx
+	}
+	d := o.acq
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.span == nil && !d.ended {
+		d.span = t.startAcquireLate(o)
+	}
+	if d.span == nil {
+		return ctx
+	}
+	return trace.ContextWithSpan(ctx, d.span)
 }
 
 // TraceRelease records db.client.connection.use_time: how long the

@@ -41,6 +41,7 @@ type Tracer struct {
 	tracer        trace.Tracer
 	next          *multitracer.Tracer
 	acquire       AcquireMode
+	acquireMin    time.Duration
 	requireParent bool
 	parameters    bool
 	expected      func(error) bool
@@ -74,6 +75,7 @@ func NewTracer(opts ...Option) *Tracer {
 			trace.WithInstrumentationVersion(Version),
 			trace.WithSchemaURL(semconv.SchemaURL)),
 		acquire:       c.acquire,
+		acquireMin:    c.acquireMin,
 		requireParent: c.requireParent,
 		parameters:    c.parameters,
 		expected:      c.expected,
@@ -114,6 +116,19 @@ type op struct {
 	errStmt   string
 
 	end [1]attribute.KeyValue // attributes set at the end, without a slice of their own
+
+	acq *deferredAcquire // an acquire whose span waits for the threshold
+}
+
+// deferredAcquire is the state of an acquire under WithAcquireThreshold. Its
+// span is started when the acquire turns out to be slow: at its end, or
+// when it has to create a connection, which the pool does on another
+// goroutine.
+type deferredAcquire struct {
+	mu    sync.Mutex
+	span  trace.Span // started late, backdated to the acquire's start
+	ctx   context.Context
+	ended bool
 }
 
 // setRows sets db.response.returned_rows on the span.

@@ -549,6 +549,79 @@ func TestPoolExhaustion_AcquireWaitAsAttribute(t *testing.T) {
 	}
 }
 
+func TestAcquireThreshold_OnlySlowAcquiresGetASpan(t *testing.T) {
+	h := newHarness(t, sqltrace.WithAcquireThreshold(20*time.Millisecond))
+	p, _ := h.pool(t, func(c *pgxpool.Config) { c.MaxConns = 1 })
+	mustExec(t, p, "SELECT 1") // connects
+	h.rec.Reset()
+
+	// An idle connection: no acquire span, the wait is still measured.
+	ctx, parent := h.parent(context.Background())
+	mustExecCtx(t, ctx, p, "SELECT 2")
+	if n := len(h.spans("pgxpool.acquire")); n != 0 {
+		t.Errorf("%d acquire spans for an idle connection, want none: %v", n, h.names())
+	}
+	childOf(t, h.one(t, "SELECT"), parent)
+	if hist := histogram(collect(t, h), "db.client.connection.wait_time"); hist == nil || hist.Count == 0 {
+		t.Errorf("no wait_time recorded for the fast acquire")
+	}
+
+	// A wait for the only connection: a span from the start of the wait.
+	h.rec.Reset()
+	released := exhaust(t, p, 100*time.Millisecond)
+	before := time.Now()
+	mustExecCtx(t, ctx, p, "SELECT 3")
+	parent.End()
+	releasedAt := <-released
+	acquire := h.one(t, "pgxpool.acquire")
+	childOf(t, acquire, parent)
+	if acquire.StartTime().After(before.Add(5*time.Millisecond)) || acquire.EndTime().Before(releasedAt) {
+		t.Errorf("acquire span %v..%v, want it to cover the wait from %v to the release at %v",
+			acquire.StartTime(), acquire.EndTime(), before, releasedAt)
+	}
+	if query := h.one(t, "SELECT"); query.StartTime().Before(acquire.EndTime()) {
+		t.Errorf("query started before the acquire ended")
+	}
+
+	// A failed acquire gets its span whatever it lasted.
+	h.rec.Reset()
+	c, err := p.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Release()
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Millisecond)
+	defer cancel()
+	if _, err := p.Exec(tctx, "SELECT 4"); err == nil {
+		t.Fatal("want an acquire timeout")
+	}
+	failed := h.one(t, "pgxpool.acquire")
+	if failed.Status().Code != codes.Error {
+		t.Errorf("failed acquire: status %v", failed.Status())
+	}
+}
+
+// An acquire that creates a connection is slow whatever the threshold: its
+// span is started when the connection is, and parents it.
+func TestAcquireThreshold_ConnectNestsUnderTheAcquire(t *testing.T) {
+	h := newHarness(t, sqltrace.WithAcquireThreshold(time.Hour))
+	p, _ := h.pool(t, nil)
+	ctx, parent := h.parent(context.Background())
+	mustExecCtx(t, ctx, p, "SELECT 1") // the pool is empty: this acquire connects
+	parent.End()
+
+	acquire := h.one(t, "pgxpool.acquire")
+	connect := h.one(t, "pgx.connect")
+	childOf(t, acquire, parent)
+	if connect.Parent().SpanID() != acquire.SpanContext().SpanID() {
+		t.Errorf("connect span is not a child of the acquire that needed it")
+	}
+	if connect.StartTime().Before(acquire.StartTime()) || connect.EndTime().After(acquire.EndTime()) {
+		t.Errorf("connect %v..%v outside its acquire %v..%v", connect.StartTime(), connect.EndTime(),
+			acquire.StartTime(), acquire.EndTime())
+	}
+}
+
 func TestRequireParent_NoRootSpans(t *testing.T) {
 	h := newHarness(t, sqltrace.WithRequireParent())
 	p, _ := h.pool(t, nil)

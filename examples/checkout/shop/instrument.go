@@ -58,11 +58,15 @@ func (s svc) client(base func(*http.Transport), opts ...httptrace.Option) *http.
 }
 
 // poolConfig instruments a pgx pool: a span per query with its sanitised
-// text and summary, and a span for each wait for a pool connection. Queries
-// outside a request (the relay's polling) are not traced.
+// text and summary, and a span for each acquire that waited for a pool
+// connection (at least a millisecond, or that had to connect): an acquire
+// that finds an idle connection takes microseconds and would only add noise
+// to every query. Queries outside a request (the relay's polling) are not
+// traced.
 func (s svc) poolConfig(cfg *pgxpool.Config) {
 	cfg.ConnConfig.Tracer = sqltrace.NewTracer(sqltrace.WithTracerProvider(s.tp),
-		sqltrace.WithAcquire(sqltrace.AcquireSpan), sqltrace.WithRequireParent())
+		sqltrace.WithAcquire(sqltrace.AcquireSpan), sqltrace.WithAcquireThreshold(time.Millisecond),
+		sqltrace.WithRequireParent())
 }
 
 // kafkaTracer instruments one franz-go client; add it with kgo.WithHooks.

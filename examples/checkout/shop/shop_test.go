@@ -385,8 +385,14 @@ func TestScenario5_PoolWaitIsVisible(t *testing.T) {
 				commits = append(commits, s)
 			}
 		}
-		if acquire == nil || begin == nil || acquire.EndTime().After(begin.StartTime()) {
-			t.Fatalf("order %s: want a pgxpool.acquire span ending before BEGIN", p.Response.OrderID)
+		if begin == nil {
+			t.Fatalf("order %s: no BEGIN", p.Response.OrderID)
+		}
+		if acquire == nil {
+			continue // it found the connection idle
+		}
+		if acquire.EndTime().After(begin.StartTime()) {
+			t.Fatalf("order %s: the pgxpool.acquire span ends after BEGIN", p.Response.OrderID)
 		}
 		acquires = append(acquires, acquire)
 	}
