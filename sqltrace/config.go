@@ -116,13 +116,18 @@ func WithAcquire(mode AcquireMode) Option {
 
 // WithAcquireThreshold gives a pgxpool Acquire its span ([AcquireSpan])
 // only when it took at least d: when the pool had no idle connection and
-// the caller waited for one to be released or created. The wait of every
-// acquire is still recorded in db.client.connection.wait_time, and a failed
-// acquire always gets its span. An acquire that finds an idle connection
-// takes microseconds; without a threshold it adds a span of that length to
-// every query. A span created this way starts when the acquire started; a
-// connection created during the acquire ("pgx.connect") is its child, as
-// without the threshold. By default d is 0: every acquire gets its span.
+// the caller waited for one to be released or created. An acquire that
+// creates a connection always gets its span, started when the connection
+// starts, so that "pgx.connect" and the queries of the pool's AfterConnect
+// and PrepareConn hooks are its children, as without the threshold; so does
+// one that fails (not one the caller cancelled). The wait of every acquire
+// is still recorded in db.client.connection.wait_time. A late span starts
+// when the acquire started.
+//
+// An acquire that finds an idle connection takes microseconds; without a
+// threshold it adds a span of that length before every query. By default d
+// is 0: every acquire gets its span. The threshold has no effect with
+// [AcquireAttribute] or [AcquireNone].
 func WithAcquireThreshold(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.acquireMin = d })
 }

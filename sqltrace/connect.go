@@ -10,7 +10,8 @@ import (
 // TraceConnectStart starts the span of a new connection ("pgx.connect").
 // Under a pool it is a child of the acquire that needed the connection.
 func (t *Tracer) TraceConnectStart(ctx context.Context, data pgx.TraceConnectStartData) context.Context {
-	o := &op{Context: t.acquireParent(ctx), start: time.Now()}
+	t.connecting(ctx)
+	o := &op{Context: ctx, start: time.Now()}
 	if data.ConnConfig != nil {
 		o.info = t.info(data.ConnConfig, nil)
 	}

@@ -55,14 +55,18 @@ func (t *Tracer) TraceAcquireStart(ctx context.Context, pool *pgxpool.Pool, data
 // TraceAcquireEnd ends the wait for a pool connection and records
 // db.client.connection.wait_time (or .timeouts when the wait timed out).
 func (t *Tracer) TraceAcquireEnd(ctx context.Context, pool *pgxpool.Pool, data pgxpool.TraceAcquireEndData) {
+	o := opFrom(ctx)
+	now := time.Now()
+	if o != nil && o.acq != nil {
+		// Before the next tracer, so that it finds the span in its context.
+		t.endDeferred(o, now.Sub(o.start), data.Err)
+	}
 	if t.next != nil {
 		t.next.TraceAcquireEnd(ctx, pool, data)
 	}
-	o := opFrom(ctx)
 	if o == nil || o.pool == nil {
 		return
 	}
-	now := time.Now()
 	wait := now.Sub(o.start)
 	t.m.pending.Inst().Add(o, -1, o.pool.info.pool.add...)
 	if data.Err == nil {
@@ -81,45 +85,50 @@ func (t *Tracer) TraceAcquireEnd(ctx context.Context, pool *pgxpool.Pool, data p
 		// No query will carry this wait: the failure gets its own span.
 		_, o.span = t.tracer.Start(o.Context, acquireSpanName, internalKind, o.pool.startOpt, trace.WithTimestamp(o.start))
 	}
-	if d := o.acq; d != nil {
-		d.mu.Lock()
-		d.ended = true
-		if d.span == nil && (wait >= t.acquireMin || data.Err != nil) {
-			d.span = t.startAcquireLate(o)
-		}
-		o.span = d.span
-		d.mu.Unlock()
-	}
 	if o.span != nil {
 		t.endSpan(o, data.Err)
 	}
 }
 
-// startAcquireLate starts the span of a deferred acquire, backdated to its
-// start.
-func (t *Tracer) startAcquireLate(o *op) trace.Span {
-	_, span := t.tracer.Start(o.Context, acquireSpanName, internalKind, o.pool.startOpt, trace.WithTimestamp(o.start))
-	return span
-}
-
-// acquireParent returns the context a connection created for the acquire
-// of ctx starts its span in: under the acquire's span, started now if the
-// acquire deferred it, since an acquire that connects is a slow one.
-func (t *Tracer) acquireParent(ctx context.Context) context.Context {
-	o := opFrom(ctx)
-	if o == nil || o.acq == nil {
-		return ctx
-	}
+// endDeferred decides, at its end, whether an acquire under
+// WithAcquireThreshold gets its span: if it took long enough or failed, or
+// if it connected, in which case the span exists already.
+func (t *Tracer) endDeferred(o *op, wait time.Duration, err error) {
 	d := o.acq
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	d.ended = true
+	if d.span == nil && (wait >= t.acquireMin || err != nil && t.failed(o, err)) {
+		d.span = t.startAcquireLate(o)
+	}
+	o.span = d.span
+}
+
+// startAcquireLate starts the span of a deferred acquire, backdated to its
+// start; from then on the acquire's context holds it (see op.Value). The
+// caller holds o.acq.mu.
+func (t *Tracer) startAcquireLate(o *op) trace.Span {
+	ctx, span := t.tracer.Start(o.Context, acquireSpanName, internalKind, o.pool.startOpt, trace.WithTimestamp(o.start))
+	o.acq.ctx.Store(&ctx)
+	return span
+}
+
+// connecting starts the span of the deferred acquire of ctx, if any, when
+// the pool creates a connection for it: an acquire that connects is a slow
+// one, and the connection's span and the queries of the pool's hooks
+// (AfterConnect, PrepareConn) are its children. The pool connects on a
+// goroutine of its own, which may outlive the acquire.
+func (t *Tracer) connecting(ctx context.Context) {
+	o := opFrom(ctx)
+	if o == nil || o.acq == nil {
+		return
+	}
+	d := o.acq
+	d.mu.Lock()
 	if d.span == nil && !d.ended {
 		d.span = t.startAcquireLate(o)
 	}
-	if d.span == nil {
-		return ctx
-	}
-	return trace.ContextWithSpan(ctx, d.span)
+	d.mu.Unlock()
 }
 
 // TraceRelease records db.client.connection.use_time: how long the

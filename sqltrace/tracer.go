@@ -3,6 +3,7 @@ package sqltrace
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -127,8 +128,8 @@ type op struct {
 type deferredAcquire struct {
 	mu    sync.Mutex
 	span  trace.Span // started late, backdated to the acquire's start
-	ctx   context.Context
 	ended bool
+	ctx   atomic.Pointer[context.Context] // the span's context, once started
 }
 
 // setRows sets db.response.returned_rows on the span.
@@ -142,6 +143,13 @@ type opKey struct{}
 func (o *op) Value(key any) any {
 	if key == (opKey{}) {
 		return o
+	}
+	if o.acq != nil {
+		// The late span of a deferred acquire, for the pool's hooks and
+		// the next tracer.
+		if c := o.acq.ctx.Load(); c != nil {
+			return (*c).Value(key)
+		}
 	}
 	return o.Context.Value(key)
 }

@@ -3,6 +3,9 @@ package sqltrace_test
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -550,7 +553,7 @@ func TestPoolExhaustion_AcquireWaitAsAttribute(t *testing.T) {
 }
 
 func TestAcquireThreshold_OnlySlowAcquiresGetASpan(t *testing.T) {
-	h := newHarness(t, sqltrace.WithAcquireThreshold(20*time.Millisecond))
+	h := newHarness(t, sqltrace.WithAcquireThreshold(50*time.Millisecond))
 	p, _ := h.pool(t, func(c *pgxpool.Config) { c.MaxConns = 1 })
 	mustExec(t, p, "SELECT 1") // connects
 	h.rec.Reset()
@@ -568,7 +571,7 @@ func TestAcquireThreshold_OnlySlowAcquiresGetASpan(t *testing.T) {
 
 	// A wait for the only connection: a span from the start of the wait.
 	h.rec.Reset()
-	released := exhaust(t, p, 100*time.Millisecond)
+	released := exhaust(t, p, 200*time.Millisecond)
 	before := time.Now()
 	mustExecCtx(t, ctx, p, "SELECT 3")
 	parent.End()
@@ -619,6 +622,113 @@ func TestAcquireThreshold_ConnectNestsUnderTheAcquire(t *testing.T) {
 	if connect.StartTime().Before(acquire.StartTime()) || connect.EndTime().After(acquire.EndTime()) {
 		t.Errorf("connect %v..%v outside its acquire %v..%v", connect.StartTime(), connect.EndTime(),
 			acquire.StartTime(), acquire.EndTime())
+	}
+}
+
+// The queries of the pool's hooks run on the new connection during the
+// acquire: they are the acquire's children, threshold or not.
+func TestAcquireThreshold_HookQueriesNestUnderTheAcquire(t *testing.T) {
+	for _, threshold := range []time.Duration{0, time.Hour} {
+		t.Run(threshold.String(), func(t *testing.T) {
+			h := newHarness(t, sqltrace.WithAcquireThreshold(threshold))
+			p, _ := h.pool(t, func(c *pgxpool.Config) {
+				c.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+					_, err := c.Exec(ctx, "SET application_name = 'after_connect'")
+					return err
+				}
+			})
+			ctx, parent := h.parent(context.Background())
+			mustExecCtx(t, ctx, p, "SELECT 1")
+			parent.End()
+			acquire := h.one(t, "pgxpool.acquire")
+			hook := h.one(t, "SET")
+			if hook.Parent().SpanID() != acquire.SpanContext().SpanID() {
+				t.Errorf("AfterConnect's query is not a child of the acquire: %v", h.names())
+			}
+			childOf(t, h.one(t, "SELECT"), parent)
+		})
+	}
+}
+
+// delayedProxy forwards connections to the test server after delay, so
+// that creating a connection takes that long.
+func delayedProxy(t *testing.T, target string, delay time.Duration) (host string, port uint16) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				time.Sleep(delay)
+				u, err := net.Dial("tcp", target)
+				if err != nil {
+					return
+				}
+				defer u.Close()
+				go func() { _, _ = io.Copy(u, c); u.Close() }()
+				_, _ = io.Copy(c, u)
+			}()
+		}
+	}()
+	return "127.0.0.1", uint16(l.Addr().(*net.TCPAddr).Port)
+}
+
+// The caller gives up while the pool is still connecting on its own
+// goroutine: one acquire span, ended once, the connection's span under it.
+func TestAcquireThreshold_CallerGivesUpWhileConnecting(t *testing.T) {
+	h := newHarness(t, sqltrace.WithAcquireThreshold(time.Hour))
+	p, _ := h.pool(t, func(c *pgxpool.Config) {
+		target := net.JoinHostPort(c.ConnConfig.Host, strconv.Itoa(int(c.ConnConfig.Port)))
+		c.ConnConfig.Host, c.ConnConfig.Port = delayedProxy(t, target, 100*time.Millisecond)
+		c.ConnConfig.Fallbacks = nil
+	})
+	ctx, parent := h.parent(context.Background())
+	actx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	_, err := p.Exec(actx, "SELECT 1")
+	cancel()
+	parent.End()
+	if err == nil {
+		t.Fatal("want the acquire to time out")
+	}
+	// The connection is still made, for the pool.
+	for deadline := time.Now().Add(10 * time.Second); len(h.spans("pgx.connect")) == 0; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the connection was never made: %v", h.names())
+		}
+	}
+	acquire := h.one(t, "pgxpool.acquire")
+	if acquire.Status().Code != codes.Error {
+		t.Errorf("timed-out acquire: status %v", acquire.Status())
+	}
+	if connect := h.one(t, "pgx.connect"); connect.Parent().SpanID() != acquire.SpanContext().SpanID() {
+		t.Errorf("connect span is not a child of the acquire")
+	}
+	if started, ended := len(h.rec.Started()), len(h.rec.Ended()); started != ended {
+		t.Errorf("%d spans started, %d ended", started, ended)
+	}
+}
+
+func TestAcquireThreshold_NoEffectWithAcquireAttribute(t *testing.T) {
+	h := newHarness(t, sqltrace.WithAcquire(sqltrace.AcquireAttribute), sqltrace.WithAcquireThreshold(time.Nanosecond))
+	p, _ := h.pool(t, nil)
+	mustExec(t, p, "SELECT 1")
+	h.rec.Reset()
+	ctx, parent := h.parent(context.Background())
+	mustExecCtx(t, ctx, p, "SELECT 2")
+	parent.End()
+	if n := len(h.spans("pgxpool.acquire")); n != 0 {
+		t.Errorf("%d acquire spans with AcquireAttribute, want none", n)
+	}
+	if _, ok := attrs(h.one(t, "SELECT"))[sqltrace.AcquireDurationKey]; !ok {
+		t.Errorf("no %s on the query", sqltrace.AcquireDurationKey)
 	}
 }
 
