@@ -2,7 +2,9 @@ package tracing
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -35,19 +37,21 @@ func defaultBatchConfig() batchConfig {
 }
 
 // batchConfigFromEnv reads the OTEL_BSP_* variables. A malformed value is a
-// [ConfigError]; a batch size above the queue size is lowered to it, as the
-// specification says.
+// [ConfigError]; a batch size above the queue size is lowered to it (the
+// specification requires it to be at most the queue size).
 func batchConfigFromEnv() (batchConfig, error) {
 	c := defaultBatchConfig()
 	var err error
+	// Milliseconds beyond this overflow a time.Duration (292 years).
+	const maxMillis = math.MaxInt64 / int64(time.Millisecond)
 	read := func(name string, min int64, set func(int64)) {
 		v := getenv(name)
 		if v == "" || err != nil {
 			return
 		}
 		n, perr := strconv.ParseInt(v, 10, 64)
-		if perr != nil || n < min {
-			err = configErr(name, v, "want an integer of at least %d", min)
+		if perr != nil || n < min || n > maxMillis {
+			err = configErr(name, v, "want an integer from %d to %d", min, maxMillis)
 			return
 		}
 		set(n)
@@ -75,6 +79,10 @@ func batchConfigFromEnv() (batchConfig, error) {
 // goroutine is woken only when a batch is full, by the timer and by flushes.
 // It also counts the spans dropped from a full queue and reports them
 // through [otel.Handle], at most once a minute.
+//
+// While a queue is being exported, ended spans fill the next one: up to
+// twice OTEL_BSP_MAX_QUEUE_SIZE spans can be held at once (the SDK's holds
+// the queue and one batch).
 type batcher struct {
 	exp sdktrace.SpanExporter
 	cfg batchConfig
@@ -85,27 +93,30 @@ type batcher struct {
 	stopped bool
 	dropped int // since the last report
 
-	full    chan struct{}      // a full batch is waiting (capacity 1)
-	flushes chan chan struct{} // ForceFlush requests, closed when done
-	stop    chan struct{}      // closed by Shutdown
-	done    chan struct{}      // closed when the goroutine returns
+	full    chan struct{}   // a full batch is waiting (capacity 1)
+	flushes chan chan error // ForceFlush requests, answered with the export errors
+	stop    chan struct{}   // closed by Shutdown
+	done    chan struct{}   // closed when the goroutine returns
 
-	lastReport time.Time // of dropped spans; the goroutine's own
-	stopOnce   sync.Once
-	wakes      atomic.Int64 // times the goroutine woke up, for the tests
+	lastReport   time.Time // of dropped spans; the goroutine's own
+	stopOnce     sync.Once
+	shutdownDone chan struct{} // closed when the first Shutdown has a result
+	stopErr      error
+	wakes        atomic.Int64 // times the goroutine woke up, for the tests
 }
 
 var _ sdktrace.SpanProcessor = (*batcher)(nil)
 
 func newBatcher(e sdktrace.SpanExporter, cfg batchConfig) *batcher {
 	b := &batcher{
-		exp:     e,
-		cfg:     cfg,
-		queue:   make([]sdktrace.ReadOnlySpan, 0, cfg.maxBatch),
-		full:    make(chan struct{}, 1),
-		flushes: make(chan chan struct{}),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+		exp:          e,
+		cfg:          cfg,
+		queue:        make([]sdktrace.ReadOnlySpan, 0, cfg.maxBatch),
+		full:         make(chan struct{}, 1),
+		flushes:      make(chan chan error),
+		stop:         make(chan struct{}),
+		done:         make(chan struct{}),
+		shutdownDone: make(chan struct{}),
 	}
 	go b.run()
 	return b
@@ -140,10 +151,13 @@ func (b *batcher) OnEnd(s sdktrace.ReadOnlySpan) {
 	}
 }
 
-// ForceFlush exports every span queued before the call, or returns ctx's
-// error if ctx ends first.
+// ForceFlush exports every span queued before the call and returns the
+// export errors, or ctx's error if ctx ends first.
 func (b *batcher) ForceFlush(ctx context.Context) error {
-	done := make(chan struct{})
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	done := make(chan error, 1)
 	select {
 	case b.flushes <- done:
 	case <-b.done:
@@ -152,8 +166,8 @@ func (b *batcher) ForceFlush(ctx context.Context) error {
 		return ctx.Err()
 	}
 	select {
-	case <-done:
-		return nil
+	case err := <-done:
+		return err
 	case <-ctx.Done():
 		return ctx.Err()
 	}
@@ -162,7 +176,7 @@ func (b *batcher) ForceFlush(ctx context.Context) error {
 // Shutdown stops queueing spans, exports those queued and shuts the exporter
 // down. If ctx ends first, it returns ctx's error and the rest happens in
 // the background, the exporter's error then reported through [otel.Handle].
-// Later calls do nothing.
+// A later call returns the first one's result once it has one.
 func (b *batcher) Shutdown(ctx context.Context) error {
 	first := false
 	b.stopOnce.Do(func() {
@@ -173,7 +187,12 @@ func (b *batcher) Shutdown(ctx context.Context) error {
 		close(b.stop)
 	})
 	if !first {
-		return nil
+		select {
+		case <-b.shutdownDone:
+			return b.stopErr
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 	result := make(chan error, 1)
 	go func() {
@@ -182,15 +201,17 @@ func (b *batcher) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case err := <-result:
-		return err
+		b.stopErr = err
 	case <-ctx.Done():
 		go func() {
 			if err := <-result; err != nil {
 				otel.Handle(err)
 			}
 		}()
-		return ctx.Err()
+		b.stopErr = ctx.Err()
 	}
+	close(b.shutdownDone)
+	return b.stopErr
 }
 
 func (b *batcher) run() {
@@ -201,17 +222,18 @@ func (b *batcher) run() {
 		select {
 		case <-b.full:
 			b.wakes.Add(1)
-			b.export(false)
+			b.handle(b.export(false))
+			// The timer goes on: a partial batch left behind still leaves
+			// on schedule.
 			continue
 		case <-timer.C:
 			b.wakes.Add(1)
-			b.export(true)
+			b.handle(b.export(true))
 		case done := <-b.flushes:
 			b.wakes.Add(1)
-			b.export(true)
-			close(done)
+			done <- b.export(true)
 		case <-b.stop:
-			b.export(true)
+			b.handle(b.export(true))
 			b.report(true)
 			return
 		}
@@ -219,8 +241,16 @@ func (b *batcher) run() {
 	}
 }
 
-// export exports the queue in batches: all of it, or only its full batches.
-func (b *batcher) export(all bool) {
+func (b *batcher) handle(err error) {
+	if err != nil {
+		otel.Handle(err)
+	}
+}
+
+// export exports the queue in batches, all of it or only its full batches,
+// and reports drops. It returns the export errors.
+func (b *batcher) export(all bool) error {
+	defer b.report(false)
 	b.mu.Lock()
 	n := len(b.queue)
 	if !all {
@@ -228,34 +258,37 @@ func (b *batcher) export(all bool) {
 	}
 	if n == 0 {
 		b.mu.Unlock()
-		return
+		return nil
 	}
 	buf := b.queue
 	b.queue = append(b.spare[:0], buf[n:]...) // a partial batch waits for the timer
 	b.spare = nil
 	b.mu.Unlock()
 
+	var errs []error
 	for spans := buf[:n]; len(spans) > 0; {
 		k := min(len(spans), b.cfg.maxBatch)
-		b.exportBatch(spans[:k])
+		// Capped, so that an exporter appending to its batch cannot
+		// write over the next one.
+		if err := b.exportBatch(spans[:k:k]); err != nil {
+			errs = append(errs, err)
+		}
 		spans = spans[k:]
 	}
 	clear(buf) // the spans can be collected
 	b.mu.Lock()
 	b.spare = buf[:0]
 	b.mu.Unlock()
-	b.report(false)
+	return errors.Join(errs...)
 }
 
-func (b *batcher) exportBatch(spans []sdktrace.ReadOnlySpan) {
+func (b *batcher) exportBatch(spans []sdktrace.ReadOnlySpan) error {
 	ctx, cancel := context.Background(), context.CancelFunc(func() {})
 	if b.cfg.timeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, b.cfg.timeout)
 	}
 	defer cancel()
-	if err := b.exp.ExportSpans(ctx, spans); err != nil {
-		otel.Handle(err)
-	}
+	return b.exp.ExportSpans(ctx, spans)
 }
 
 // report reports the spans dropped from a full queue: at once the first

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,9 +23,34 @@ type batchExporter struct {
 	gate      chan struct{}
 	shutdowns int
 	exported  chan struct{} // receives after each export, if not nil
+	fail      error         // returned by every export, if not nil
+
+	busy   atomic.Bool
+	misuse atomic.Value // string: what the batcher did wrong
+}
+
+// check fails t if the batcher called the exporter concurrently or after
+// shutting it down.
+func (e *batchExporter) check(t *testing.T) {
+	t.Helper()
+	if m := e.misuse.Load(); m != nil {
+		t.Error(m)
+	}
 }
 
 func (e *batchExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	if e.busy.Swap(true) {
+		e.misuse.Store("ExportSpans called concurrently")
+	}
+	defer e.busy.Store(false)
+	e.mu.Lock()
+	if e.shutdowns > 0 {
+		e.misuse.Store("ExportSpans called after Shutdown")
+	}
+	e.mu.Unlock()
+	if e.fail != nil {
+		return e.fail
+	}
 	if e.gate != nil {
 		select {
 		case <-e.gate:
@@ -115,6 +141,9 @@ func TestBatcher_EndingSpansDoesNotWakeTheExporter(t *testing.T) {
 
 	endSpans(t, b, 100, true)
 	// The SDK's batch processor wakes its goroutine for each of them.
+	if n := len(b.full); n != 0 {
+		t.Errorf("a wake-up is pending after 100 spans below the batch size")
+	}
 	if w := b.wakes.Load(); w != 0 {
 		t.Errorf("goroutine woke %d times for 100 spans below the batch size, want 0", w)
 	}
@@ -280,6 +309,9 @@ func TestBatcher_ShutdownExportsTheQueueOnce(t *testing.T) {
 		t.Errorf("second Shutdown: %v", err)
 	}
 	endSpans(t, b, 5, true) // after shutdown: dropped
+	if n := len(b.queue); n != 0 {
+		t.Errorf("%d spans queued after Shutdown", n)
+	}
 	if err := b.ForceFlush(context.Background()); err != nil {
 		t.Errorf("ForceFlush after Shutdown: %v", err)
 	}
@@ -329,6 +361,193 @@ func TestBatcher_ShutdownAndFlushHonourTheDeadline(t *testing.T) {
 	}
 }
 
+// A batch that fills while the previous one is being exported leaves as
+// soon as the exporter is free, without the timer.
+func TestBatcher_BatchFilledDuringAnExportLeavesNext(t *testing.T) {
+	noBatcherLeaks(t)
+	e := &batchExporter{gate: make(chan struct{}), exported: make(chan struct{}, 16)}
+	cfg := testBatchConfig()
+	cfg.maxBatch = 4
+	b := newBatcher(e, cfg)
+	defer b.Shutdown(context.Background())
+
+	endSpans(t, b, 4, true)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		b.mu.Lock()
+		taken := len(b.queue) == 0
+		b.mu.Unlock()
+		if taken {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("full batch not taken for export")
+		}
+	}
+	endSpans(t, b, 8, true) // two more full batches while the first is stuck
+	close(e.gate)
+	for range 3 {
+		select {
+		case <-e.exported:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("batches %v, want three of 4 without the timer", e.sizes())
+		}
+	}
+	if got := e.sizes(); len(got) != 3 || got[0] != 4 || got[1] != 4 || got[2] != 4 {
+		t.Errorf("batches %v, want [4 4 4]", got)
+	}
+	e.check(t)
+}
+
+// Under spans ended from many goroutines, flushes and timer exports, every
+// span is exported exactly once, one export at a time.
+func TestBatcher_ConcurrentUseExportsEverySpanOnce(t *testing.T) {
+	noBatcherLeaks(t)
+	var (
+		mu   sync.Mutex
+		seen = map[trace.SpanID]int{}
+	)
+	e := &recordingExporter{record: func(spans []sdktrace.ReadOnlySpan) {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, s := range spans {
+			seen[s.SpanContext().SpanID()]++
+		}
+	}}
+	cfg := defaultBatchConfig()
+	cfg.delay, cfg.maxBatch, cfg.maxQueue = time.Millisecond, 7, 1<<20
+	b := newBatcher(e, cfg)
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(b))
+	tr := tp.Tracer("t")
+
+	const goroutines, perGoroutine = 8, 500
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Go(func() {
+			for i := range perGoroutine {
+				_, s := tr.Start(context.Background(), "op")
+				s.End()
+				if i%100 == 0 {
+					_ = b.ForceFlush(context.Background())
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := tp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(seen) != goroutines*perGoroutine {
+		t.Errorf("%d distinct spans exported, want %d", len(seen), goroutines*perGoroutine)
+	}
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("span %s exported %d times", id, n)
+			break
+		}
+	}
+	if m := e.misuse.Load(); m != nil {
+		t.Error(m)
+	}
+}
+
+// recordingExporter hands every batch to record and checks that exports
+// never overlap.
+type recordingExporter struct {
+	record func([]sdktrace.ReadOnlySpan)
+	busy   atomic.Bool
+	misuse atomic.Value
+}
+
+func (e *recordingExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	if e.busy.Swap(true) {
+		e.misuse.Store("ExportSpans called concurrently")
+	}
+	defer e.busy.Store(false)
+	e.record(spans)
+	return nil
+}
+
+func (e *recordingExporter) Shutdown(context.Context) error { return nil }
+
+func TestBatcher_ForceFlushReturnsExportErrors(t *testing.T) {
+	noBatcherLeaks(t)
+	reported := captureReports(t)
+	boom := errors.New("collector refused")
+	e := &batchExporter{fail: boom}
+	b := newBatcher(e, testBatchConfig())
+	defer b.Shutdown(context.Background())
+	endSpans(t, b, 3, true)
+	if err := b.ForceFlush(context.Background()); !errors.Is(err, boom) {
+		t.Errorf("ForceFlush: %v, want the export's error", err)
+	}
+	if n := len(reported()); n != 0 {
+		t.Errorf("the error returned to the caller was also reported %d times", n)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := b.ForceFlush(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("ForceFlush with a cancelled context: %v", err)
+	}
+}
+
+// A hung export is cut off by the export timeout and the next one goes out.
+func TestBatcher_ExportTimeoutCutsOffAHungExport(t *testing.T) {
+	noBatcherLeaks(t)
+	captureReports(t)
+	e := &batchExporter{gate: make(chan struct{})} // never opened
+	cfg := testBatchConfig()
+	cfg.timeout = 20 * time.Millisecond
+	b := newBatcher(e, cfg)
+	endSpans(t, b, 2, true)
+	start := time.Now()
+	err := b.ForceFlush(context.Background())
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("ForceFlush: %v, want the export's deadline", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("ForceFlush took %v with a 20ms export timeout", d)
+	}
+	if err := b.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A second Shutdown waits for the first one's result.
+func TestBatcher_ConcurrentShutdownsShareTheResult(t *testing.T) {
+	noBatcherLeaks(t)
+	e := &batchExporter{gate: make(chan struct{})}
+	cfg := testBatchConfig()
+	cfg.timeout = 0
+	b := newBatcher(e, cfg)
+	endSpans(t, b, 1, true)
+	first := make(chan error, 1)
+	go func() { first <- b.Shutdown(context.Background()) }()
+	second := make(chan error, 1)
+	go func() {
+		for !b.shuttingDown() {
+			time.Sleep(time.Millisecond)
+		}
+		second <- b.Shutdown(context.Background())
+	}()
+	select {
+	case err := <-second:
+		t.Fatalf("second Shutdown returned %v while the first was still exporting", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	close(e.gate)
+	if err := <-first; err != nil {
+		t.Error(err)
+	}
+	if err := <-second; err != nil {
+		t.Error(err)
+	}
+	if e.shutdowns != 1 {
+		t.Errorf("exporter shut down %d times", e.shutdowns)
+	}
+}
+
 func TestBatchConfigFromEnv(t *testing.T) {
 	for _, tc := range []struct {
 		env  []string
@@ -344,6 +563,8 @@ func TestBatchConfigFromEnv(t *testing.T) {
 		{env: []string{envBSPExportTimeout, "-1"}, bad: envBSPExportTimeout},
 		{env: []string{envBSPMaxQueueSize, "lots"}, bad: envBSPMaxQueueSize},
 		{env: []string{envBSPMaxExportBatchSize, "0"}, bad: envBSPMaxExportBatchSize},
+		// Beyond what a time.Duration holds: the timer would fire at once, forever.
+		{env: []string{envBSPScheduleDelay, "10000000000000"}, bad: envBSPScheduleDelay},
 	} {
 		for _, name := range []string{envBSPScheduleDelay, envBSPExportTimeout, envBSPMaxQueueSize, envBSPMaxExportBatchSize} {
 			t.Setenv(name, "")
@@ -363,4 +584,11 @@ func TestBatchConfigFromEnv(t *testing.T) {
 			t.Errorf("%v: %+v, %v; want %+v", tc.env, got, err, tc.want)
 		}
 	}
+}
+
+// shuttingDown reports whether Shutdown has begun.
+func (b *batcher) shuttingDown() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.stopped
 }

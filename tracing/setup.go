@@ -102,7 +102,15 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 		sdktrace.WithResource(res),
 		sdktrace.WithSampler(c.conv.sampler(sampler)),
 	}
+	var late []sdktrace.SpanProcessor
 	for _, p := range c.conv.spanProcessors() {
+		if _, ok := p.(*KeepErrorsProcessor); ok {
+			// After the exporters' batch processors: the provider shuts its
+			// processors down in order and stops at the first that runs out
+			// of time, and the sampled spans matter most.
+			late = append(late, p)
+			continue
+		}
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(p))
 	}
 	var reporters []*reportingExporter
@@ -123,6 +131,9 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 			// span: see batcher.
 			tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(newBatcher(e, batch)))
 		}
+	}
+	for _, p := range late {
+		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(p))
 	}
 	tp := sdktrace.NewTracerProvider(tpOpts...)
 
