@@ -119,8 +119,10 @@ func WithAcquire(mode AcquireMode) Option {
 // the caller waited for one to be released or created. An acquire that
 // creates a connection always gets its span, started when the connection
 // starts, so that "pgx.connect" and the queries of the pool's AfterConnect
-// and PrepareConn hooks are its children, as without the threshold; so does
-// one that fails (not one the caller cancelled). The wait of every acquire
+// hook are its children, as without the threshold; so does one that fails
+// (not one the caller cancelled). Queries that a PrepareConn or
+// BeforeAcquire hook runs on an idle connection are children of the
+// caller's span. The wait of every acquire
 // is still recorded in db.client.connection.wait_time. A late span starts
 // when the acquire started.
 //

@@ -115,8 +115,8 @@ func (t *Tracer) startAcquireLate(o *op) trace.Span {
 
 // connecting starts the span of the deferred acquire of ctx, if any, when
 // the pool creates a connection for it: an acquire that connects is a slow
-// one, and the connection's span and the queries of the pool's hooks
-// (AfterConnect, PrepareConn) are its children. The pool connects on a
+// one, and the connection's span and the queries of the pool's
+// AfterConnect hook are its children. The pool connects on a
 // goroutine of its own, which may outlive the acquire.
 func (t *Tracer) connecting(ctx context.Context) {
 	o := opFrom(ctx)
