@@ -116,9 +116,10 @@
 // # Cost
 //
 // Setup runs once, at start-up: the resource detectors read a few files and
-// the exporters are created without connecting. Per span, the SDK's batch
-// span processor costs one non-blocking channel send; the conventions below
-// add what they document.
+// the exporters are created without connecting. Per span, the batch span
+// processor costs an append under a mutex, and its goroutine wakes once per
+// batch rather than once per span; the conventions below add what they
+// document.
 //
 // The instrumentation packages of this module (httptrace, kafkatrace,
 // sqltrace, logcorr) apply the same conventions without depending on Setup:
