@@ -181,8 +181,9 @@
 // message, `error.type` and an exception event; a panic is recorded with its
 // stack, sets status Error and is re-raised unchanged. Expected outcomes are
 // not errors: context.Canceled (the caller gave up) and whatever the
-// classifier set with [WithErrorClassifier] or [SetErrorClassifier] calls
-// expected; context.DeadlineExceeded is a timeout and stays an error. [Run]
+// classifier calls expected: the one [WithErrorClassifier] sets for the
+// spans of Setup's provider, else the process-wide one of
+// [SetErrorClassifier]; context.DeadlineExceeded is a timeout and stays an error. [Run]
 // does the same around a function. [SetAttributesFunc] builds attributes
 // only for a recording span. The helpers take the TracerProvider of the
 // recording span in ctx, else the global one.

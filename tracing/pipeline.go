@@ -59,21 +59,19 @@ func WithKeepErrors(slowerThan time.Duration) Option {
 	})
 }
 
-// WithErrorClassifier sets the process-wide classifier of expected outcomes
-// used by [End], [Run] and [RecordError] (see [SetErrorClassifier]). By
-// default only the caller's context.Canceled is expected.
+// WithErrorClassifier sets the classifier of expected outcomes that [End],
+// [Run] and [RecordError] consult for the spans of the provider Setup
+// builds, in place of the process-wide one ([SetErrorClassifier]); spans of
+// other providers are not affected, so several Setups in one process (see
+// [WithoutGlobals]) each keep their own. Shutdown removes it. By default
+// only the caller's context.Canceled is expected.
 func WithErrorClassifier(c ErrorClassifier) Option {
 	return optionFunc(func(cfg *config) { cfg.conv.classifier = c })
 }
 
-// spanProcessors returns the processors Setup registers before the export
-// pipeline: baggage copying and error keeping. Setup calls it once per
-// pipeline, so it also installs the process-wide helper settings, as Setup
-// installs the global TracerProvider.
+// spanProcessors returns the processors Setup registers with the export
+// pipeline: baggage copying and error keeping.
 func (c *conventionsConfig) spanProcessors() []sdktrace.SpanProcessor {
-	if c.classifier != nil {
-		SetErrorClassifier(c.classifier)
-	}
 	var ps []sdktrace.SpanProcessor
 	if !c.noBaggage {
 		ps = append(ps, NewBaggageSpanProcessor())

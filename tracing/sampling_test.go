@@ -12,6 +12,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkit/otelkit/internal/conv"
 )
 
 // pipeline builds a provider the way Setup does, through the conventions
@@ -162,14 +164,55 @@ func TestConventionsConfig_Defaults(t *testing.T) {
 	if cfg.conv.wrapExporter(exp) != exp || len(cfg.conv.spanProcessors()) != 0 {
 		t.Errorf("options not applied")
 	}
-	WithErrorClassifier(func(error) bool { return true }).apply(&cfg)
-	cfg.conv.spanProcessors()
-	t.Cleanup(func() { SetErrorClassifier(nil) })
-	tp, exp2 := newRecorder(t)
-	_, span := tp.Tracer("t").Start(context.Background(), "test.classified")
-	RecordError(span, errors.New("any"))
-	span.End()
-	if st := exp2.GetSpans()[0].Status; st.Code != codes.Unset {
-		t.Errorf("classifier not installed: status %v", st)
+}
+
+// WithErrorClassifier applies to the spans of the provider Setup builds,
+// and only to them: two Setups in one process keep their own, and Shutdown
+// removes it.
+func TestWithErrorClassifier_IsPerProvider(t *testing.T) {
+	errMiss := errors.New("cache miss")
+	setup := func(opts ...Option) (Providers, *tracetest.InMemoryExporter, func(context.Context) error) {
+		exp := tracetest.NewInMemoryExporter()
+		var p Providers
+		shutdown, err := Setup(context.Background(), append([]Option{WithServiceName("svc"),
+			WithDefaultTracesExporter("none"), WithDefaultMetricsExporter("none"),
+			WithSpanExporter(exp), WithoutGlobals(&p)}, opts...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p, exp, shutdown
+	}
+	status := func(p Providers, exp *tracetest.InMemoryExporter) codes.Code {
+		exp.Reset()
+		ctx, parent := p.TracerProvider.Tracer("t").Start(context.Background(), "test.parent")
+		_, span := Start(ctx, "test.lookup")
+		RecordError(span, errMiss)
+		span.End()
+		parent.End()
+		if err := p.TracerProvider.(*sdktrace.TracerProvider).ForceFlush(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range exp.GetSpans() {
+			if s.Name == "test.lookup" {
+				return s.Status.Code
+			}
+		}
+		t.Fatal("no test.lookup span")
+		return 0
+	}
+	classified, expC, shutdownC := setup(WithErrorClassifier(func(err error) bool { return errors.Is(err, errMiss) }))
+	plain, expP, shutdownP := setup()
+	defer shutdownP(context.Background())
+	if got := status(classified, expC); got != codes.Unset {
+		t.Errorf("classified provider: status %v, want unset", got)
+	}
+	if got := status(plain, expP); got != codes.Error {
+		t.Errorf("other provider: status %v, want Error: the classifier leaked", got)
+	}
+	if err := shutdownC(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := conv.ProviderClassifiers(); n != 0 {
+		t.Errorf("%d provider classifiers left after Shutdown", n)
 	}
 }

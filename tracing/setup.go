@@ -28,6 +28,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
+	"github.com/otelkit/otelkit/internal/conv"
 	"github.com/otelkit/otelkit/tracing/waterfall"
 )
 
@@ -136,6 +137,10 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(p))
 	}
 	tp := sdktrace.NewTracerProvider(tpOpts...)
+	removeClassifier := func() {}
+	if c.conv.classifier != nil {
+		removeClassifier = conv.SetProviderErrorClassifier(tp, c.conv.classifier)
+	}
 
 	// Without a reader nothing would read what the instruments aggregate:
 	// the no-op provider spares every instrumented call that work.
@@ -166,6 +171,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 				}
 			})
 			result = shutdownAll(ctx, tp.Shutdown, shutdownMetrics)
+			removeClassifier()
 		})
 		return result
 	}, nil

@@ -74,6 +74,7 @@ type ErrorClassifier = conv.ErrorClassifier
 // context.Canceled is expected: the caller gave up, the operation did not
 // fail (context.DeadlineExceeded is a timeout and stays an error). The
 // classifier is called in addition to that rule, on the goroutine that ends
-// the span, and must be safe for concurrent use. [WithErrorClassifier] sets
-// it from [Setup].
+// the span, and must be safe for concurrent use. The classifier
+// [WithErrorClassifier] gives the spans of a Setup's provider takes
+// precedence.
 func SetErrorClassifier(c ErrorClassifier) { conv.SetErrorClassifier(c) }

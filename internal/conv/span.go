@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel"
@@ -85,7 +86,7 @@ func Run(ctx context.Context, name string, fn func(context.Context) error, opts 
 // RecordError records err on span as [End] does: status Error, `error.type`
 // and an exception event, unless err is nil or an expected outcome.
 func RecordError(span trace.Span, err error) {
-	if err == nil || !span.IsRecording() || expected(err) {
+	if err == nil || !span.IsRecording() || expected(span, err) {
 		return
 	}
 	span.SetStatus(codes.Error, err.Error())
@@ -140,8 +141,8 @@ var classifier atomic.Pointer[ErrorClassifier]
 // context.Canceled is expected: the caller gave up, the operation did not
 // fail (context.DeadlineExceeded is a timeout and stays an error). The
 // classifier is called in addition to that rule, on the goroutine that ends
-// the span, and must be safe for concurrent use. [WithErrorClassifier] sets
-// it from [Setup].
+// the span, and must be safe for concurrent use. A classifier set for the
+// span's provider ([SetProviderErrorClassifier]) takes precedence.
 func SetErrorClassifier(c ErrorClassifier) {
 	if c == nil {
 		classifier.Store(nil)
@@ -150,9 +151,48 @@ func SetErrorClassifier(c ErrorClassifier) {
 	classifier.Store(&c)
 }
 
-func expected(err error) bool {
+// providerClassifiers holds the classifiers set for one TracerProvider, by
+// provider; providerClassifierCount spares spans the lookup while there is
+// none.
+var (
+	providerClassifiers     sync.Map // trace.TracerProvider -> ErrorClassifier
+	providerClassifierCount atomic.Int64
+)
+
+// SetProviderErrorClassifier sets the classifier for the spans of tp, in
+// place of the process-wide one, and returns the function that removes it.
+// tracing.Setup sets its WithErrorClassifier this way, so that providers
+// set up without globals each keep their own. tp must be comparable, as
+// the SDK's *TracerProvider is; c must not be nil.
+func SetProviderErrorClassifier(tp trace.TracerProvider, c ErrorClassifier) (remove func()) {
+	if _, loaded := providerClassifiers.Swap(tp, c); !loaded {
+		providerClassifierCount.Add(1)
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			if _, ok := providerClassifiers.LoadAndDelete(tp); ok {
+				providerClassifierCount.Add(-1)
+			}
+		})
+	}
+}
+
+// ProviderClassifiers returns how many providers have a classifier of their
+// own, for tests.
+func ProviderClassifiers() int { return int(providerClassifierCount.Load()) }
+
+func expected(span trace.Span, err error) bool {
 	if errors.Is(err, context.Canceled) {
 		return true
+	}
+	if providerClassifierCount.Load() > 0 {
+		// A provider of a type that is not comparable cannot be a key.
+		if tp := span.TracerProvider(); tp != nil && reflect.TypeOf(tp).Comparable() {
+			if c, ok := providerClassifiers.Load(tp); ok {
+				return c.(ErrorClassifier)(err)
+			}
+		}
 	}
 	if c := classifier.Load(); c != nil {
 		return (*c)(err)

@@ -3,9 +3,10 @@ package shop
 import (
 	"context"
 	"fmt"
-	"github.com/otelkit/otelkit/sqltrace/outbox"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/otelkit/otelkit/sqltrace/outbox"
 )
 
 // CatalogSize is the number of SKUs in stock, sku-0000 to sku-1999, each

@@ -8,9 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/otelkit/otelkit/httptrace"
-	"github.com/otelkit/otelkit/sqltrace/outbox"
-	"github.com/otelkit/otelkit/tracing"
 	"hash/fnv"
 	"io"
 	"net/http"
@@ -24,6 +21,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkit/otelkit/httptrace"
+	"github.com/otelkit/otelkit/sqltrace/outbox"
+	"github.com/otelkit/otelkit/tracing"
 )
 
 // ---- gateway ---------------------------------------------------------------

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/otelkit/otelkit/httptrace"
-	"github.com/otelkit/otelkit/kafkatrace"
 	"net"
 	"net/http"
 	"sync"
@@ -14,6 +12,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/otelkit/otelkit/httptrace"
+	"github.com/otelkit/otelkit/kafkatrace"
 )
 
 // Topics and their partition counts.
