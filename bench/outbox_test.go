@@ -20,7 +20,6 @@ import (
 	"github.com/otelkit/otelkit/internal/pgtest"
 	"github.com/otelkit/otelkit/kafkatrace"
 	"github.com/otelkit/otelkit/sqltrace/outbox"
-	"github.com/otelkit/otelkit/tracing"
 	"github.com/otelkit/otelkit/tracing/w3c"
 )
 
@@ -71,15 +70,7 @@ func benchRelay(b *testing.B, sampled int, setup bool) {
 	switch {
 	case setup:
 		b.Setenv("OTEL_BSP_MAX_QUEUE_SIZE", fmt.Sprint(queue))
-		var p tracing.Providers
-		shutdown, err := tracing.Setup(ctx, tracing.WithServiceName("relay"),
-			tracing.WithDefaultTracesExporter("none"), tracing.WithDefaultMetricsExporter("none"),
-			tracing.WithSpanExporter(tracetest.NewNoopExporter()), tracing.WithoutGlobals(&p))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = shutdown(ctx) })
-		tp = p.TracerProvider
+		tp = setupTracing(b, tracetest.NewNoopExporter()).TracerProvider
 	case sampled > 0:
 		sdk := sdktrace.NewTracerProvider(
 			sdktrace.WithSampler(sdktrace.ParentBased(sdktrace.AlwaysSample())),

@@ -27,6 +27,24 @@ var spanAttrs = trace.WithAttributes(
 	attribute.String("payment.provider", "acme"),
 )
 
+// setupTracing returns the providers tracing.Setup builds, without
+// globals, exporting to e only, shut down when b ends.
+func setupTracing(b *testing.B, e sdktrace.SpanExporter, opts ...tracing.Option) tracing.Providers {
+	b.Helper()
+	var p tracing.Providers
+	shutdown, err := tracing.Setup(context.Background(), append([]tracing.Option{
+		tracing.WithServiceName("bench"),
+		tracing.WithDefaultTracesExporter("none"),
+		tracing.WithDefaultMetricsExporter("none"),
+		tracing.WithSpanExporter(e),
+		tracing.WithoutGlobals(&p)}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = shutdown(context.Background()) })
+	return p
+}
+
 func benchSpans(b *testing.B, tp trace.TracerProvider) {
 	tr := tp.Tracer("bench")
 	ctx := context.Background()
@@ -47,18 +65,7 @@ func BenchmarkPipeline(b *testing.B) {
 		benchSpans(b, tp)
 	})
 	b.Run("tracing.Setup", func(b *testing.B) {
-		var p tracing.Providers
-		shutdown, err := tracing.Setup(context.Background(),
-			tracing.WithServiceName("bench"),
-			tracing.WithDefaultTracesExporter("none"),
-			tracing.WithDefaultMetricsExporter("none"),
-			tracing.WithSpanExporter(discardExporter{}),
-			tracing.WithoutGlobals(&p))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer shutdown(context.Background())
-		benchSpans(b, p.TracerProvider)
+		benchSpans(b, setupTracing(b, discardExporter{}).TracerProvider)
 	})
 }
 
@@ -153,18 +160,7 @@ func BenchmarkRequestSpans(b *testing.B) {
 		roundTrip(b, tp)
 	})
 	b.Run("tracing.Setup", func(b *testing.B) {
-		var p tracing.Providers
-		shutdown, err := tracing.Setup(context.Background(),
-			tracing.WithServiceName("bench"),
-			tracing.WithDefaultTracesExporter("none"),
-			tracing.WithDefaultMetricsExporter("none"),
-			tracing.WithSpanExporter(discardExporter{}),
-			tracing.WithoutRedaction(), tracing.WithoutBusinessBaggage(),
-			tracing.WithoutGlobals(&p))
-		if err != nil {
-			b.Fatal(err)
-		}
-		defer shutdown(context.Background())
+		p := setupTracing(b, discardExporter{}, tracing.WithoutRedaction(), tracing.WithoutBusinessBaggage())
 		roundTrip(b, p.TracerProvider)
 	})
 }

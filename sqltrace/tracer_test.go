@@ -609,16 +609,7 @@ func TestAcquireThreshold_OnlySlowAcquiresGetASpan(t *testing.T) {
 func TestAcquireThreshold_ConnectNestsUnderTheAcquire(t *testing.T) {
 	h := newHarness(t, sqltrace.WithAcquireThreshold(time.Hour))
 	p, _ := h.pool(t, nil)
-	ctx, parent := h.parent(context.Background())
-	mustExecCtx(t, ctx, p, "SELECT 1") // the pool is empty: this acquire connects
-	parent.End()
-
-	acquire := h.one(t, "pgxpool.acquire")
-	connect := h.one(t, "pgx.connect")
-	childOf(t, acquire, parent)
-	if connect.Parent().SpanID() != acquire.SpanContext().SpanID() {
-		t.Errorf("connect span is not a child of the acquire that needed it")
-	}
+	acquire, connect := firstConnect(t, h, p)
 	if connect.StartTime().Before(acquire.StartTime()) || connect.EndTime().After(acquire.EndTime()) {
 		t.Errorf("connect %v..%v outside its acquire %v..%v", connect.StartTime(), connect.EndTime(),
 			acquire.StartTime(), acquire.EndTime())
@@ -933,19 +924,27 @@ func sumInt(rm metricdata.ResourceMetrics, name string) int64 {
 	return n
 }
 
-func TestConnect_NewPoolConnectionNestsUnderAcquire(t *testing.T) {
-	h := newHarness(t)
-	p, schema := h.pool(t, nil)
+// firstConnect runs a query on the empty pool p, whose acquire therefore
+// connects, and checks that the acquire's span is the handler's child and
+// the connection's span the acquire's.
+func firstConnect(t *testing.T, h *harness, p *pgxpool.Pool) (acquire, connect sdktrace.ReadOnlySpan) {
+	t.Helper()
 	ctx, parent := h.parent(context.Background())
-	mustExecCtx(t, ctx, p, "SELECT 1") // the pool is empty: this acquire connects
+	mustExecCtx(t, ctx, p, "SELECT 1")
 	parent.End()
-
-	acquire := h.one(t, "pgxpool.acquire")
-	connect := h.one(t, "pgx.connect")
+	acquire = h.one(t, "pgxpool.acquire")
+	connect = h.one(t, "pgx.connect")
 	childOf(t, acquire, parent)
 	if connect.Parent().SpanID() != acquire.SpanContext().SpanID() {
 		t.Errorf("connect span is not a child of the acquire that needed it")
 	}
+	return acquire, connect
+}
+
+func TestConnect_NewPoolConnectionNestsUnderAcquire(t *testing.T) {
+	h := newHarness(t)
+	p, schema := h.pool(t, nil)
+	acquire, connect := firstConnect(t, h, p)
 	wantAttrs(t, connect,
 		attribute.String("db.namespace", "test|"+schema),
 		attribute.String("server.address", "127.0.0.1"),

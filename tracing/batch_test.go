@@ -122,6 +122,22 @@ func (recordOnly) ShouldSample(p sdktrace.SamplingParameters) sdktrace.SamplingR
 }
 func (recordOnly) Description() string { return "RecordOnly" }
 
+// awaitTaken waits until b's goroutine has taken the queue for export.
+func awaitTaken(t *testing.T, b *batcher) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		b.mu.Lock()
+		taken := len(b.queue) == 0
+		b.mu.Unlock()
+		if taken {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("full batch not taken for export")
+		}
+	}
+}
+
 func testBatchConfig() batchConfig {
 	c := defaultBatchConfig()
 	c.delay = time.Hour
@@ -229,17 +245,7 @@ func TestBatcher_DropsAndReportsWhenTheQueueIsFull(t *testing.T) {
 	// The first full batch is taken by the goroutine and blocks in the
 	// exporter; then the queue fills up and the rest is dropped.
 	endSpans(t, b, 4, true)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		b.mu.Lock()
-		taken := len(b.queue) == 0
-		b.mu.Unlock()
-		if taken {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("full batch not taken for export")
-		}
-	}
+	awaitTaken(t, b)
 	endSpans(t, b, 100, true)
 	close(e.gate)
 	if err := b.Shutdown(context.Background()); err != nil {
@@ -372,17 +378,7 @@ func TestBatcher_BatchFilledDuringAnExportLeavesNext(t *testing.T) {
 	defer b.Shutdown(context.Background())
 
 	endSpans(t, b, 4, true)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		b.mu.Lock()
-		taken := len(b.queue) == 0
-		b.mu.Unlock()
-		if taken {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("full batch not taken for export")
-		}
-	}
+	awaitTaken(t, b)
 	endSpans(t, b, 8, true) // two more full batches while the first is stuck
 	close(e.gate)
 	for range 3 {
