@@ -133,7 +133,7 @@ func BenchmarkRedaction(b *testing.B) {
 		// 32 spans in one call, as the batch span processor exports them.
 		{"secrets-batch", slices.Repeat([]sdktrace.ReadOnlySpan{dirtySpan}, 32)},
 	}
-	redacting := tracing.NewRedactor(tracing.RedactionRules{}).Exporter(nullExporter{})
+	redacting := pipeline.NewRedactingExporter(nullExporter{}, nil)
 	for _, tc := range cases {
 		spans := tc.spans
 		b.Run(tc.name+"/plain", func(b *testing.B) {
@@ -241,7 +241,7 @@ func BenchmarkConventionsPaired(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			spans := []sdktrace.ReadOnlySpan{tc.span}
 			var plain sdktrace.SpanExporter = nullExporter{}
-			redacting := tracing.NewRedactor(tracing.RedactionRules{}).Exporter(nullExporter{})
+			redacting := pipeline.NewRedactingExporter(nullExporter{}, nil)
 			paired(b, "plain", func() { _ = plain.ExportSpans(context.Background(), spans) },
 				"redacted", func() { _ = redacting.ExportSpans(context.Background(), spans) })
 		})
