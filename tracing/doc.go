@@ -1,16 +1,107 @@
-// Package conv is the implementation of the conventions behind package
-// [github.com/otelkit/otelkit/tracing]: span names, the business key
-// registry, business baggage, the span helpers and redaction.
+// Package tracing holds the conventions every package of this module
+// follows, and that a company's own services and libraries can follow with
+// it: span names, business keys that travel with a request, span helpers
+// that never leak a span or lose an error, error classification, and the
+// rules that keep secrets and personal data out of telemetry. Its aim is
+// that when checkout breaks at 3 AM, one trace shows which service failed,
+// why, and what led to it, and that "all failed checkouts of user X" is one
+// query across every service.
 //
-// Package tracing re-exports all of it and documents it for users; the
-// instrumentation packages of this module (sqltrace, kafkatrace, httptrace,
-// logcorr) import conv instead, because tracing also holds Setup and with it
-// the OTLP exporters, gRPC and Prometheus, which a program that only wants
-// the instrumentation must not have to link.
+// Package tracing depends on the OpenTelemetry API only, never on the SDK:
+// a library calls tracing.Start and tracing.SetBusiness and links nothing
+// more than it would with the otel API. The SDK half lives under sdk/:
+// package [github.com/otelkit/otelkit/sdk/otelsetup] configures the SDK from
+// the OTEL_* variables and applies these conventions to what it exports;
+// [github.com/otelkit/otelkit/sdk/pipeline] holds the span processor and
+// exporter that do so, for a program that builds its own TracerProvider;
+// [github.com/otelkit/otelkit/sdk/tracingtest] checks the conventions in
+// tests.
 //
-// conv depends only on the OpenTelemetry API and the standard library, not
-// on the SDK. The process-wide state of the conventions (the key registry,
-// the error classifier, the strict-name hooks, the invalid-name report
-// limiter and the default redactor) lives here, once, so that tracing.X and
-// conv.X are the same thing.
+// # Span names
+//
+// Business spans are named `<domain>.<operation>` in lower snake case:
+// `checkout.charge_payment`, `inventory.validate_stock_levels` (see
+// [ValidName]). Protocol spans (`GET /orders/{id}`, `send orders`,
+// `SELECT inventory`) follow the OTel semantic conventions and come from the
+// instrumentation packages. Names are never built from ids or URLs: the
+// helpers refuse a run of four digits. A bad name given to the helpers is
+// reported once per name through otel.Handle (at most 256 names, then once
+// that more were seen) and the span is still created; in tests
+// ([StrictNames], turned on by tracingtest) it fails the test.
+//
+// # Business context
+//
+// Business keys are typed and registered: [OrderID], [UserID], [TenantID],
+// [OrderAmount], [OrderCurrency], [OrderItemCount], [PaymentProvider], and a
+// team's own from [NewStringKey], [NewInt64Key], [NewFloat64Key],
+// [NewBoolKey] or [Register]. Each declares whether it is personal data
+// ([HashPersonal], [DropPersonal]) and whether it [Travels]. One call at the
+// edge sets the context for the rest of the request:
+//
+//	ctx = tracing.SetBusiness(ctx, tracing.OrderID.String(id), tracing.UserID.String(user))
+//
+// It sets the attributes on the current span and puts the traveling keys in
+// W3C baggage; the baggage propagator carries them over HTTP and Kafka (and
+// the outbox stores them with the row), and pipeline.NewBaggageSpanProcessor copies
+// them onto every span started afterwards, in every service. Only registered
+// traveling keys are copied, and only values that parse as the key's type,
+// are printable UTF-8 and are at most 256 bytes: a client's or a third
+// party's members never reach a span. Baggage keeps the W3C limits (64
+// members, 8192 bytes); a business key that does not fit stays on the
+// current span and is reported with [ErrBaggageFull]. [Business] returns
+// the business attributes a context carries (the log correlation handler
+// uses it).
+//
+// # Span helpers
+//
+//	func (s *Service) Charge(ctx context.Context, o Order) (err error) {
+//		ctx, span := tracing.Start(ctx, "checkout.charge_payment")
+//		defer tracing.End(span, &err)
+//		...
+//	}
+//
+// [End] ends the span on every path. An error sets status Error with its
+// message, `error.type` and an exception event; a panic is recorded with its
+// stack, sets status Error and is re-raised unchanged. Expected outcomes are
+// not errors: context.Canceled (the caller gave up) and whatever the
+// classifier calls expected: the one otelsetup.WithErrorClassifier sets for
+// the spans of Setup's provider, else the process-wide one of
+// [SetErrorClassifier]; context.DeadlineExceeded is a timeout and stays an error. [Run]
+// does the same around a function. [SetAttributesFunc] builds attributes
+// only for a recording span. The helpers take the TracerProvider of the
+// recording span in ctx, else the global one.
+//
+// # Redaction
+//
+// Applied by the exporters of otelsetup.Setup (on by default, see
+// otelsetup.WithRedaction) and pipeline.NewRedactingExporter, over span, event and link attributes and the status
+// message:
+//   - keys whose words include authorization, password, passwd, secret,
+//     token, apikey, cookie, credential(s), jwt or passphrase, keys ending in
+//     `.key` and keys such as `x-api-key` or `private_key` have their string
+//     values masked, keeping three characters at each end of values of 16
+//     bytes or more ("Bearer abc...xyz"), "***" otherwise;
+//     `messaging.kafka.message.key` is allowed;
+//   - under any key, bearer and basic credentials, JWTs, card numbers that
+//     pass the Luhn check ("****1111") and provider keys (sk_live_, pk_live_,
+//     rk_live_, their _test_ forms, whsec_: "pk_live_abc...xyz") are masked
+//     where they appear in a value;
+//   - registered personal data is replaced by "sha256:" and 32 hex digits (an
+//     HMAC when [RedactionRules].HashKey is set; use one key in every
+//     service) or dropped. [RedactAttr] shows what an attribute becomes; hash
+//     a user id with it to search for that user's traces.
+//
+// # Cost of the conventions
+//
+// Measured in bench/tracing_test.go (numbers in bench/README.md) as thread CPU time per span, in
+// interleaved blocks, on a 2-core machine (BenchmarkHelpersPaired,
+// BenchmarkConventionsPaired; six runs): [Start] and [End] add 23 to 30 ns
+// to a span that is not recording (185 ns raw) and 15 to 30 ns, 2 to 4.5%,
+// to one that is (about 665 ns raw, with a batch span processor), and no
+// allocation. Copying five business members from baggage onto a span costs
+// about 0.45 µs more than setting the same five attributes by hand (1.93 µs
+// against 1.47 µs for the whole span), with the same allocations. Redaction
+// costs about 0.41 µs per exported span of eight attributes with nothing to
+// mask, without allocating, and about 1.3 µs for a span with five secrets to
+// mask; it runs on the exporting goroutine, not the caller's.
 package tracing

@@ -14,14 +14,28 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
 
-// RedactionRules configure a [Redactor]; the zero value is the default
-// rules. They are documented, for users, as tracing.RedactionRules, which
-// converts to this type.
+// RedactionRules configure a [Redactor]. The zero value is the default rules.
 type RedactionRules struct {
-	SecretKeyWords []string        // nil: DefaultSecretKeyWords
-	AllowKeys      []attribute.Key // nil: DefaultAllowKeys
-	HashKey        []byte          // nil: plain SHA-256
-	NoValueScan    bool
+	// SecretKeyWords are the words that make an attribute key secret: a key
+	// is split into words at '.', '_' and '-' and compared without case.
+	// By default [DefaultSecretKeyWords]. Whatever the words, a key whose
+	// last dot-separated segment is "key" (`stripe.key`), or with the word
+	// "key" after api, private, secret, access or signing (`x-api-key`,
+	// `private_key`), is secret too.
+	SecretKeyWords []string
+	// AllowKeys are keys never masked for their name (values are still
+	// scanned). By default [DefaultAllowKeys].
+	AllowKeys []attribute.Key
+	// HashKey keys the HMAC-SHA256 that replaces personal data registered
+	// with [HashPersonal]. Every service must use the same key for the
+	// hashes to match across services. By default personal data is hashed
+	// with plain SHA-256, which is enough to keep values out of clear text
+	// but not against someone who can guess them: set a key in production.
+	HashKey []byte
+	// NoValueScan turns off the search for secret-looking values (bearer
+	// tokens, JWTs, card numbers, provider keys) under keys that do not look
+	// secret. By default values are scanned.
+	NoValueScan bool
 }
 
 // DefaultSecretKeyWords are the words of attribute keys whose values are
