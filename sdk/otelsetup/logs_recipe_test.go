@@ -1,4 +1,4 @@
-package logcorr_test
+package otelsetup_test
 
 import (
 	"bytes"
