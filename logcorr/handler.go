@@ -75,6 +75,11 @@ func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool {
 // them; inside a group they are also remembered, to be rebuilt under the
 // group for correlated records.
 func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	if h.cfg.redactor != nil {
+		// Once here rather than on every record: the wrapped handler
+		// pre-formats them.
+		attrs, _ = redactAttrs(h.cfg.redactor, attrs)
+	}
 	if len(attrs) == 0 {
 		return h
 	}
@@ -105,10 +110,13 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 	return &h2
 }
 
-// Handle adds the correlation fields to r and passes it on. It does not
-// modify r or its attributes, so the caller may hand r to other handlers
+// Handle redacts r, adds the correlation fields and passes it on. It does
+// not modify r or its attributes, so the caller may hand r to other handlers
 // afterwards (as [slog.MultiHandler] does).
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
+	if h.cfg.redactor != nil {
+		r, _ = redactRecord(h.cfg.redactor, r)
+	}
 	if ctx == nil {
 		return h.full.Handle(ctx, r)
 	}
@@ -191,6 +199,12 @@ func (h *Handler) addBusiness(ctx context.Context, r *slog.Record) {
 	for _, kv := range business(ctx) {
 		if h.cfg.businessSet != nil {
 			if _, ok := h.cfg.businessSet[kv.Key]; !ok {
+				continue
+			}
+		}
+		if h.cfg.redactor != nil {
+			var keep bool
+			if kv, keep, _ = h.cfg.redactor.Redact(kv); !keep {
 				continue
 			}
 		}

@@ -1,9 +1,6 @@
 package conv
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"hash/maphash"
 	"maps"
 	"strings"
@@ -64,8 +61,12 @@ const hashCacheSize = 256
 // hashSlotSeed places values in the slots of [Redactor.hashes].
 var hashSlotSeed = maphash.MakeSeed()
 
-// hashedValue is a personal value and its hash.
-type hashedValue struct{ value, hash string }
+// hashedValue is a personal value and its hash under key (see
+// currentHashKey).
+type hashedValue struct {
+	value, hash string
+	key         *hashKey
+}
 
 // classCache holds the verdicts made while the registry was ks.
 type classCache struct {
@@ -178,26 +179,14 @@ func (r *Redactor) redact(kv attribute.KeyValue) (out attribute.KeyValue, keep, 
 }
 
 func (r *Redactor) hash(v string) string {
+	key, id := r.currentHashKey()
 	slot := &r.hashes[maphash.String(hashSlotSeed, v)%hashCacheSize]
-	if h := slot.Load(); h != nil && h.value == v {
+	if h := slot.Load(); h != nil && h.value == v && h.key == id {
 		return h.hash
 	}
-	h := r.computeHash(v)
-	slot.Store(&hashedValue{value: v, hash: h})
+	h := keyedHash(v, key)
+	slot.Store(&hashedValue{value: v, hash: h, key: id})
 	return h
-}
-
-func (r *Redactor) computeHash(v string) string {
-	var sum []byte
-	if len(r.hashKey) > 0 {
-		h := hmac.New(sha256.New, r.hashKey)
-		h.Write([]byte(v))
-		sum = h.Sum(nil)
-	} else {
-		s := sha256.Sum256([]byte(v))
-		sum = s[:]
-	}
-	return hashPrefix + hex.EncodeToString(sum[:16])
 }
 
 const hashPrefix = "sha256:"
