@@ -115,7 +115,7 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 // afterwards (as [slog.MultiHandler] does).
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	if h.cfg.redactor != nil {
-		r, _ = redactRecord(h.cfg.redactor, r)
+		redactRecord(h.cfg.redactor, &r)
 	}
 	if ctx == nil {
 		return h.full.Handle(ctx, r)

@@ -12,36 +12,36 @@ import (
 // what a record carries. It is nil under WithoutRedaction.
 type redactor = *conv.Redactor
 
-// redactRecord returns r with its message and attributes redacted, and
-// whether anything changed. A clean record is returned as it is, without
-// allocating: the first pass only looks, and a second pass rebuilds the
+// redactRecord redacts the message and attributes of *r, replacing *r
+// with a new record only when something changes. A clean record costs no
+// allocation: the first pass only looks, and a second pass rebuilds the
 // record after the first change.
-func redactRecord(red redactor, r slog.Record) (slog.Record, bool) {
+func redactRecord(red redactor, r *slog.Record) {
 	msg, changed := red.Text(r.Message)
 	if !changed {
 		r.Attrs(func(a slog.Attr) bool {
-			_, _, changed = redactAttr(red, a)
+			changed, _ = redactAttr(red, &a)
 			return !changed
 		})
 		if !changed {
-			return r, false
+			return
 		}
 	}
 	out := slog.NewRecord(r.Time, r.Level, msg, r.PC)
 	r.Attrs(func(a slog.Attr) bool {
-		if a, keep, _ := redactAttr(red, a); keep {
+		if _, drop := redactAttr(red, &a); !drop {
 			out.AddAttrs(a)
 		}
 		return true
 	})
-	return out, true
+	*r = out
 }
 
 // redactAttrs returns as redacted, and as itself when nothing changes.
 func redactAttrs(red redactor, as []slog.Attr) ([]slog.Attr, bool) {
 	var out []slog.Attr
 	for i, a := range as {
-		na, keep, changed := redactAttr(red, a)
+		changed, drop := redactAttr(red, &a)
 		if !changed {
 			if out != nil {
 				out = append(out, a)
@@ -52,8 +52,8 @@ func redactAttrs(red redactor, as []slog.Attr) ([]slog.Attr, bool) {
 			out = make([]slog.Attr, i, len(as))
 			copy(out, as[:i])
 		}
-		if keep {
-			out = append(out, na)
+		if !drop {
+			out = append(out, a)
 		}
 	}
 	if out == nil {
@@ -62,48 +62,53 @@ func redactAttrs(red redactor, as []slog.Attr) ([]slog.Attr, bool) {
 	return out, true
 }
 
-// redactAttr redacts one attribute as the span exporter redacts the
-// attribute of the same key: by its own key (inside groups too, so a group
-// "user" holding "id" is not user.id), values of personal keys hashed or
-// dropped, string values of secret-looking keys masked, and strings and
-// error messages scanned for secrets under any key. Values of other kinds
-// (numbers, times, structs) are judged by their key only.
-func redactAttr(red redactor, a slog.Attr) (out slog.Attr, keep, changed bool) {
-	v := a.Value.Resolve()
-	key := attribute.Key(a.Key)
-	switch v.Kind() {
-	case slog.KindGroup:
+// redactAttr redacts *a in place as the span exporter redacts the
+// attribute of the same key, and reports whether it changed and whether it
+// must be dropped. An attribute is judged by its own key, inside groups too
+// (a group "user" holding "id" is not user.id): values of personal keys are
+// hashed or dropped, string values of secret-looking keys masked, and
+// strings and error messages under any key scanned for secrets. Values of
+// other kinds (numbers, times, structs) are judged by their key only.
+func redactAttr(red redactor, a *slog.Attr) (changed, drop bool) {
+	v := a.Value
+	if v.Kind() == slog.KindLogValuer {
+		v = v.Resolve()
+	}
+	kind := v.Kind()
+	if kind == slog.KindGroup {
 		g, changed := redactAttrs(red, v.Group())
-		if !changed {
-			return a, true, false
+		if changed {
+			a.Value = slog.GroupValue(g...)
 		}
-		return slog.Attr{Key: a.Key, Value: slog.GroupValue(g...)}, true, true
-	case slog.KindString:
-		return redactKV(red, a, attribute.String(a.Key, v.String()))
+		return changed, false
 	}
+	key := attribute.Key(a.Key)
 	personal, secret := red.KeyClass(key)
-	if personal != conv.NotPersonal || (secret && v.Kind() == slog.KindAny) {
-		return redactKV(red, a, attribute.KeyValue{Key: key, Value: otelValue(v)})
-	}
-	if v.Kind() == slog.KindAny {
-		if err, ok := v.Any().(error); ok && err != nil {
-			if s, changed := red.Text(err.Error()); changed {
-				return slog.String(a.Key, s), true, true
-			}
+	if personal != conv.NotPersonal || (secret && (kind == slog.KindString || kind == slog.KindAny)) {
+		out, keep, changed := red.Redact(attribute.KeyValue{Key: key, Value: otelValue(v)})
+		if changed {
+			a.Value = slogValue(out.Value)
 		}
+		return changed, !keep
 	}
-	return a, true, false
-}
-
-// redactKV returns a with the value of kv (a's value in OpenTelemetry
-// form) redacted.
-func redactKV(red redactor, a slog.Attr, kv attribute.KeyValue) (slog.Attr, bool, bool) {
-	out, keep, changed := red.Redact(kv)
-	if !changed {
-		return a, true, false
+	// The clean path: the value scan of Redactor.Attr, without building
+	// the attribute.
+	var s string
+	switch kind {
+	case slog.KindString:
+		s = v.String()
+	case slog.KindAny:
+		err, ok := v.Any().(error)
+		if !ok || err == nil {
+			return false, false
+		}
+		s = err.Error()
+	default:
+		return false, false
 	}
-	if !keep {
-		return slog.Attr{}, false, true
+	if m, changed := red.Text(s); changed {
+		a.Value = slog.StringValue(m)
+		return true, false
 	}
-	return slog.Attr{Key: a.Key, Value: slogValue(out.Value)}, true, true
+	return false, false
 }
