@@ -40,7 +40,7 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 func newConfig(opts []Option) *config {
-	c := &config{schema: OpenTelemetry(), level: slog.LevelInfo, redactor: conv.DefaultRedactor()}
+	c := &config{schema: OpenTelemetry(), level: slog.LevelInfo, redactor: conv.NewLiteralCache(conv.DefaultRedactor())}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(c)

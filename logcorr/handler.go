@@ -204,7 +204,7 @@ func (h *Handler) addBusiness(ctx context.Context, r *slog.Record) {
 		}
 		if h.cfg.redactor != nil {
 			var keep bool
-			if kv, keep, _ = h.cfg.redactor.Redact(kv); !keep {
+			if kv, keep, _ = h.cfg.redactor.Redactor().Redact(kv); !keep {
 				continue
 			}
 		}

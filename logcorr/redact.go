@@ -9,8 +9,9 @@ import (
 )
 
 // redactor applies the tracing conventions' default redaction rules to
-// what a record carries. It is nil under WithoutRedaction.
-type redactor = *conv.Redactor
+// what a record carries, with the verdicts on literal keys and messages
+// cached. It is nil under WithoutRedaction.
+type redactor = *conv.LiteralCache
 
 // redactRecord redacts the message and attributes of *r, replacing *r
 // with a new record only when something changes. A clean record costs no
@@ -82,10 +83,9 @@ func redactAttr(red redactor, a *slog.Attr) (changed, drop bool) {
 		}
 		return changed, false
 	}
-	key := attribute.Key(a.Key)
-	personal, secret := red.KeyClass(key)
+	personal, secret := red.KeyClass(a.Key)
 	if personal != conv.NotPersonal || (secret && (kind == slog.KindString || kind == slog.KindAny)) {
-		out, keep, changed := red.Redact(attribute.KeyValue{Key: key, Value: otelValue(v)})
+		out, keep, changed := red.Redactor().Redact(attribute.KeyValue{Key: attribute.Key(a.Key), Value: otelValue(v)})
 		if changed {
 			a.Value = slogValue(out.Value)
 		}
@@ -106,7 +106,8 @@ func redactAttr(red redactor, a *slog.Attr) (changed, drop bool) {
 	default:
 		return false, false
 	}
-	if m, changed := red.Text(s); changed {
+	// Values vary: scanned without the literal cache.
+	if m, changed := red.Redactor().Text(s); changed {
 		a.Value = slog.StringValue(m)
 		return true, false
 	}
