@@ -65,6 +65,9 @@
 //   - propagators: OTEL_PROPAGATORS; tracecontext,baggage.
 //   - OTLP protocol: OTEL_EXPORTER_OTLP_TRACES_PROTOCOL (or _METRICS_);
 //     OTEL_EXPORTER_OTLP_PROTOCOL; http/protobuf.
+//   - hash key of personal data: OTELKIT_HASH_KEY or OTELKIT_HASH_KEY_FILE;
+//     [RedactionRules].HashKey of [WithRedaction]; the key installed before
+//     (by [SetHashKey] or another Setup); none (see Redaction).
 //
 // # Environment variables
 //
@@ -90,12 +93,14 @@
 //	OTEL_METRIC_EXPORT_INTERVAL, OTEL_METRIC_EXPORT_TIMEOUT: read by the SDK
 //	OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT: read by autoexport
 //	OTEL_GO_X_OBSERVABILITY: true makes the SDK measure its spans and exporters (experimental)
+//	OTELKIT_HASH_KEY                   the key of the hash of personal data (user.id), at least 16 bytes; the same in every service
+//	OTELKIT_HASH_KEY_FILE              a file holding that key (a mounted secret); set one of the two
 //
 // "tracecontext" is always [w3c.TraceContext]. Setup rejects a value it
 // cannot use, rather than half-apply it as the SDK's parsers do, with a
 // [*ConfigError] naming the variable and the value (a headers value, which
-// holds credentials, is shown as <redacted>); all such errors are returned at
-// once. It never panics.
+// holds credentials, and the hash key are shown as <redacted>); all such
+// errors are returned at once. It never panics.
 //
 // # Shutdown
 //
@@ -203,10 +208,40 @@
 //     pass the Luhn check ("****1111") and provider keys (sk_live_, pk_live_,
 //     rk_live_, their _test_ forms, whsec_: "pk_live_abc...xyz") are masked
 //     where they appear in a value;
-//   - registered personal data is replaced by "sha256:" and 32 hex digits (an
-//     HMAC when [RedactionRules].HashKey is set; use one key in every
-//     service) or dropped. [RedactAttr] shows what an attribute becomes; hash
-//     a user id with it to search for that user's traces.
+//   - registered personal data is replaced by "sha256:" and 32 hex digits
+//     (HMAC-SHA256 under the hash key, see below) or dropped. [RedactAttr]
+//     shows what an attribute becomes; hash a user id with it to search for
+//     that user's traces.
+//
+// The log correlation handler (github.com/otelkit/otelkit/logcorr) applies
+// the same default rules and the same hash key to log lines, so a user.id
+// in a line equals the one on the spans of the request.
+//
+// # The hash key
+//
+// A hash of a user id without a secret key is reversible: anyone holding
+// the traces hashes every candidate id and compares. Give every service the
+// same secret of at least 16 bytes, in the environment or, from a mounted
+// Kubernetes Secret, in a file:
+//
+//	OTELKIT_HASH_KEY=$(openssl rand -hex 32)
+//	OTELKIT_HASH_KEY_FILE=/var/run/secrets/otelkit/hash-key
+//
+// Setup reads them (white space around the key, such as a file's final
+// newline, is ignored), uses the key for its redactor and installs it for
+// the whole process ([SetHashKey]): every Setup's redactor without a key of
+// its own, [RedactAttr] and the log handler hash with it. As for every
+// variable, the operator's key wins over the program's
+// [RedactionRules].HashKey, which is used, and installed, only when neither
+// variable is set. Both set, an empty or unreadable file or a key shorter
+// than 16 bytes make Setup fail with a [*ConfigError] naming the variable;
+// the key itself is never printed. The key stays installed after shutdown.
+// A key change changes every hash: searches for a user then need the hash
+// under each key used in the period.
+//
+// Without any key, personal data is hashed with plain SHA-256, and Setup
+// reports [ErrNoHashKey] through otel.Handle once per process (not once
+// per Setup: a process may run several services), naming the variables.
 //
 // # Keeping errors when sampling
 //
