@@ -37,7 +37,39 @@
 // spans are written, so every id opens a trace that was exported).
 //
 // A record whose context has no span, a nil context, or an invalid span
-// context reaches the wrapped handler unchanged.
+// context reaches the wrapped handler without correlation fields (but
+// redacted, see below).
+//
+// # Redaction
+//
+// Everything that leaves the process passes the same rules: by default every
+// record is redacted as the tracing conventions redact a span before export
+// (the default rules of github.com/otelkit/otelkit/tracing.RedactAttr), on
+// every path, with or without a span:
+//
+//   - the message is scanned like a span's status message: bearer and basic
+//     credentials, JWTs, card numbers and provider keys in it are masked
+//     ("retry with token eyJ...GVz");
+//   - the record's attributes, inside groups too, and those given to
+//     logger.With (redacted once, when With is called, not per line): values
+//     of registered personal keys are hashed (user.id becomes "sha256:" and
+//     32 hex digits) or left out, string values under secret-looking keys
+//     (authorization, password, api_key, ...) are masked, and strings and
+//     error messages under any key are scanned as the message is;
+//   - the business attributes of [WithBusiness] are redacted the same way.
+//
+// The hash key is the process-wide one that tracing.Setup installs from
+// OTELKIT_HASH_KEY or OTELKIT_HASH_KEY_FILE (or tracing.SetHashKey), so a
+// line's user.id equals the user.id of the spans of the same request. An
+// attribute is judged by its own key, as written: user.id inside a group is
+// hashed, but a group "user" holding "id" is not user.id. Values of other
+// kinds (numbers, times, structs, Stringers) are judged by their key only;
+// their formatted text is not scanned. Custom rules given to tracing.Setup
+// apply to spans only. [WithoutRedaction] writes everything as it is.
+//
+// With [WithSpanEvents], the span event is built from the redacted record,
+// so its name (the message, which the span exporter does not redact) holds
+// no secret either.
 //
 // # Ids at the root, even inside groups
 //
@@ -83,11 +115,19 @@
 // one string: one allocation per record, where a hand-written wrapper adding
 // the two ids with TraceID.String and SpanID.String makes two. Writing the
 // same two fields through a JSON handler, logcorr takes about 960 ns per
-// line where such a wrapper takes 925 ns (a bare JSONHandler: 620 ns); most
+// line where such a wrapper takes 925 ns (a bare JSONHandler: 620 ns), before
+// redaction; most
 // of the difference is the [slog.Record.Clone] that slog asks of a handler
 // adding attributes to a record it was handed, which the wrapper skips. The
 // default schema's third field, trace_flags, adds about 70 ns. Records logged inside groups cost one allocation more
 // per open group, and the attributes added inside a group are encoded per
-// record instead of once. The benchmarks are in the bench module
-// (bench/slog_test.go).
+// record instead of once.
+//
+// Redaction of a clean line allocates nothing: the verdicts on attribute
+// keys and on messages written as literals are cached by the address of
+// their bytes, and string values and error messages are scanned once, in one
+// pass that stops at the first character that could start a secret. It adds
+// REDACTCOST. A line with something to redact is rebuilt once
+// (one allocation more). The benchmarks are in the bench module
+// (bench/slog_test.go, BenchmarkSlog and BenchmarkSlogRedactionPaired).
 package logcorr

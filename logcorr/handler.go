@@ -202,12 +202,12 @@ func (h *Handler) addBusiness(ctx context.Context, r *slog.Record) {
 				continue
 			}
 		}
+		a := slog.Attr{Key: string(kv.Key), Value: slogValue(kv.Value)}
 		if h.cfg.redactor != nil {
-			var keep bool
-			if kv, keep, _ = h.cfg.redactor.Redactor().Redact(kv); !keep {
+			if _, drop := redactAttr(h.cfg.redactor, &a); drop {
 				continue
 			}
 		}
-		r.AddAttrs(slog.Attr{Key: string(kv.Key), Value: slogValue(kv.Value)})
+		r.AddAttrs(a)
 	}
 }

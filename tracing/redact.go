@@ -23,9 +23,11 @@ type RedactionRules struct {
 	AllowKeys []attribute.Key
 	// HashKey keys the HMAC-SHA256 that replaces personal data registered
 	// with [HashPersonal]. Every service must use the same key for the
-	// hashes to match across services. By default personal data is hashed
-	// with plain SHA-256, which is enough to keep values out of clear text
-	// but not against someone who can guess them: set a key in production.
+	// hashes to match across services. Under [Setup], OTELKIT_HASH_KEY or
+	// OTELKIT_HASH_KEY_FILE wins over it (see the package documentation).
+	// By default the process-wide key ([SetHashKey], installed by Setup) is
+	// used, else plain SHA-256, which keeps values out of clear text but
+	// not from someone who can enumerate them: set a key in production.
 	HashKey []byte
 	// NoValueScan turns off the search for secret-looking values (bearer
 	// tokens, JWTs, card numbers, provider keys) under keys that do not look
