@@ -125,9 +125,11 @@
 //
 // Redaction of a clean line allocates nothing: the verdicts on attribute
 // keys and on messages written as literals are cached by the address of
-// their bytes, and string values and error messages are scanned once, in one
-// pass that stops at the first character that could start a secret. It adds
-// REDACTCOST. A line with something to redact is rebuilt once
-// (one allocation more). The benchmarks are in the bench module
-// (bench/slog_test.go, BenchmarkSlog and BenchmarkSlogRedactionPaired).
+// their bytes, and string values and error messages go through the value
+// scan's one-pass filter. On a line with a two-word message and two
+// attributes it adds about 100 to 130 ns of CPU, 7% to 12% of the line
+// (measured on a busy 2-core machine, where such a line costs 0.8 to 1.9 µs
+// of CPU). A line with something to redact is rebuilt, which allocates.
+// The benchmarks are in the bench module (bench/slog_test.go: BenchmarkSlog,
+// and BenchmarkSlogRedactionPaired for the cost of redaction).
 package logcorr
