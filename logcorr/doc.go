@@ -17,7 +17,8 @@
 //	logger.InfoContext(ctx, "order accepted", "items", 3) // ctx carries the span
 //
 // Only the ...Context logging methods (and Log, LogAttrs) pass a context;
-// logger.Info has none and is written unchanged.
+// logger.Info has none and is written without correlation fields (but
+// redacted, see Redaction).
 //
 // # Fields
 //
@@ -77,8 +78,8 @@
 // logger.WithGroup("req"), a wrapper that simply added attributes to the
 // record would nest them as req.trace_id. Handler therefore keeps two views
 // of the wrapped handler: the one with every WithAttrs and WithGroup applied,
-// used for records without a span (no cost, and the wrapped handler keeps its
-// pre-formatted attributes), and the one before the first group, used for
+// used for records without a span (no extra work, and the wrapped handler
+// keeps its pre-formatted attributes), and the one before the first group, used for
 // correlated records. For those, the open groups and the attributes added
 // inside them are rebuilt as nested group attributes around the record's own
 // attributes, and the ids are added beside them at the root. The output is
@@ -111,7 +112,7 @@
 // # Cost
 //
 // Without a span (or with an unsampled one) a record costs one context
-// lookup and no allocation. With a span, all the fields are formatted into
+// lookup and the redaction, and no allocation. With a span, all the fields are formatted into
 // one string: one allocation per record, where a hand-written wrapper adding
 // the two ids with TraceID.String and SpanID.String makes two. Writing the
 // same two fields through a JSON handler, logcorr takes about 960 ns per

@@ -15,7 +15,7 @@ import (
 // It keeps two views of the wrapped handler: one with only the attributes
 // added before the first WithGroup, and one with every WithAttrs and
 // WithGroup applied. A record without a usable span context goes straight to
-// the second, so it costs nothing and keeps the wrapped handler's
+// the second, so it costs only the redaction and keeps the wrapped handler's
 // pre-formatted attributes. A record with one goes to the first, with the
 // open groups (and the attributes added inside them) rebuilt as nested group
 // attributes around the record's own attributes, and the correlation fields
@@ -44,7 +44,10 @@ var _ slog.Handler = (*Handler)(nil)
 // flag of the span in the record's context to every record and passes it to
 // next. A record whose context has no valid span context (no span, a nil
 // context, the zero span context, or an unsampled span without
-// [WithUnsampled]) reaches next unchanged. A nil next discards every record.
+// [WithUnsampled]) reaches next without them. Every record, and the
+// attributes given to WithAttrs, are redacted first unless
+// [WithoutRedaction] is given (see the package documentation). A nil next
+// discards every record.
 func NewHandler(next slog.Handler, opts ...Option) slog.Handler {
 	if next == nil {
 		next = slog.DiscardHandler
