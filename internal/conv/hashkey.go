@@ -80,11 +80,3 @@ func DefaultRedactor() *Redactor { return defaultRedactor }
 func (r *Redactor) Redact(kv attribute.KeyValue) (out attribute.KeyValue, keep, changed bool) {
 	return r.redact(kv)
 }
-
-// KeyClass returns what r does with values under key, whatever their type:
-// hash or drop them (personal data), mask them (a secret-looking key, for
-// string values), or neither.
-func (r *Redactor) KeyClass(key attribute.Key) (p Personal, secret bool) {
-	c := r.class(key)
-	return c.personal, c.secret
-}

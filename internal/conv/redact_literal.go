@@ -43,7 +43,9 @@ func literalSlot(s string) uintptr {
 	return (uintptr(unsafe.Pointer(unsafe.StringData(s)))>>3 ^ uintptr(len(s))) % literalSlots
 }
 
-// KeyClass is [Redactor.KeyClass].
+// KeyClass returns what c's Redactor does with values under key, whatever
+// their type: hash or drop them (personal data), mask them (a
+// secret-looking key, for string values), or neither.
 func (c *LiteralCache) KeyClass(key string) (Personal, bool) {
 	ks := registry.keys.Load()
 	slot := &c.keys[literalSlot(key)]
