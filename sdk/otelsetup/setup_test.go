@@ -33,11 +33,12 @@ import (
 	"github.com/otelkit/otelkit/tracing"
 )
 
-// setenv clears every OTEL_* variable for the test, then sets kv pairs.
+// setenv clears every OTEL_* and OTELKIT_* variable for the test, then
+// sets kv pairs.
 func setenv(t *testing.T, kv ...string) {
 	t.Helper()
 	for _, e := range os.Environ() {
-		if k, _, _ := strings.Cut(e, "="); strings.HasPrefix(k, "OTEL_") {
+		if k, _, _ := strings.Cut(e, "="); strings.HasPrefix(k, "OTEL_") || strings.HasPrefix(k, "OTELKIT_") {
 			t.Setenv(k, "")
 		}
 	}
