@@ -66,7 +66,7 @@ func (r *Recorder) Span(tb TB, name string, match ...Match) sdktrace.ReadOnlySpa
 	case 1:
 		return found[0]
 	case 0:
-		r.fail(tb, true, "want one ended span %q, found none: %s", name, r.whatIsThere(name, match))
+		r.fail(tb, true, "want one ended span %q, found none: %s", name, r.whatIsThere(name, match, 0))
 	default:
 		all := make([]string, len(found))
 		for i, s := range found {

@@ -78,12 +78,12 @@ func matches(s sdktrace.ReadOnlySpan, match []Match) bool {
 
 // whatIsThere says, in one line, what was recorded instead of the spans
 // named name that match select: spans of that name the filters reject,
-// such spans still open, or the closest names.
-func (r *Recorder) whatIsThere(name string, match []Match) string {
-	ended, open := r.Spans(), r.openSpans()
+// such spans still open, or, when none of them ended, the closest names.
+func (r *Recorder) whatIsThere(name string, match []Match, ended int) string {
+	all, open := r.Spans(), r.openSpans()
 	var parts []string
 	var rejected, opened []string
-	for _, s := range ended {
+	for _, s := range all {
 		if s.Name() == name && !matches(s, match) {
 			rejected = append(rejected, describe(s))
 		}
@@ -99,11 +99,11 @@ func (r *Recorder) whatIsThere(name string, match []Match) string {
 	if len(opened) > 0 {
 		parts = append(parts, fmt.Sprintf("still open: %s", list(opened)))
 	}
-	if len(parts) == 0 {
-		if len(ended)+len(open) == 0 {
+	if len(parts) == 0 && ended == 0 {
+		if len(all)+len(open) == 0 {
 			return "no spans recorded"
 		}
-		parts = append(parts, "closest names "+list(closest(name, append(ended, open...), 3)))
+		parts = append(parts, "closest names "+list(closest(name, append(all, open...), 3)))
 	}
 	return strings.Join(parts, "; ")
 }

@@ -1,6 +1,7 @@
 package tracingtest
 
 import (
+	"fmt"
 	"time"
 
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -50,8 +51,11 @@ func (r *Recorder) WaitForN(tb TB, n int, name string, match ...Match) []sdktrac
 		select {
 		case <-changed:
 		case <-timeout.C:
-			r.fail(tb, true, "waited %v for %d ended span(s) %q, %d ended: %s",
-				r.cfg.wait, n, name, len(found), r.whatIsThere(name, match))
+			msg := fmt.Sprintf("waited %v for %d ended span(s) %q, %d ended", r.cfg.wait, n, name, len(found))
+			if more := r.whatIsThere(name, match, len(found)); more != "" {
+				msg += ": " + more
+			}
+			r.fail(tb, true, "%s", msg)
 			return nil
 		}
 	}
