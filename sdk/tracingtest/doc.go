@@ -70,8 +70,10 @@
 //     conventions record it, status Error with `error.type`, or neither.
 //   - [Recorder.AssertNoSecrets]: nothing the redaction rules would still
 //     change, and none of the given values, was exported in clear.
-//   - [Attr], [Event]: read an attribute or an event for checks of your own;
-//     [Reports]: what instrumentation reported through otel.Handle.
+//   - [Attr], [Event]: read an attribute or an event for checks of your own.
+//   - [Reports], [CaptureReports]: what instrumentation reported through
+//     otel.Handle; [ReportLog.WaitFor] waits for a report made in the
+//     background, as [Recorder.WaitFor] waits for a span.
 //
 // Assertions report with Errorf and return whether they held; Span and the
 // waits report with Fatalf. All take the test's TB so they work in
