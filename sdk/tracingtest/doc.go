@@ -93,8 +93,9 @@
 // The recorded trace is printed once per failing test, as a waterfall,
 // when the test ends (with Logf, or Errorf for a TB without Logf): after
 // the test's own work, so it shows every span that ended, and those still
-// open. A subtest that fails prints it when the subtest ends; a test that
-// passes prints nothing.
+// open. The test given to [New] prints it whatever made it fail, its own
+// checks included; a subtest that fails an assertion of the kit prints it
+// when the subtest ends; a test that passes prints nothing.
 //
 // # Cost
 //

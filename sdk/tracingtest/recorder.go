@@ -160,7 +160,7 @@ func New(tb TB, opts ...Option) *Recorder {
 		r.mu.Lock()
 		stops, tps, failed := r.stops, r.providers, rememberable(tb) && r.shown[tb]
 		r.mu.Unlock()
-		if failed {
+		if f, ok := tb.(interface{ Failed() bool }); failed || ok && f.Failed() {
 			r.show(tb)
 		}
 		for _, stop := range stops {

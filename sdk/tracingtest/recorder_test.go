@@ -61,6 +61,11 @@ func (f *fakeTB) finish() {
 		fn()
 	}
 }
+func (f *fakeTB) Failed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.errors) > 0
+}
 func (f *fakeTB) failures() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -221,6 +226,18 @@ func TestRecorder_WaterfallOnlyForTheFailingTest(t *testing.T) {
 	parent.finish()
 	if parent.logged() != "" || parent.failures() != "" {
 		t.Errorf("passing test printed %q, failed with %q", parent.logged(), parent.failures())
+	}
+}
+
+// A test that fails on a check of its own also gets the waterfall.
+func TestRecorder_WaterfallWhenTheTestFailsItsOwnCheck(t *testing.T) {
+	ft := &fakeTB{}
+	tracingtest.New(ft)
+	_ = tracing.Run(context.Background(), "orders.create", func(context.Context) error { return nil })
+	ft.Errorf("got 2 orders, want 1")
+	ft.finish()
+	if n := strings.Count(ft.logged(), "orders.create  "); n != 1 {
+		t.Errorf("waterfall printed %d times, want once:\n%s", n, ft.logged())
 	}
 }
 
