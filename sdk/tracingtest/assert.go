@@ -68,11 +68,7 @@ func (r *Recorder) Span(tb TB, name string, match ...Match) sdktrace.ReadOnlySpa
 	case 0:
 		r.fail(tb, true, "want one ended span %q, found none: %s", name, r.whatIsThere(name, match, 0))
 	default:
-		all := make([]string, len(found))
-		for i, s := range found {
-			all[i] = describe(s)
-		}
-		r.fail(tb, true, "want one ended span %q, found %d: %s", name, len(found), list(all))
+		r.fail(tb, true, "want one ended span %q, found %d: %s", name, len(found), describeAll(found))
 	}
 	return nil
 }
@@ -85,11 +81,7 @@ func (r *Recorder) AssertNoSpan(tb TB, name string, match ...Match) bool {
 	if len(found) == 0 {
 		return true
 	}
-	all := make([]string, len(found))
-	for i, s := range found {
-		all[i] = describe(s)
-	}
-	r.fail(tb, false, "want no span %q, found %d: %s", name, len(found), list(all))
+	r.fail(tb, false, "want no span %q, found %d: %s", name, len(found), describeAll(found))
 	return false
 }
 
@@ -143,11 +135,7 @@ func (r *Recorder) AssertAllEnded(tb TB) bool {
 	if len(open) == 0 {
 		return true
 	}
-	names := make([]string, len(open))
-	for i, s := range open {
-		names[i] = describe(s)
-	}
-	r.fail(tb, false, "want every span ended, found %d open: %s", len(open), list(names))
+	r.fail(tb, false, "want every span ended, found %d open: %s", len(open), describeAll(open))
 	return false
 }
 

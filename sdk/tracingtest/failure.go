@@ -167,3 +167,11 @@ func list(items []string) string {
 func describe(s sdktrace.ReadOnlySpan) string {
 	return fmt.Sprintf("%q (%s, %s)", s.Name(), serviceOf(s), s.SpanKind())
 }
+
+func describeAll(spans []sdktrace.ReadOnlySpan) string {
+	all := make([]string, len(spans))
+	for i, s := range spans {
+		all[i] = describe(s)
+	}
+	return list(all)
+}

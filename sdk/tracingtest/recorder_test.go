@@ -311,6 +311,14 @@ func TestChildOfAndEvent(t *testing.T) {
 	if _, ok := tracingtest.Event(insert, "missing"); ok {
 		t.Errorf("Event found a missing event")
 	}
+
+	ft := &fakeTB{}
+	if rec.Span(ft, "orders.insert") != nil || !ft.fatal {
+		t.Errorf("Span returned one of two spans of the name")
+	}
+	if want := `tracingtest: want one ended span "orders.insert", found 2: "orders.insert" (test, internal), "orders.insert" (test, internal)`; ft.failures() != want {
+		t.Errorf("message\n%s\nwant\n%s", ft.failures(), want)
+	}
 }
 
 func TestRecorder_OpenSpanAndBadNameFailTheTest(t *testing.T) {
