@@ -4,6 +4,7 @@ import (
 	"context"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/trace"
@@ -31,6 +32,9 @@ func TestWaitFor_WakesWhenASpanEndsOnAnotherGoroutine(t *testing.T) {
 	go func() { // the consumer's goroutine
 		defer close(done)
 		<-blocked // WaitFor found nothing and waits
+		// A pause in which a polling wait would look again; a wait woken by
+		// the recorder blocks twice whatever its length.
+		time.Sleep(20 * time.Millisecond)
 		_, other := tr.Start(ctx, "orders.other")
 		other.End() // wakes it, but is not what it waits for
 		<-blocked
