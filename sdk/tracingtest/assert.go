@@ -86,19 +86,22 @@ func (r *Recorder) AssertNoSpan(tb TB, name string, match ...Match) bool {
 }
 
 // AssertParent checks that parent is the parent of child, across services
-// too.
-func (r *Recorder) AssertParent(tb TB, parent, child sdktrace.ReadOnlySpan) bool {
+// too. parent is a recorded span or a live [trace.Span], such as the span a
+// test starts around the call under test.
+func (r *Recorder) AssertParent(tb TB, parent interface{ SpanContext() trace.SpanContext }, child sdktrace.ReadOnlySpan) bool {
 	tb.Helper()
-	if child.Parent().TraceID() == parent.SpanContext().TraceID() && child.Parent().SpanID() == parent.SpanContext().SpanID() {
+	want := parent.SpanContext()
+	if child.Parent().TraceID() == want.TraceID() && child.Parent().SpanID() == want.SpanID() {
 		return true
 	}
-	r.fail(tb, false, "want %s as the parent of %s, found %s", describe(parent), describe(child), r.nameOf(child.Parent()))
+	r.fail(tb, false, "want %s as the parent of %s, found %s", r.nameOf(want), describe(child), r.nameOf(child.Parent()))
 	return false
 }
 
 // AssertLinked checks that from has a link to to, as a batch consumer links
-// the producers of its messages.
-func (r *Recorder) AssertLinked(tb TB, from, to sdktrace.ReadOnlySpan) bool {
+// the producers of its messages. to is a recorded span or a live
+// [trace.Span].
+func (r *Recorder) AssertLinked(tb TB, from sdktrace.ReadOnlySpan, to interface{ SpanContext() trace.SpanContext }) bool {
 	tb.Helper()
 	want := to.SpanContext()
 	var have []string
@@ -111,8 +114,22 @@ func (r *Recorder) AssertLinked(tb TB, from, to sdktrace.ReadOnlySpan) bool {
 	if len(have) == 0 {
 		have = []string{"none"}
 	}
-	r.fail(tb, false, "want a link from %s to %s, found links to %s", describe(from), describe(to), list(have))
+	r.fail(tb, false, "want a link from %s to %s, found links to %s", describe(from), r.nameOf(want), list(have))
 	return false
+}
+
+// SpanOf returns the ended span with span context sc, as found in a link,
+// a message's headers or a response, and fails the test with Fatalf if it
+// was not recorded.
+func (r *Recorder) SpanOf(tb TB, sc trace.SpanContext) sdktrace.ReadOnlySpan {
+	tb.Helper()
+	for _, s := range r.Spans() {
+		if s.SpanContext().TraceID() == sc.TraceID() && s.SpanContext().SpanID() == sc.SpanID() {
+			return s
+		}
+	}
+	r.fail(tb, true, "want the ended span %s of trace %s, found %s", sc.SpanID(), sc.TraceID(), r.nameOf(sc))
+	return nil
 }
 
 // AssertSameTrace checks that spans all belong to one trace.
@@ -353,9 +370,17 @@ func (r *Recorder) nameOf(sc trace.SpanContext) string {
 	if !sc.IsValid() {
 		return "none: a root span"
 	}
-	for _, s := range append(r.Spans(), r.openSpans()...) {
-		if s.SpanContext().SpanID() == sc.SpanID() && s.SpanContext().TraceID() == sc.TraceID() {
+	same := func(s sdktrace.ReadOnlySpan) bool {
+		return s.SpanContext().SpanID() == sc.SpanID() && s.SpanContext().TraceID() == sc.TraceID()
+	}
+	for _, s := range r.Spans() {
+		if same(s) {
 			return describe(s)
+		}
+	}
+	for _, s := range r.openSpans() {
+		if same(s) {
+			return describe(s) + ", still open"
 		}
 	}
 	return "span " + sc.SpanID().String() + ", not recorded"

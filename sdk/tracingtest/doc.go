@@ -57,8 +57,11 @@
 //     [InService], [OfKind], [WithAttr], [InTrace], [ChildOf].
 //   - [Recorder.WaitFor], [Recorder.WaitForN]: the same, for spans that are
 //     still to end.
+//   - [Recorder.SpanOf]: the span of a span context found in a link, a
+//     message header or a response.
 //   - [Recorder.AssertParent], [Recorder.AssertLinked],
-//     [Recorder.AssertSameTrace]: the shape of the trace.
+//     [Recorder.AssertSameTrace]: the shape of the trace; the parent or the
+//     link target may be a live span the test started.
 //   - [Recorder.AssertNoSpan]: a span that must not be there.
 //   - [Recorder.AssertAllEnded]: every started span ended (run at cleanup).
 //   - [Recorder.AssertNames]: internal spans are `<domain>.<operation>`,

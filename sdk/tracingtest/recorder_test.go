@@ -292,7 +292,7 @@ type declined struct{}
 
 func (*declined) Error() string { return "card declined" }
 
-func TestChildOfAndEvent(t *testing.T) {
+func TestChildOfSpanOfAndEvent(t *testing.T) {
 	rec := tracingtest.New(t)
 	ctx, root := tracing.Start(context.Background(), "orders.create")
 	_ = tracing.Run(ctx, "orders.insert", func(context.Context) error { return errors.New("duplicate key") })
@@ -312,7 +312,26 @@ func TestChildOfAndEvent(t *testing.T) {
 		t.Errorf("Event found a missing event")
 	}
 
+	// A live span is a parent too; a span context finds its span.
+	rec.AssertParent(t, root, insert)
+	if got := rec.SpanOf(t, insert.SpanContext()); got != insert {
+		t.Errorf("SpanOf returned %v", got)
+	}
+
 	ft := &fakeTB{}
+	_, open := tracing.Start(context.Background(), "orders.open")
+	if rec.SpanOf(ft, open.SpanContext()) != nil || !ft.fatal {
+		t.Errorf("SpanOf returned an open span")
+	}
+	if want := fmt.Sprintf(`tracingtest: want the ended span %s of trace %s, found "orders.open" (test, internal), still open`,
+		open.SpanContext().SpanID(), open.SpanContext().TraceID()); ft.failures() != want {
+		t.Errorf("message\n%s\nwant\n%s", ft.failures(), want)
+	}
+	if rec.AssertParent(ft, open, insert) {
+		t.Errorf("AssertParent passed for the wrong parent")
+	}
+	open.End()
+	ft.reset()
 	if rec.Span(ft, "orders.insert") != nil || !ft.fatal {
 		t.Errorf("Span returned one of two spans of the name")
 	}
