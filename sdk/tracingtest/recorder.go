@@ -124,7 +124,8 @@ type spanKey struct {
 // the global TracerProvider, with the W3C trace-context and baggage
 // propagators, until the test ends. Span names given to the tracing helpers
 // are checked strictly: a bad name fails the test. When the test ends, spans
-// left open fail it and the globals are restored.
+// left open fail it, a failed test prints the recorded spans as a waterfall
+// and the globals are restored.
 //
 //	rec := tracingtest.New(t)
 func New(tb TB, opts ...Option) *Recorder {
