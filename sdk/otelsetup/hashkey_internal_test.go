@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/tracing"
 )
 
@@ -22,7 +23,7 @@ func TestSetup_NoHashKeyReportedOncePerProcess(t *testing.T) {
 	tracing.SetHashKey(nil)
 	noHashKeyReported.Store(false)
 	t.Cleanup(func() { noHashKeyReported.Store(false) })
-	reports := captureReports(t)
+	reports := tracingtest.Reports(t)
 
 	for _, svc := range []string{"orders", "payments"} {
 		var p Providers

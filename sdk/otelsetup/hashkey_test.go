@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/otelkit/otelkit/sdk/otelsetup"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/tracing"
 )
 
@@ -32,9 +33,9 @@ func keyedUserID(key, id string) string {
 func setupForKey(t *testing.T, opts ...otelsetup.Option) (span, redactAttr string) {
 	t.Helper()
 	t.Cleanup(func() { tracing.SetHashKey(nil) })
-	rec := &recorder{}
+	rec := tracingtest.New(t, tracingtest.WithoutGlobals(), tracingtest.WithoutRedaction())
 	var p otelsetup.Providers
-	opts = append([]otelsetup.Option{otelsetup.WithServiceName("orders"), otelsetup.WithoutGlobals(&p), otelsetup.WithSpanExporter(rec)}, opts...)
+	opts = append([]otelsetup.Option{otelsetup.WithServiceName("orders"), otelsetup.WithoutGlobals(&p), otelsetup.WithSpanExporter(rec.Exporter())}, opts...)
 	shutdown, err := otelsetup.Setup(context.Background(), opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -45,14 +46,8 @@ func setupForKey(t *testing.T, opts ...otelsetup.Option) (span, redactAttr strin
 	if err := shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	spans := rec.Spans()
-	if len(spans) != 1 {
-		t.Fatalf("got %d spans, want 1", len(spans))
-	}
-	for _, kv := range spans[0].Attributes() {
-		if kv.Key == tracing.UserID.Key() {
-			span = kv.Value.AsString()
-		}
+	if v, ok := tracingtest.Attr(rec.Span(t, "orders.place").Attributes(), tracing.UserID.Key()); ok {
+		span = v.AsString()
 	}
 	return span, tracing.RedactAttr(tracing.UserID.String("u-7")).Value.AsString()
 }
