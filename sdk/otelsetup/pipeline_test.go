@@ -46,7 +46,7 @@ func TestSetup_ConventionsInThePipeline(t *testing.T) {
 
 	// An unsampled trace that fails.
 	ctx, root := tr.Start(context.Background(), "payments.charge")
-	ctx = tracing.SetBusiness(ctx, tracing.OrderID.String("o-42"), tracing.UserID.String("u-7"))
+	ctx = tracing.SetBusiness(ctx, tracing.TenantID.String("t-42"), tracing.UserID.String("u-7"))
 	err = tracing.Run(ctx, "payments.call_provider", func(ctx context.Context) error {
 		trace.SpanFromContext(ctx).SetAttributes(attribute.String("payment.provider.key", "sk_live_abcdefghijklmnopxyz"))
 		return errors.New("401 from provider")
@@ -76,8 +76,8 @@ func TestSetup_ConventionsInThePipeline(t *testing.T) {
 		for _, kv := range s.Attributes {
 			got[kv.Key] = kv.Value.String()
 		}
-		if got["order.id"] != "o-42" {
-			t.Errorf("%s: order.id = %q", s.Name, got["order.id"])
+		if got["tenant.id"] != "t-42" {
+			t.Errorf("%s: tenant.id = %q", s.Name, got["tenant.id"])
 		}
 		if u := got["user.id"]; u == "" || u == "u-7" {
 			t.Errorf("%s: user.id = %q, want a hash", s.Name, u)

@@ -66,7 +66,7 @@ func checkout(t *testing.T, rec *tracingtest.Recorder, card string) {
 	defer srv.Close()
 
 	ctx, edge := otel.Tracer("gateway").Start(context.Background(), "POST /checkout", trace.WithSpanKind(trace.SpanKindServer))
-	ctx = tracing.SetBusiness(ctx, tracing.OrderID.String("o-42"), tracing.UserID.String("u-7"))
+	ctx = tracing.SetBusiness(ctx, OrderID.String("o-42"), tracing.UserID.String("u-7"))
 	err := tracing.Run(ctx, "checkout.create_order", func(ctx context.Context) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, nil)
 		otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(req.Header))
@@ -97,8 +97,8 @@ func TestRecorder_CheckoutAcrossServices(t *testing.T) {
 	rec.AssertLinked(t, persist, msg)
 	rec.AssertSameTrace(t, edge, create, server, persist, msg)
 	rec.AssertNames(t)
-	rec.AssertBusiness(t, []attribute.Key{tracing.OrderID.Key(), tracing.UserID.Key()})
-	rec.AssertAttrs(t, persist, tracing.OrderID.String("o-42"))
+	rec.AssertBusiness(t, []attribute.Key{OrderID.Key(), tracing.UserID.Key()})
+	rec.AssertAttrs(t, persist, OrderID.String("o-42"))
 	rec.AssertNoSecrets(t, "u-7", "4111 1111 1111 1111")
 	rec.AssertAllEnded(t)
 	if got := len(rec.Spans()); got != 5 {
@@ -119,7 +119,7 @@ func TestRecorder_FailuresShowTheWaterfall(t *testing.T) {
 		"parent":   func() bool { return rec.AssertParent(ft, persist, edge) },
 		"link":     func() bool { return rec.AssertLinked(ft, edge, persist) },
 		"business": func() bool { return rec.AssertBusiness(ft, []attribute.Key{tracing.TenantID.Key()}) },
-		"attrs":    func() bool { return rec.AssertAttrs(ft, persist, tracing.OrderID.String("o-1")) },
+		"attrs":    func() bool { return rec.AssertAttrs(ft, persist, OrderID.String("o-1")) },
 		"secrets":  func() bool { return rec.AssertNoSecrets(ft) },
 		"values":   func() bool { return rec.AssertNoSecrets(ft, "o-42") },
 		"missing":  func() bool { rec.Span(ft, "orders.missing"); return !ft.fatal },

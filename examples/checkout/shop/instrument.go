@@ -24,7 +24,7 @@ import (
 	"github.com/otelkit/otelkit/tracing"
 )
 
-// Example-specific attributes, next to the conventions' business keys.
+// Example-specific attributes, next to the business keys of keys.go.
 var (
 	keyAPIVersion  = tracing.NewStringKey("payment.provider.api_version").Key()
 	keyProviderKey = tracing.NewStringKey("payment.provider.api_key").Key()
@@ -33,7 +33,7 @@ var (
 // newLogger returns the service's logger: JSON lines into w, each carrying
 // service, trace_id, span_id and the order id.
 func newLogger(w io.Writer, service string) *slog.Logger {
-	h := logcorr.NewHandler(slog.NewJSONHandler(w, nil), logcorr.WithBusiness(tracing.OrderID.Key()))
+	h := logcorr.NewHandler(slog.NewJSONHandler(w, nil), logcorr.WithBusiness(OrderID.Key()))
 	return slog.New(h).With("service", service)
 }
 
@@ -87,7 +87,7 @@ func (s svc) outboxRelay(pool *pgxpool.Pool, cl *kgo.Client) *outbox.Relay {
 // plus what the incidents are read from (the retry count of a resent
 // request, the payment provider's API version and its masked key).
 var waterfallKeys = append(waterfall.DefaultAttributes(),
-	semconv.HTTPRequestResendCountKey, tracing.PaymentProvider.Key(), keyAPIVersion, keyProviderKey)
+	semconv.HTTPRequestResendCountKey, PaymentProviderName.Key(), keyAPIVersion, keyProviderKey)
 
 // render writes the spans of one trace as a waterfall.
 func render(w io.Writer, spans []sdktrace.ReadOnlySpan) error {
