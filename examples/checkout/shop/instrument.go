@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
@@ -89,9 +90,15 @@ func (s svc) outboxRelay(pool *pgxpool.Pool, cl *kgo.Client) *outbox.Relay {
 var waterfallKeys = append(waterfall.DefaultAttributes(),
 	semconv.HTTPRequestResendCountKey, PaymentProviderName.Key(), keyAPIVersion, keyProviderKey)
 
+// waterfallHeader are the business keys of a trace's header line: the
+// order and its user. By default the header shows every traveling key
+// (amount, currency and item count too), which does not fit in 140 columns.
+var waterfallHeader = []attribute.Key{OrderID.Key(), tracing.UserID.Key()}
+
 // render writes the spans of one trace as a waterfall.
 func render(w io.Writer, spans []sdktrace.ReadOnlySpan) error {
-	return waterfall.Render(w, spans, waterfall.WithWidth(140), waterfall.WithAttributes(waterfallKeys...))
+	return waterfall.Render(w, spans, waterfall.WithWidth(140), waterfall.WithAttributes(waterfallKeys...),
+		waterfall.WithTraceAttributes(waterfallHeader...))
 }
 
 // consumeLoop handles each record of cl in its consumer span until ctx ends.
