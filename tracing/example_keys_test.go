@@ -18,15 +18,16 @@ import (
 var (
 	// OrderID identifies an order in every service that handles it.
 	OrderID = tracing.NewStringKey("order.id", tracing.Travels())
-	// OrderAmount is the order total in OrderCurrency units.
+	// OrderAmount is the order total, in the shop's currency.
 	OrderAmount = tracing.NewFloat64Key("order.amount", tracing.Travels())
-	// OrderCurrency is the ISO 4217 code of OrderAmount.
-	OrderCurrency = tracing.NewStringKey("order.currency", tracing.Travels())
 	// OrderItemCount is the number of items in the order.
 	OrderItemCount = tracing.NewInt64Key("order.item_count", tracing.Travels())
 	// PaymentProvider names the provider that charges the order. It stays
 	// on the span it is set on.
 	PaymentProvider = tracing.NewStringKey("payment.provider")
+	// CustomerEmail is personal data that never leaves the process: the
+	// export pipeline drops it, and a dropped key cannot travel.
+	CustomerEmail = tracing.NewStringKey("customer.email", tracing.PersonalData(tracing.DropPersonal))
 )
 
 // The services then set the company's keys next to the generic ones of
@@ -38,7 +39,8 @@ func Example_declaringKeys() {
 		OrderID.String("o-42"), OrderItemCount.Int(3), tracing.UserID.String("u-7"),
 		PaymentProvider.String("stripe"))
 	fmt.Println("travels:", tracing.Business(ctx))
-	for _, k := range []attribute.Key{OrderID.Key(), OrderAmount.Key(), OrderItemCount.Key(), PaymentProvider.Key(), tracing.UserID.Key()} {
+	keys := []attribute.Key{OrderID.Key(), OrderAmount.Key(), OrderItemCount.Key(), PaymentProvider.Key(), CustomerEmail.Key(), tracing.UserID.Key()}
+	for _, k := range keys {
 		info, _ := tracing.LookupKey(k)
 		fmt.Printf("%s: %s, %s, travels=%t\n", info.Key, info.Type, info.Personal, info.Travels)
 	}
@@ -48,5 +50,6 @@ func Example_declaringKeys() {
 	// order.amount: FLOAT64, not personal, travels=true
 	// order.item_count: INT64, not personal, travels=true
 	// payment.provider: STRING, not personal, travels=false
+	// customer.email: STRING, drop, travels=false
 	// user.id: STRING, hash, travels=true
 }
