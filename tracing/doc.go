@@ -31,14 +31,14 @@
 //
 // # Business context
 //
-// Business keys are typed and registered: [OrderID], [UserID], [TenantID],
-// [OrderAmount], [OrderCurrency], [OrderItemCount], [PaymentProvider], and a
-// team's own from [NewStringKey], [NewInt64Key], [NewFloat64Key],
-// [NewBoolKey] or [Register]. Each declares whether it is personal data
-// ([HashPersonal], [DropPersonal]) and whether it [Travels]. One call at the
-// edge sets the context for the rest of the request:
+// Business keys are typed and registered. Package tracing declares the
+// generic ones, [UserID] (the semantic conventions' `user.id`, hashed on
+// export) and [TenantID]; a company declares its domain's own keys, see
+// below. Each declares whether it is personal data ([HashPersonal],
+// [DropPersonal]) and whether it [Travels]. One call at the edge sets the
+// context for the rest of the request:
 //
-//	ctx = tracing.SetBusiness(ctx, tracing.OrderID.String(id), tracing.UserID.String(user))
+//	ctx = tracing.SetBusiness(ctx, keys.OrderID.String(id), tracing.UserID.String(user))
 //
 // It sets the attributes on the current span and puts the traveling keys in
 // W3C baggage; the baggage propagator carries them over HTTP and Kafka (and
@@ -51,6 +51,31 @@
 // current span and is reported with [ErrBaggageFull]. [Business] returns
 // the business attributes a context carries (the log correlation handler
 // uses it).
+//
+// # Declaring a company's keys
+//
+// A company declares its keys once, as package-level variables of a package
+// that every service imports, with [NewStringKey], [NewInt64Key],
+// [NewFloat64Key] or [NewBoolKey] (see Example (DeclaringKeys)):
+//
+//	package keys // example.com/acme/telemetry/keys
+//
+//	var (
+//		OrderID        = tracing.NewStringKey("order.id", tracing.Travels())
+//		OrderItemCount = tracing.NewInt64Key("order.item_count", tracing.Travels())
+//		CustomerEmail  = tracing.NewStringKey("customer.email", tracing.PersonalData(tracing.DropPersonal))
+//	)
+//
+// Declaring a key registers it when the package initialises, so the
+// registry ([Keys], [LookupKey]) is complete before the first request and
+// every service spells the key, its type and its data handling the same
+// way. Keys known only from configuration are registered with [Register].
+// Registering the same key twice with the same properties is allowed; with
+// other properties it panics at initialisation. What reads the registry
+// follows what the program registered: the baggage allowlist, redaction of
+// personal data, the waterfall's trace header, the log handler's business
+// attributes; tracelint's businesskey check reads the declarations from the
+// code it analyses.
 //
 // # Span helpers
 //

@@ -17,7 +17,7 @@ func TestRedactor_NoAllocsWhenClean(t *testing.T) {
 	span := tracetest.SpanStub{
 		Name: "orders.persist",
 		Attributes: []attribute.KeyValue{
-			tracing.OrderID.String("o-42"), attribute.String("db.query.text", "SELECT id FROM orders WHERE id = $1"),
+			tracing.TenantID.String("t-42"), attribute.String("db.query.text", "SELECT id FROM orders WHERE id = $1"),
 			attribute.Int("order.item_count", 3), attribute.String("http.route", "/orders/{id}"),
 		},
 	}.Snapshot()
