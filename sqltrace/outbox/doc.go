@@ -105,8 +105,16 @@
 // A row whose stored context is NULL, empty or unparsable is published all
 // the same, under a new trace: its outbox.relay span is a root with
 // outbox.id and outbox.trace_context set to "missing" or "invalid"; an
-// invalid one is also reported through otel.Handle with the row id. Never
-// does a bad row block the relay.
+// invalid one is also reported through otel.Handle with the row id.
+//
+// A row whose user headers cannot be paired (header_keys and header_values
+// of different lengths, or a NULL key; rows written by something other than
+// [Enqueue]) is published too, with its trace context but without any of
+// its user headers: once the arrays disagree the positions cannot be
+// trusted, and a value under the wrong key is worse than a missing header.
+// Its span has outbox.headers_dropped=true and the relay reports it through
+// otel.Handle with the row id and both lengths. Never does a bad row block
+// the relay.
 //
 // The relay's own queries (claim, delete, commit) run under a valid but
 // unsampled span context, so a query tracer on the pool (with the default
