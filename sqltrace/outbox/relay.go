@@ -70,6 +70,31 @@ type Relay struct {
 	stopping chan struct{} // closed by Shutdown: finish the batch, claim no more
 	done     chan struct{} // closed when Run returns
 	abort    context.CancelFunc
+
+	// stepHook, set only by tests before Run, runs on the worker's
+	// goroutine at each step of a batch with the batch's row ids; a test
+	// blocks in it to crash the relay at that exact point.
+	stepHook func(s step, ids []int64)
+}
+
+// step is a point in a batch's life where a relay can die.
+type step int
+
+const (
+	stepClaimed  step = iota // rows locked, nothing produced
+	stepProduced             // every record handed to the client, no answer awaited
+	stepAnswered             // Kafka answered every record, nothing settled
+	stepSettled              // deletes and reschedules sent, not committed
+)
+
+func (w *worker) hook(s step) {
+	if h := w.r.stepHook; h != nil {
+		ids := make([]int64, len(w.rows))
+		for i := range w.rows {
+			ids[i] = w.rows[i].id
+		}
+		h(s, ids)
+	}
 }
 
 // NewRelay returns a relay that claims rows through pool and produces them
@@ -345,6 +370,7 @@ func (w *worker) relayBatch(ctx context.Context) (n int, err error) {
 	if len(w.rows) == 0 {
 		return 0, tx.Commit(ctx)
 	}
+	w.hook(stepClaimed)
 
 	w.publish(ctx)
 	if ctx.Err() != nil {
@@ -415,8 +441,10 @@ func (w *worker) publish(ctx context.Context) {
 			}
 		})
 	}
+	w.hook(stepProduced)
 	select {
 	case <-allDone:
+		w.hook(stepAnswered)
 	case <-ctx.Done():
 		// The promises still run later and write results; the next
 		// batch must not share the slice with them. The rows are released
@@ -532,6 +560,7 @@ func (w *worker) settle(ctx context.Context, tx pgx.Tx) error {
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("outbox: relay: settle: %w", err)
 	}
+	w.hook(stepSettled)
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("outbox: relay: commit: %w", err)
 	}
