@@ -58,7 +58,9 @@
 // it, in the transaction that holds its lock, so a relay that dies at any
 // moment loses nothing: its transactions roll back and the rows of the
 // batches in flight (two by default, see [WithConcurrency]) are published
-// again. Those batches are the only source of duplicates; consumers that must not see one deduplicate on the event's own
+// again: none of them when it died right after the claim, all of them when
+// Kafka had acknowledged the batch but the commit had not happened, each
+// key's rows still in order. Those batches are the only source of duplicates; consumers that must not see one deduplicate on the event's own
 // id. Relays running side by side never publish the same row twice, since a
 // row is locked by one claim until it is gone.
 //
