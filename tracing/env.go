@@ -148,10 +148,13 @@ func parsePropagators() (propagation.TextMapPropagator, error) {
 		names = []string{"tracecontext", "baggage"}
 	}
 	var props []propagation.TextMapPropagator
+	none := false
 	for _, n := range names {
 		switch n {
 		case "none":
-			return propagation.NewCompositeTextMapPropagator(), nil
+			// It wins over the other names, as in autoprop; they are still
+			// checked, so that a typo is refused wherever it stands.
+			none = true
 		case "tracecontext":
 			props = append(props, w3c.TraceContext{})
 		case "baggage":
@@ -163,6 +166,9 @@ func parsePropagators() (propagation.TextMapPropagator, error) {
 			}
 			props = append(props, p)
 		}
+	}
+	if none {
+		return propagation.NewCompositeTextMapPropagator(), nil
 	}
 	return propagation.NewCompositeTextMapPropagator(props...), nil
 }
