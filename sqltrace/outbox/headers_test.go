@@ -6,12 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
-
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/otelkit/otelkit/internal/kafkatest"
-	"github.com/otelkit/otelkit/kafkatrace"
 	"github.com/otelkit/otelkit/sqltrace/outbox"
 )
 
@@ -50,14 +46,7 @@ func TestRelay_UnpairableHeadersArePublishedWithoutThemAndReported(t *testing.T)
 	}
 
 	handled := captureHandled(t)
-	a := &acks{}
-	kt := kafkatrace.NewTracer(kafkatrace.WithTracerProvider(tp), kafkatrace.WithPropagators(prop))
-	stop := start(t, outbox.NewRelay(pool, producer(t, seeds, kgo.WithHooks(kt, a)),
-		outbox.WithTracerProvider(tp), outbox.WithPropagators(prop)))
-	waitEmpty(t, pool, 10*time.Second)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	a := drain(t, pool, seeds, tp)
 
 	published := map[string][]string{}
 	for _, e := range a.snapshot() {
