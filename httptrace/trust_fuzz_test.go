@@ -15,9 +15,9 @@ import (
 	"github.com/otelkit/otelkit/tracing/tracingtest"
 )
 
-// request parses rawURL as a client would send it; ok is false when it is
+// fuzzRequest parses rawURL as a client would send it; ok is false when it is
 // not a URL with a host.
-func request(rawURL string) (*http.Request, bool) {
+func fuzzRequest(rawURL string) (*http.Request, bool) {
 	u, err := url.Parse(rawURL)
 	if err != nil || u.Host == "" {
 		return nil, false
@@ -25,7 +25,7 @@ func request(rawURL string) (*http.Request, bool) {
 	return &http.Request{Method: http.MethodGet, URL: u, Header: http.Header{}}, true
 }
 
-var internalSuffixes = []string{".local", ".internal", ".localhost", ".svc", ".cluster.local"}
+var fuzzInternalSuffixes = []string{".local", ".internal", ".localhost", ".svc", ".cluster.local"}
 
 // FuzzInternalHost checks the default trust policy on any host: it never
 // panics, ignores case and port, and trusts a dotted name only under an
@@ -38,15 +38,15 @@ func FuzzInternalHost(f *testing.F) {
 		f.Add(h, "8443")
 	}
 	f.Fuzz(func(t *testing.T, host, port string) {
-		r, ok := request("http://" + host)
+		r, ok := fuzzRequest("http://" + host)
 		if !ok {
 			return
 		}
 		got := InternalHost(r)
-		if u, ok := request("http://" + strings.ToUpper(host)); ok && InternalHost(u) != got {
+		if u, ok := fuzzRequest("http://" + strings.ToUpper(host)); ok && InternalHost(u) != got {
 			t.Fatalf("%q trusted %v, upper case %v", host, got, !got)
 		}
-		if p, ok := request("http://" + host + ":" + port); ok && p.URL.Hostname() == r.URL.Hostname() && InternalHost(p) != got {
+		if p, ok := fuzzRequest("http://" + host + ":" + port); ok && p.URL.Hostname() == r.URL.Hostname() && InternalHost(p) != got {
 			t.Fatalf("%q trusted %v, with port %q %v", host, got, port, !got)
 		}
 		if !got {
@@ -60,7 +60,7 @@ func FuzzInternalHost(f *testing.F) {
 			}
 			return
 		}
-		if strings.Contains(name, ".") && !slices.ContainsFunc(internalSuffixes, func(s string) bool { return strings.HasSuffix(name, s) }) {
+		if strings.Contains(name, ".") && !slices.ContainsFunc(fuzzInternalSuffixes, func(s string) bool { return strings.HasSuffix(name, s) }) {
 			t.Fatalf("%q trusted: dotted, not an address, no internal suffix", host)
 		}
 	})
@@ -76,27 +76,27 @@ func FuzzTrustedHosts(f *testing.F) {
 		f.Add(c[0], c[1])
 	}
 	f.Fuzz(func(t *testing.T, entry, host string) {
-		r, ok := request("http://" + host)
+		r, ok := fuzzRequest("http://" + host)
 		if !ok {
 			return
 		}
 		trusted := newConfig([]Option{WithTrustedHosts(entry)}).trusted
 		got := trusted(r)
-		name, e := lowerASCII(r.URL.Hostname()), lowerASCII(entry)
+		name, e := fuzzLowerASCII(r.URL.Hostname()), fuzzLowerASCII(entry)
 		want := e != "" && (name == e || e[0] == '.' && len(name) > len(e) && strings.HasSuffix(name, e))
 		if got != want {
 			t.Fatalf("WithTrustedHosts(%q) trusts %q: %v, want %v", entry, host, got, want)
 		}
-		if u, ok := request("http://" + strings.ToUpper(host)); ok && trusted(u) != got {
+		if u, ok := fuzzRequest("http://" + strings.ToUpper(host)); ok && trusted(u) != got {
 			t.Fatalf("WithTrustedHosts(%q): %q trusted %v, upper case %v", entry, host, got, !got)
 		}
-		if p, ok := request("http://" + host + ":443"); ok && p.URL.Hostname() == r.URL.Hostname() && trusted(p) != got {
+		if p, ok := fuzzRequest("http://" + host + ":443"); ok && p.URL.Hostname() == r.URL.Hostname() && trusted(p) != got {
 			t.Fatalf("WithTrustedHosts(%q): %q trusted %v, with a port %v", entry, host, got, !got)
 		}
 	})
 }
 
-func lowerASCII(s string) string {
+func fuzzLowerASCII(s string) string {
 	b := []byte(s)
 	for i, c := range b {
 		if 'A' <= c && c <= 'Z' {
@@ -119,10 +119,10 @@ func FuzzSpanName(f *testing.F) {
 	methods := []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "CONNECT", "OPTIONS", "TRACE", "HTTP"}
 	f.Fuzz(func(t *testing.T, method, pattern, path string) {
 		mux := http.NewServeMux()
-		if !registers(mux, pattern) {
+		if !fuzzRegisters(mux, pattern) {
 			return
 		}
-		if !isToken(method) && method != "" {
+		if !fuzzIsMethod(method) && method != "" {
 			return
 		}
 		rec := tracingtest.New(t, tracingtest.WithoutGlobals())
@@ -144,8 +144,8 @@ func FuzzSpanName(f *testing.F) {
 	})
 }
 
-// registers adds pattern to mux, reporting false when ServeMux refuses it.
-func registers(mux *http.ServeMux, pattern string) (ok bool) {
+// fuzzRegisters adds pattern to mux, reporting false when ServeMux refuses it.
+func fuzzRegisters(mux *http.ServeMux, pattern string) (ok bool) {
 	defer func() {
 		if recover() != nil {
 			ok = false
@@ -155,7 +155,7 @@ func registers(mux *http.ServeMux, pattern string) (ok bool) {
 	return true
 }
 
-func isToken(s string) bool {
+func fuzzIsMethod(s string) bool {
 	if s == "" {
 		return false
 	}
