@@ -256,19 +256,49 @@ func WithMetricAttributesFn(fn func(r *http.Request) []attribute.KeyValue) Optio
 }
 
 // WithTrustedHosts sets the hosts trace context and baggage are sent to.
-// An entry matches the host name exactly, or, if it starts with a dot, as a
-// suffix (`.corp.example`). It replaces the default, [InternalHost].
+// An entry matches the host name (without the port) exactly, or, if it
+// starts with a dot, as a suffix (`.corp.example`), ignoring ASCII case as
+// DNS does. Empty entries match nothing. It replaces the default,
+// [InternalHost].
 func WithTrustedHosts(hosts ...string) Option {
-	list := append([]string(nil), hosts...)
+	list := make([]string, 0, len(hosts))
+	for _, h := range hosts {
+		if h != "" {
+			list = append(list, h)
+		}
+	}
 	return WithTrustedHostFn(func(r *http.Request) bool {
 		host := r.URL.Hostname()
 		for _, h := range list {
-			if host == h || len(h) > 0 && h[0] == '.' && len(host) > len(h) && host[len(host)-len(h):] == h {
+			if equalFoldASCII(host, h) ||
+				h[0] == '.' && len(host) > len(h) && equalFoldASCII(host[len(host)-len(h):], h) {
 				return true
 			}
 		}
 		return false
 	})
+}
+
+// equalFoldASCII is strings.EqualFold for ASCII letters only: host names
+// are ASCII (IDNs travel as punycode), and Unicode folding would let the
+// Kelvin sign stand for a "k".
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // WithTrustedHostFn sets the predicate that decides whether a request goes

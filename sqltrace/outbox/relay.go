@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -36,6 +37,10 @@ const (
 	AttrTraceContext = attribute.Key("outbox.trace_context")
 	// AttrSetAside is true on the attempt after which the row was set aside.
 	AttrSetAside = attribute.Key("outbox.set_aside")
+	// AttrHeadersDropped is true when the row's user headers could not be
+	// paired (header_keys and header_values of different lengths, or a NULL
+	// key) and the record was published without them.
+	AttrHeadersDropped = attribute.Key("outbox.headers_dropped")
 )
 
 // SpanName is the name of the span the relay starts for every row.
@@ -65,6 +70,31 @@ type Relay struct {
 	stopping chan struct{} // closed by Shutdown: finish the batch, claim no more
 	done     chan struct{} // closed when Run returns
 	abort    context.CancelFunc
+
+	// stepHook, set only by tests before Run, runs on the worker's
+	// goroutine at each step of a batch with the batch's row ids; a test
+	// blocks in it to crash the relay at that exact point.
+	stepHook func(s step, ids []int64)
+}
+
+// step is a point in a batch's life where a relay can die.
+type step int
+
+const (
+	stepClaimed  step = iota // rows locked, nothing produced
+	stepProduced             // every record handed to the client, no answer awaited
+	stepAnswered             // Kafka answered every record, nothing settled
+	stepSettled              // deletes and reschedules sent, not committed
+)
+
+func (w *worker) hook(s step) {
+	if h := w.r.stepHook; h != nil {
+		ids := make([]int64, len(w.rows))
+		for i := range w.rows {
+			ids[i] = w.rows[i].id
+		}
+		h(s, ids)
+	}
 }
 
 // NewRelay returns a relay that claims rows through pool and produces them
@@ -86,7 +116,7 @@ type row struct {
 	topic       string
 	key         []byte
 	payload     []byte
-	headerKeys  []string
+	headerKeys  []pgtype.Text // not []string: a NULL key must not fail the claim of the whole batch
 	headerVals  [][]byte
 	traceparent string
 	tracestate  string
@@ -340,6 +370,7 @@ func (w *worker) relayBatch(ctx context.Context) (n int, err error) {
 	if len(w.rows) == 0 {
 		return 0, tx.Commit(ctx)
 	}
+	w.hook(stepClaimed)
 
 	w.publish(ctx)
 	if ctx.Err() != nil {
@@ -397,11 +428,11 @@ func (w *worker) publish(ctx context.Context) {
 		o := &w.rows[i]
 		rctx := w.startSpan(base, o, now)
 		rec := &kgo.Record{Topic: o.topic, Key: o.key, Value: o.payload, Context: rctx}
-		if len(o.headerKeys) > 0 && len(o.headerKeys) == len(o.headerVals) {
-			rec.Headers = make([]kgo.RecordHeader, len(o.headerKeys), len(o.headerKeys)+1)
-			for j := range o.headerKeys {
-				rec.Headers[j] = kgo.RecordHeader{Key: o.headerKeys[j], Value: o.headerVals[j]}
-			}
+		var err error
+		if rec.Headers, err = o.headers(); err != nil {
+			// The business message goes out all the same, without them.
+			otel.Handle(fmt.Errorf("outbox: row %d: %w", o.id, err))
+			o.span.SetAttributes(AttrHeadersDropped.Bool(true))
 		}
 		w.r.client.Produce(ctx, rec, func(_ *kgo.Record, err error) {
 			results[i] = err
@@ -410,8 +441,10 @@ func (w *worker) publish(ctx context.Context) {
 			}
 		})
 	}
+	w.hook(stepProduced)
 	select {
 	case <-allDone:
+		w.hook(stepAnswered)
 	case <-ctx.Done():
 		// The promises still run later and write results; the next
 		// batch must not share the slice with them. The rows are released
@@ -422,6 +455,29 @@ func (w *worker) publish(ctx context.Context) {
 			w.rows[i].span.End()
 		}
 	}
+}
+
+// headers returns the row's user headers, with room for the trace context
+// headers the producer hooks add. When the two arrays cannot be paired, it
+// returns none and an error: once the lengths differ the positions cannot
+// be trusted, and a value published under the wrong key is worse than a
+// missing header.
+func (o *row) headers() ([]kgo.RecordHeader, error) {
+	if len(o.headerKeys) != len(o.headerVals) {
+		return nil, fmt.Errorf("header_keys has %d entries and header_values %d; user headers dropped",
+			len(o.headerKeys), len(o.headerVals))
+	}
+	if len(o.headerKeys) == 0 {
+		return nil, nil
+	}
+	h := make([]kgo.RecordHeader, len(o.headerKeys), len(o.headerKeys)+1)
+	for j, k := range o.headerKeys {
+		if !k.Valid {
+			return nil, fmt.Errorf("header_keys[%d] is NULL; user headers dropped", j+1)
+		}
+		h[j] = kgo.RecordHeader{Key: k.String, Value: o.headerVals[j]}
+	}
+	return h, nil
 }
 
 // startSpan restores the row's trace context and starts its outbox.relay
@@ -504,6 +560,7 @@ func (w *worker) settle(ctx context.Context, tx pgx.Tx) error {
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("outbox: relay: settle: %w", err)
 	}
+	w.hook(stepSettled)
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("outbox: relay: commit: %w", err)
 	}
