@@ -32,10 +32,12 @@ func Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (con
 // `defer tracing.End(span, &err)` with a named error result, for the panic to
 // be seen.
 //
-// A non-nil error that [SetErrorClassifier]'s classifier does not call
-// expected sets status Error with the error's message, the `error.type`
-// attribute and an exception event. context.Canceled, the caller giving up,
-// is expected by default. A panic is recorded as an exception event with its
+// A non-nil error that is a failure sets status Error with the error's
+// message, the `error.type` attribute and an exception event.
+// context.Canceled (the caller giving up) and sql.ErrNoRows are never
+// failures; [SetErrorClassifier]'s classifier decides the rest. error.type
+// is "timeout" for an expired deadline, the error's Go type otherwise: the
+// value every package of this module records for the same failure. A panic is recorded as an exception event with its
 // stack, sets status Error and `error.type` to the panic value's type, ends
 // the span and is re-raised, unchanged, to the caller. errp may be nil.
 func End(span trace.Span, errp *error) {
@@ -69,10 +71,12 @@ func SetAttributesFunc(span trace.Span, fn func() []attribute.KeyValue) {
 // It is a func(err error) (expected bool).
 type ErrorClassifier = conv.ErrorClassifier
 
-// SetErrorClassifier sets the process-wide classifier the helpers consult
-// before recording an error; nil restores the default. By default only
-// context.Canceled is expected: the caller gave up, the operation did not
-// fail (context.DeadlineExceeded is a timeout and stays an error). The
+// SetErrorClassifier sets the process-wide classifier the helpers and every
+// instrumentation package of this module (httptrace's client, sqltrace,
+// kafkatrace, the outbox relay) consult before recording an error; nil
+// restores the default. By default only the caller's context.Canceled (the
+// caller gave up, the operation did not fail) and sql.ErrNoRows are
+// expected; context.DeadlineExceeded is a timeout and stays an error. The
 // classifier is called in addition to that rule, on the goroutine that ends
 // the span, and must be safe for concurrent use. The classifier
 // [WithErrorClassifier] gives the spans of a Setup's provider takes
