@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkit/otelkit/internal/conv"
+	"github.com/otelkit/otelkit/internal/kafkaerr"
 )
 
 // Process runs fn, the application's work for the consumed record r,
@@ -61,8 +62,8 @@ func (t *Tracer) Process(ctx context.Context, r *kgo.Record, fn func(context.Con
 	case t.cfg.newRoot:
 		opts = append(opts, newRoot, trace.WithLinks(trace.Link{SpanContext: rsc}))
 	}
-	ctx, span := t.tracer.Start(ctx, ti.process, opts...)
-	defer conv.End(span, &err)
+	ctx, span := t.tracer().Start(ctx, ti.process, opts...)
+	defer func() { conv.FinishOutcome(ctx, span, &err, recover(), kafkaerr.Code) }()
 	return fn(ctx)
 }
 
@@ -133,9 +134,9 @@ func (t *Tracer) ProcessBatch(ctx context.Context, records []*kgo.Record, fn fun
 		attrs = append(attrs, TimeInQueueKey.Float64(max(start.Sub(oldest), 0).Seconds()))
 	}
 
-	ctx, span := t.tracer.Start(ctx, ti.process, consumerKind, trace.WithTimestamp(start),
+	ctx, span := t.tracer().Start(ctx, ti.process, consumerKind, trace.WithTimestamp(start),
 		trace.WithAttributes(attrs...), trace.WithLinks(links...))
-	defer conv.End(span, &err)
+	defer func() { conv.FinishOutcome(ctx, span, &err, recover(), kafkaerr.Code) }()
 	return fn(ctx)
 }
 
