@@ -11,14 +11,14 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkit/otelkit/internal/conv"
+	"github.com/otelkit/otelkit/internal/kafkaerr"
 )
 
 // Attribute keys of the outbox.relay span.
@@ -192,7 +192,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	workers := make([]*worker, r.cfg.workers)
 	wakes := make([]chan struct{}, len(workers))
 	for i := range workers {
-		workers[i] = &worker{r: r, wake: make(chan struct{}, 1), tracer: r.cfg.tracer(), prop: r.cfg.textMapPropagator()}
+		workers[i] = &worker{r: r, wake: make(chan struct{}, 1)}
 		wakes[i] = workers[i].wake
 	}
 	listening := make(chan struct{})
@@ -224,10 +224,8 @@ func (r *Relay) Run(ctx context.Context) error {
 // one batch's CPU work overlaps another's round trips to Postgres and Kafka;
 // they coordinate through row locks exactly as separate relays do.
 type worker struct {
-	r      *Relay
-	wake   chan struct{}
-	tracer trace.Tracer
-	prop   propagation.TextMapPropagator
+	r    *Relay
+	wake chan struct{}
 
 	// per batch, reused
 	rows    []row
@@ -430,7 +428,7 @@ func (w *worker) publish(ctx context.Context) {
 func (w *worker) startSpan(base context.Context, o *row, now time.Time) context.Context {
 	c := &w.carrier
 	*c = carrier{traceparent: o.traceparent, tracestate: o.tracestate, baggage: o.baggage}
-	ctx, restored, err := restore(base, w.prop, c, o.extra)
+	ctx, restored, err := restore(base, w.r.cfg.textMapPropagator(), c, o.extra)
 	if err != nil {
 		otel.Handle(fmt.Errorf("outbox: row %d: %w", o.id, err))
 	}
@@ -452,7 +450,7 @@ func (w *worker) startSpan(base context.Context, o *row, now time.Time) context.
 	}
 	// The SDK copies the attributes: w.attrs is free again once Start
 	// returns.
-	ctx, o.span = w.tracer.Start(ctx, SpanName,
+	ctx, o.span = w.r.cfg.tracer().Start(ctx, SpanName,
 		trace.WithTimestamp(start),
 		internalKind,
 		trace.WithAttributes(attrs...))
@@ -485,9 +483,7 @@ func (w *worker) settle(ctx context.Context, tx pgx.Tx) error {
 		failErrs = append(failErrs, err.Error())
 		failDelay = append(failDelay, r.backoff(int(o.attempts)).Seconds())
 		failDead = append(failDead, dead)
-		o.span.RecordError(err)
-		o.span.SetStatus(codes.Error, err.Error())
-		o.span.SetAttributes(semconv.ErrorTypeKey.String(errorType(err)))
+		conv.RecordOutcome(nil, o.span, err, kafkaerr.Code)
 		if dead {
 			o.span.SetAttributes(AttrSetAside.Bool(true))
 			otel.Handle(fmt.Errorf("outbox: row %d set aside after %d attempts: %w", o.id, o.attempts+1, err))
@@ -523,13 +519,4 @@ func (r *Relay) backoff(attempts int) time.Duration {
 	}
 	half := d / 2
 	return half + rand.N(half+1)
-}
-
-// errorType is the error.type value for a produce failure: the Kafka error
-// code name when Kafka returned one, the Go type otherwise.
-func errorType(err error) string {
-	if ke := (*kerr.Error)(nil); errors.As(err, &ke) {
-		return ke.Message
-	}
-	return fmt.Sprintf("%T", err)
 }
