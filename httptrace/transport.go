@@ -157,7 +157,7 @@ func (s *clientSpan) SetAttributes(kv ...attribute.KeyValue) {
 		kv = slices.Clone(kv)
 		for i := range kv {
 			if kv[i].Key == semconv.ErrorTypeKey {
-				kv[i] = conv.ErrorType(s.st.Context, s.st.err, nil)
+				kv[i] = conv.ErrorType(s.st.Context, s.st.err)
 			}
 		}
 	}

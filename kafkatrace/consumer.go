@@ -11,7 +11,6 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkit/otelkit/internal/conv"
-	"github.com/otelkit/otelkit/internal/kafkaerr"
 )
 
 // Process runs fn, the application's work for the consumed record r,
@@ -63,7 +62,7 @@ func (t *Tracer) Process(ctx context.Context, r *kgo.Record, fn func(context.Con
 		opts = append(opts, newRoot, trace.WithLinks(trace.Link{SpanContext: rsc}))
 	}
 	ctx, span := t.tracer().Start(ctx, ti.process, opts...)
-	defer func() { conv.FinishOutcome(ctx, span, &err, recover(), kafkaerr.Code) }()
+	defer func() { conv.FinishOutcome(ctx, span, &err, recover()) }()
 	return fn(ctx)
 }
 
@@ -136,7 +135,7 @@ func (t *Tracer) ProcessBatch(ctx context.Context, records []*kgo.Record, fn fun
 
 	ctx, span := t.tracer().Start(ctx, ti.process, consumerKind, trace.WithTimestamp(start),
 		trace.WithAttributes(attrs...), trace.WithLinks(links...))
-	defer func() { conv.FinishOutcome(ctx, span, &err, recover(), kafkaerr.Code) }()
+	defer func() { conv.FinishOutcome(ctx, span, &err, recover()) }()
 	return fn(ctx)
 }
 

@@ -9,7 +9,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkit/otelkit/internal/conv"
-	"github.com/otelkit/otelkit/internal/kafkaerr"
+	_ "github.com/otelkit/otelkit/internal/kafkaerr" // Kafka error codes as error.type
 )
 
 // sendContext is the record context while the record is in flight: the
@@ -98,7 +98,7 @@ func (t *Tracer) OnProduceRecordUnbuffered(r *kgo.Record, err error) {
 		} else {
 			// sc's cancellation and deadline are those of the context
 			// the record was produced with.
-			conv.RecordOutcome(sc, span, err, kafkaerr.Code)
+			conv.RecordOutcome(sc, span, err)
 		}
 	}
 	span.End()

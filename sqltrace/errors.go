@@ -18,8 +18,11 @@ func (t *Tracer) failed(ctx context.Context, err error) bool {
 	return conv.Failed(ctx, t.provider(), err, t.expected)
 }
 
-// sqlState returns the SQLSTATE of a PostgreSQL error, or "". It is the
-// domain code of error.type.
+// The SQLSTATE is the error.type of a PostgreSQL error on every span,
+// this package's and those the application ends with one.
+func init() { conv.RegisterErrorTyper(sqlState) }
+
+// sqlState returns the SQLSTATE of a PostgreSQL error, or "".
 func sqlState(err error) string {
 	if err == nil {
 		return ""
@@ -35,5 +38,5 @@ func sqlState(err error) string {
 // deadlines, its SQLSTATE when the server answered, the Go type otherwise
 // (conv.ErrorType).
 func errorType(ctx context.Context, err error) attribute.KeyValue {
-	return conv.ErrorType(ctx, err, sqlState)
+	return conv.ErrorType(ctx, err)
 }

@@ -4,6 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
+	"net/url"
+	"reflect"
+	"sync"
+	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
@@ -19,10 +24,37 @@ import (
 
 // ErrorTyper returns the domain code of err that error.type carries, such
 // as a SQLSTATE or a Kafka error code name, or "" when err carries none.
-// An instrumentation package supplies one for the errors of its client
-// library; it runs on the goroutine that ends the span, only for failures,
-// and must be safe for concurrent use.
+// An instrumentation package registers one for the errors of its client
+// library ([RegisterErrorTyper]); it runs on the goroutine that ends the
+// span, only for failures, and must be safe for concurrent use.
 type ErrorTyper func(err error) string
+
+// typers are the registered ErrorTypers, copied on write.
+var (
+	typersMu sync.Mutex
+	typers   atomic.Pointer[[]ErrorTyper]
+)
+
+// RegisterErrorTyper adds t to the typers [ErrorType] consults, for every
+// span of the process: a package registers the one of its client library in
+// its init, so that an error of that library has the same error.type on the
+// package's own spans and on any span the application ends with it
+// (tracing.End around a repository call that returns a PostgreSQL error
+// records its SQLSTATE too). Typers are asked in registration order; the
+// first non-empty answer wins.
+func RegisterErrorTyper(t ErrorTyper) {
+	if t == nil {
+		return
+	}
+	typersMu.Lock()
+	defer typersMu.Unlock()
+	var next []ErrorTyper
+	if cur := typers.Load(); cur != nil {
+		next = append(next, *cur...)
+	}
+	next = append(next, t)
+	typers.Store(&next)
+}
 
 // ErrorTypeTimeout is the error.type of an operation whose deadline
 // expired, the value the semantic conventions give as their example.
@@ -99,31 +131,58 @@ func Failed(ctx context.Context, tp trace.TracerProvider, err error, local Error
 //
 //   - "timeout" when the operation timed out ([TimedOut]), whichever
 //     package ran it;
-//   - otherwise the domain code typer returns (typer may be nil);
+//   - otherwise the domain code a registered typer returns
+//     ([RegisterErrorTyper]): the SQLSTATE of a PostgreSQL error, the code
+//     name of a Kafka error;
 //   - otherwise the value of an ErrorType() string method in err's chain,
-//     or err's Go type, after fmt.Errorf wrappers ("*net.OpError"), as
-//     semconv.ErrorType computes it.
-func ErrorType(ctx context.Context, err error, typer ErrorTyper) attribute.KeyValue {
+//     or err's Go type, as semconv.ErrorType computes it, past the wrappers
+//     that do not classify a failure: fmt.Errorf's and *url.Error (so that
+//     http.Client.Do's error has the type the transport's has,
+//     "*net.OpError").
+func ErrorType(ctx context.Context, err error) attribute.KeyValue {
 	if TimedOut(ctx, err) {
 		return ErrorTypeTimeout
 	}
-	if typer != nil {
-		if code := typer(err); code != "" {
-			return semconv.ErrorTypeKey.String(code)
+	if ts := typers.Load(); ts != nil {
+		for _, t := range *ts {
+			if code := t(err); code != "" {
+				return semconv.ErrorTypeKey.String(code)
+			}
 		}
 	}
-	return semconv.ErrorType(err)
+	return semconv.ErrorType(unwrapURL(err))
+}
+
+var fmtWrapType = reflect.TypeOf(fmt.Errorf("%w", errors.New("")))
+
+// unwrapURL removes the fmt.Errorf wrappers and *url.Error around err.
+func unwrapURL(err error) error {
+	for {
+		if u, ok := err.(*url.Error); ok && u.Err != nil {
+			err = u.Err
+			continue
+		}
+		if reflect.TypeOf(err) == fmtWrapType {
+			if inner := errors.Unwrap(err); inner != nil {
+				if _, ok := inner.(*url.Error); ok {
+					err = inner
+					continue
+				}
+			}
+		}
+		return err
+	}
 }
 
 // RecordOutcome records err, the outcome of span's operation run under ctx
 // (may be nil), by the one policy: nothing when [Failed] says it is not a
 // failure; otherwise status Error with err's message, error.type from
-// [ErrorType] with typer, and an exception event. It does not end the span.
-func RecordOutcome(ctx context.Context, span trace.Span, err error, typer ErrorTyper) {
+// [ErrorType], and an exception event. It does not end the span.
+func RecordOutcome(ctx context.Context, span trace.Span, err error) {
 	if err == nil || !span.IsRecording() || !Failed(ctx, span.TracerProvider(), err, nil) {
 		return
 	}
 	span.SetStatus(codes.Error, err.Error())
-	span.SetAttributes(ErrorType(ctx, err, typer))
+	span.SetAttributes(ErrorType(ctx, err))
 	span.RecordError(err)
 }

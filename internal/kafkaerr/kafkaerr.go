@@ -1,7 +1,7 @@
-// Package kafkaerr gives the domain code of a franz-go error, which
-// error.type carries for the Kafka spans of kafkatrace and of the outbox
-// relay (through conv.ErrorType), so that both record the same value for
-// the same failure.
+// Package kafkaerr registers the domain code of a franz-go error as its
+// error.type (conv.RegisterErrorTyper): importing it, as kafkatrace and the
+// outbox relay do, makes every span that records a Kafka error, theirs and
+// the application's, carry the same value for the same failure.
 package kafkaerr
 
 import (
@@ -9,7 +9,11 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/otelkit/otelkit/internal/conv"
 )
+
+func init() { conv.RegisterErrorTyper(Code) }
 
 // Code returns the Kafka error code name of a broker error
 // (NOT_LEADER_FOR_PARTITION), the name of the client's sentinel errors

@@ -18,7 +18,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkit/otelkit/internal/conv"
-	"github.com/otelkit/otelkit/internal/kafkaerr"
+	_ "github.com/otelkit/otelkit/internal/kafkaerr" // Kafka error codes as error.type
 )
 
 // Attribute keys of the outbox.relay span.
@@ -483,7 +483,7 @@ func (w *worker) settle(ctx context.Context, tx pgx.Tx) error {
 		failErrs = append(failErrs, err.Error())
 		failDelay = append(failDelay, r.backoff(int(o.attempts)).Seconds())
 		failDead = append(failDead, dead)
-		conv.RecordOutcome(nil, o.span, err, kafkaerr.Code)
+		conv.RecordOutcome(nil, o.span, err)
 		if dead {
 			o.span.SetAttributes(AttrSetAside.Bool(true))
 			otel.Handle(fmt.Errorf("outbox: row %d set aside after %d attempts: %w", o.id, o.attempts+1, err))
