@@ -18,11 +18,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/otelkit/otelkit/httptrace"
+	"github.com/otelkit/otelkit/internal/kafkatest"
 	"github.com/otelkit/otelkit/internal/pgtest"
 	"github.com/otelkit/otelkit/kafkatrace"
 	"github.com/otelkit/otelkit/sqltrace"
@@ -318,4 +321,65 @@ func (e *env) relay(t *testing.T, _ context.Context, f failure) error {
 	}
 	t.Fatal("the relay did not attempt the row")
 	return nil
+}
+
+// Every package resolves the global providers by one rule: when it is used,
+// not when it is built. Instrumentation built while an earlier provider is
+// installed (before tracing.Setup, or in a previous test) records into the
+// provider in force when it runs; and while the global propagator is the
+// no-op default, every package propagates W3C trace context.
+func TestGlobalsResolvedWhenUsed(t *testing.T) {
+	early := tracingtest.New(t, tracingtest.WithService("early"))
+
+	var gotTraceparent string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotTraceparent = r.Header.Get("Traceparent")
+	}))
+	defer srv.Close()
+	client := &http.Client{Transport: httptrace.NewTransport(nil)}
+	pool, _ := pgtest.Pool(t, func(c *pgxpool.Config) {
+		c.ConnConfig.Tracer = sqltrace.NewTracer(sqltrace.WithAcquire(sqltrace.AcquireNone))
+	})
+	kt := kafkatrace.NewTracer()
+	seeds := kafkatest.Cluster(t, 1, "orders")
+	prod, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.WithHooks(kt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prod.Close()
+
+	rec := tracingtest.New(t)
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator())
+
+	ctx, span := tracing.Start(context.Background(), "policy.request")
+	resp, err := client.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if _, err := pool.Exec(ctx, "SELECT 1"); err != nil {
+		t.Fatal(err)
+	}
+	r := &kgo.Record{Topic: "orders", Value: []byte("v")}
+	if err := prod.ProduceSync(ctx, r).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	span.End()
+
+	for _, name := range []string{"GET", "SELECT", "send orders"} {
+		if n := len(early.Find(name)); n != 0 {
+			t.Errorf("%d %q spans went to the provider installed when the instrumentation was built", n, name)
+		}
+		rec.Span(t, name)
+	}
+	if gotTraceparent == "" {
+		t.Error("httptrace sent no traceparent while the global propagator is the no-op default")
+	}
+	var kafkaTraceparent bool
+	for _, h := range r.Headers {
+		kafkaTraceparent = kafkaTraceparent || h.Key == "traceparent"
+	}
+	if !kafkaTraceparent {
+		t.Error("kafkatrace wrote no traceparent while the global propagator is the no-op default")
+	}
 }
