@@ -377,6 +377,16 @@ func TestGlobalsResolvedWhenUsed(t *testing.T) {
 	if gotTraceparent == "" {
 		t.Error("httptrace sent no traceparent while the global propagator is the no-op default")
 	}
+	// Built while the global propagator is the no-op default, too.
+	gotTraceparent = ""
+	late := &http.Client{Transport: httptrace.NewTransport(nil)}
+	if resp, err = late.Get(srv.URL); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if gotTraceparent == "" {
+		t.Error("httptrace built with the no-op global propagator sent no traceparent")
+	}
 	var kafkaTraceparent bool
 	for _, h := range r.Headers {
 		kafkaTraceparent = kafkaTraceparent || h.Key == "traceparent"
