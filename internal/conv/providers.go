@@ -81,24 +81,34 @@ func (r *Resolver[P, V]) Resolve() (V, P) {
 // same reports whether a and b are the same provider. Providers are
 // pointers as a rule, but a composite propagator is a slice, which == cannot
 // compare: such values are the same when they share their backing array.
+// It allocates nothing (reflect.Value.Comparable would).
 func same(a, b any) bool {
 	if a == nil || b == nil {
 		return a == nil && b == nil
 	}
-	va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
-	if va.Type() != vb.Type() {
+	ta := reflect.TypeOf(a)
+	if ta != reflect.TypeOf(b) {
 		return false
 	}
-	if va.Comparable() && vb.Comparable() {
-		return a == b
-	}
-	switch va.Kind() {
+	switch ta.Kind() {
 	case reflect.Slice:
+		va, vb := reflect.ValueOf(a), reflect.ValueOf(b)
 		return va.Len() == vb.Len() && va.Pointer() == vb.Pointer()
-	case reflect.Map, reflect.Func, reflect.Chan, reflect.Pointer, reflect.UnsafePointer:
-		return va.Pointer() == vb.Pointer()
+	case reflect.Map, reflect.Func:
+		return reflect.ValueOf(a).Pointer() == reflect.ValueOf(b).Pointer()
 	}
-	return false
+	return ta.Comparable() && equal(a, b)
+}
+
+// equal is a == b, false where == panics: a struct whose interface field
+// holds a value that is not comparable.
+func equal(a, b any) (eq bool) {
+	defer func() {
+		if recover() != nil {
+			eq = false
+		}
+	}()
+	return a == b
 }
 
 // NewTracerResolver resolves the tracer of the instrumentation scope named
