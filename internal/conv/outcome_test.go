@@ -73,13 +73,13 @@ func TestFailed_Classifiers(t *testing.T) {
 	remove := SetProviderErrorClassifier(tp, func(err error) bool { return errors.Is(err, errMiss) })
 	defer remove()
 	local := func(err error) bool { return errors.Is(err, errDup) }
-	if Failed(nil, tp, errMiss, nil) {
+	if Failed(context.Background(), tp, errMiss, nil) {
 		t.Error("the provider's classifier was not asked")
 	}
-	if Failed(nil, tp, errDup, local) {
+	if Failed(context.Background(), tp, errDup, local) {
 		t.Error("the local classifier was not asked")
 	}
-	if !Failed(nil, tp, errors.New("boom"), local) {
+	if !Failed(context.Background(), tp, errors.New("boom"), local) {
 		t.Error("an unclassified error is not a failure")
 	}
 }

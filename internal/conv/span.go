@@ -62,7 +62,7 @@ func End(span trace.Span, errp *error) { Finish(span, errp, recover()) }
 // function called directly by defer, recovered (nil if none): recover only
 // stops a panic when the deferred function calls it itself, so a wrapper of
 // End calls Finish(span, errp, recover()). A non-nil r is re-raised.
-func Finish(span trace.Span, errp *error, r any) { FinishOutcome(nil, span, errp, r) }
+func Finish(span trace.Span, errp *error, r any) { FinishOutcome(context.Background(), span, errp, r) }
 
 // FinishOutcome is [Finish] for an instrumentation that knows the context
 // ctx the operation ran under: its cancellation and deadline decide too
@@ -91,7 +91,7 @@ func Run(ctx context.Context, name string, fn func(context.Context) error, opts 
 // RecordError records err on span as [End] does: status Error, `error.type`
 // and an exception event, unless err is nil or an expected outcome. It is
 // [RecordOutcome] without a context.
-func RecordError(span trace.Span, err error) { RecordOutcome(nil, span, err) }
+func RecordError(span trace.Span, err error) { RecordOutcome(context.Background(), span, err) }
 
 // SetAttributesFunc sets the attributes fn returns on span, calling fn only
 // if span is recording: use it for attributes that cost something to build
@@ -114,7 +114,7 @@ func RecordPanic(span trace.Span, r any) {
 	}
 	typ := fmt.Sprintf("%T", r)
 	if err, ok := r.(error); ok {
-		typ = ErrorType(nil, err).Value.AsString()
+		typ = ErrorType(context.Background(), err).Value.AsString()
 	}
 	msg := fmt.Sprint(r)
 	span.SetStatus(codes.Error, "panic: "+msg)

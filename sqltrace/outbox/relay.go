@@ -483,7 +483,7 @@ func (w *worker) settle(ctx context.Context, tx pgx.Tx) error {
 		failErrs = append(failErrs, err.Error())
 		failDelay = append(failDelay, r.backoff(int(o.attempts)).Seconds())
 		failDead = append(failDead, dead)
-		conv.RecordOutcome(nil, o.span, err)
+		conv.RecordOutcome(context.Background(), o.span, err)
 		if dead {
 			o.span.SetAttributes(AttrSetAside.Bool(true))
 			otel.Handle(fmt.Errorf("outbox: row %d set aside after %d attempts: %w", o.id, o.attempts+1, err))
