@@ -64,20 +64,16 @@ func NewTransport(base http.RoundTripper, opts ...Option) http.RoundTripper {
 	// otelhttp creates its instruments when it is built: it is built again
 	// for each MeterProvider in force (conv's rule).
 	t.otel = conv.NewMeterResolver(c.mp, func(mp metric.MeterProvider) http.RoundTripper {
-		return t.newOtel(tp, mp, c, name)
+		return otelhttp.NewTransport(roundTripperFunc(t.send),
+			otelhttp.WithTracerProvider(tp),
+			otelhttp.WithMeterProvider(mp),
+			// Injection happens in send, where the host is known.
+			otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator()),
+			otelhttp.WithSpanOptions(c.clientSpanOption...),
+			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return name(r) }),
+		)
 	})
 	return t
-}
-
-func (t *transport) newOtel(tp tracerProvider, mp metric.MeterProvider, c *config, name func(*http.Request) string) http.RoundTripper {
-	return otelhttp.NewTransport(roundTripperFunc(t.send),
-		otelhttp.WithTracerProvider(tp),
-		otelhttp.WithMeterProvider(mp),
-		// Injection happens in send, where the host is known.
-		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator()),
-		otelhttp.WithSpanOptions(c.clientSpanOption...),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return name(r) }),
-	)
 }
 
 type roundTripperFunc func(*http.Request) (*http.Response, error)
