@@ -84,14 +84,71 @@ func TestOneFailureOneOutcomeInEveryPackage(t *testing.T) {
 		deadline:     {"http": {codes.Error, "timeout"}, "sql": {codes.Error, "timeout"}, "kafka": {codes.Error, "timeout"}},
 		driverError:  {"http": {codes.Error, "*net.OpError"}, "sql": {codes.Error, "42601"}, "kafka": {codes.Error, "UNKNOWN_TOPIC_OR_PARTITION"}},
 	}
-	drivers := []struct {
-		name    string
-		surface string // http, sql or kafka: which failure the driver causes
-		span    string
-		errSpan string // the span's name for a driver error, when it differs
-		run     func(t *testing.T, ctx context.Context, f failure) error
-		skip    map[failure]bool // failures the package cannot meet
-	}{
+	drivers := env.drivers()
+	for _, f := range []failure{callerCancel, deadline, driverError} {
+		for _, d := range drivers {
+			if d.skip[f] {
+				continue
+			}
+			t.Run(f.String()+"/"+d.name, func(t *testing.T) {
+				got, name := d.meet(t, rec, f)
+				if w := want[f][d.surface]; got != w {
+					t.Errorf("%s: status %v, error.type %q; want status %v, error.type %q, as every package records a %s",
+						name, got.status, got.errorType, w.status, w.errorType, f)
+				}
+			})
+		}
+	}
+}
+
+// driver runs one package's operation so that it meets a failure.
+type driver struct {
+	name    string
+	surface string // http, sql or kafka: which failure the driver causes
+	span    string
+	errSpan string // the span's name for a driver error, when it differs
+	run     func(t *testing.T, ctx context.Context, f failure) error
+	skip    map[failure]bool // failures the package cannot meet
+}
+
+// meet runs d's operation meeting f and returns what its span says, and
+// the span's name.
+func (d driver) meet(t *testing.T, rec *tracingtest.Recorder, f failure) (outcome, string) {
+	t.Helper()
+	rec.Reset()
+	ctx, cancel := failingContext(f)
+	defer cancel()
+	if err := d.run(t, ctx, f); err == nil {
+		t.Fatalf("the operation did not fail")
+	}
+	name := d.span
+	if f == driverError && d.errSpan != "" {
+		name = d.errSpan
+	}
+	return outcomeOf(rec.Span(t, name)), name
+}
+
+// One classifier decides in every package: an error the tracing package's
+// classifier calls expected leaves every package's span without status
+// Error and error.type.
+func TestOneClassifierInEveryPackage(t *testing.T) {
+	rec := tracingtest.New(t)
+	env := newEnv(t, rec)
+	tracing.SetErrorClassifier(func(error) bool { return true })
+	defer tracing.SetErrorClassifier(nil)
+	for _, d := range env.drivers() {
+		t.Run(d.name, func(t *testing.T) {
+			if got, name := d.meet(t, rec, driverError); got != (outcome{codes.Unset, ""}) {
+				t.Errorf("%s: status %v, error.type %q for an error the classifier calls expected; want neither",
+					name, got.status, got.errorType)
+			}
+		})
+	}
+}
+
+// drivers are the packages under test, each driven for real.
+func (env *env) drivers() []driver {
+	return []driver{
 		{name: "httptrace client", surface: "http", span: "GET", run: env.httpTraced},
 		{name: "span helpers around net/http", surface: "http", span: "policy.call", run: helper(env.httpPlain)},
 		{name: "sqltrace", surface: "sql", span: "SELECT", errSpan: "postgresql", run: env.sqlTraced},
@@ -103,30 +160,6 @@ func TestOneFailureOneOutcomeInEveryPackage(t *testing.T) {
 		// cancels and no deadline bounds: only a broker error can fail it.
 		{name: "outbox relay", surface: "kafka", span: outbox.SpanName, run: env.relay,
 			skip: map[failure]bool{callerCancel: true, deadline: true}},
-	}
-	for _, f := range []failure{callerCancel, deadline, driverError} {
-		for _, d := range drivers {
-			if d.skip[f] {
-				continue
-			}
-			t.Run(f.String()+"/"+d.name, func(t *testing.T) {
-				rec.Reset()
-				ctx, cancel := failingContext(f)
-				defer cancel()
-				if err := d.run(t, ctx, f); err == nil {
-					t.Fatalf("the operation did not fail")
-				}
-				name := d.span
-				if f == driverError && d.errSpan != "" {
-					name = d.errSpan
-				}
-				got := outcomeOf(rec.Span(t, name))
-				if w := want[f][d.surface]; got != w {
-					t.Errorf("%s: status %v, error.type %q; want status %v, error.type %q, as every package records a %s",
-						name, got.status, got.errorType, w.status, w.errorType, f)
-				}
-			})
-		}
 	}
 }
 
