@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
@@ -66,10 +65,7 @@ type config struct {
 
 func newConfig(opts []Option) *config {
 	c := &config{
-		tp:          otel.GetTracerProvider(),
-		mp:          otel.GetMeterProvider(),
-		propagators: otel.GetTextMapPropagator(),
-		trusted:     InternalHost,
+		trusted: InternalHost,
 		statusIsError: func(code int) bool {
 			return code >= 400
 		},
@@ -94,7 +90,9 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 // WithTracerProvider sets the TracerProvider spans are created with. By
-// default the global TracerProvider is used. A nil provider is ignored.
+// default the global TracerProvider is used, read for every request, so that
+// a handler or transport built before the providers are installed uses
+// them. A nil provider is ignored.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return optionFunc(func(c *config) {
 		if tp != nil {
@@ -104,7 +102,8 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 }
 
 // WithMeterProvider sets the MeterProvider of otelhttp's request metrics. By
-// default the global MeterProvider is used. A nil provider is ignored.
+// default the global MeterProvider is used, read for every request. A nil
+// provider is ignored.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(c *config) {
 		if mp != nil {
@@ -115,7 +114,9 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 
 // WithPropagators sets the propagators that read and write trace context
 // and baggage. By default the global TextMapPropagator is used (the one
-// otelsetup.Setup installs). A nil propagator is ignored.
+// otelsetup.Setup installs), read for every request; while it is the no-op
+// default, W3C trace context and baggage are used, as in every package of
+// this module. A nil propagator is ignored.
 func WithPropagators(p propagation.TextMapPropagator) Option {
 	return optionFunc(func(c *config) {
 		if p != nil {

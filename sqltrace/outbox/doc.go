@@ -100,9 +100,11 @@
 // Attributes: messaging.destination.name, outbox.id (the row id),
 // outbox.attempt (1 for the first), outbox.wait.duration (seconds between
 // created_at and the claim). A failed attempt has Error status, the
-// exception event and error.type (the Kafka error code name, such as
-// MESSAGE_TOO_LARGE); the attempt after which the row is set aside also has
-// outbox.set_aside=true.
+// exception event and error.type, the value the send span of kafkatrace
+// records for the same failure, by the one rule of the tracing package
+// ("timeout" for a deadline, the Kafka error code name such as
+// MESSAGE_TOO_LARGE, the Go error type otherwise); the attempt after which
+// the row is set aside also has outbox.set_aside=true.
 //
 // A row whose stored context is NULL, empty or unparsable is published all
 // the same, under a new trace: its outbox.relay span is a root with

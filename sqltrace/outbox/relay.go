@@ -12,14 +12,14 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	_ "github.com/otelkit/otelkit/internal/kafkaerr" // Kafka error codes as error.type
+	"github.com/otelkit/otelkit/tracing"
 )
 
 // Attribute keys of the outbox.relay span.
@@ -222,7 +222,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	workers := make([]*worker, r.cfg.workers)
 	wakes := make([]chan struct{}, len(workers))
 	for i := range workers {
-		workers[i] = &worker{r: r, wake: make(chan struct{}, 1), tracer: r.cfg.tracer(), prop: r.cfg.textMapPropagator()}
+		workers[i] = &worker{r: r, wake: make(chan struct{}, 1)}
 		wakes[i] = workers[i].wake
 	}
 	listening := make(chan struct{})
@@ -254,10 +254,8 @@ func (r *Relay) Run(ctx context.Context) error {
 // one batch's CPU work overlaps another's round trips to Postgres and Kafka;
 // they coordinate through row locks exactly as separate relays do.
 type worker struct {
-	r      *Relay
-	wake   chan struct{}
-	tracer trace.Tracer
-	prop   propagation.TextMapPropagator
+	r    *Relay
+	wake chan struct{}
 
 	// per batch, reused
 	rows    []row
@@ -486,7 +484,7 @@ func (o *row) headers() ([]kgo.RecordHeader, error) {
 func (w *worker) startSpan(base context.Context, o *row, now time.Time) context.Context {
 	c := &w.carrier
 	*c = carrier{traceparent: o.traceparent, tracestate: o.tracestate, baggage: o.baggage}
-	ctx, restored, err := restore(base, w.prop, c, o.extra)
+	ctx, restored, err := restore(base, w.r.cfg.textMapPropagator(), c, o.extra)
 	if err != nil {
 		otel.Handle(fmt.Errorf("outbox: row %d: %w", o.id, err))
 	}
@@ -508,7 +506,7 @@ func (w *worker) startSpan(base context.Context, o *row, now time.Time) context.
 	}
 	// The SDK copies the attributes: w.attrs is free again once Start
 	// returns.
-	ctx, o.span = w.tracer.Start(ctx, SpanName,
+	ctx, o.span = w.r.cfg.tracer().Start(ctx, SpanName,
 		trace.WithTimestamp(start),
 		internalKind,
 		trace.WithAttributes(attrs...))
@@ -541,9 +539,7 @@ func (w *worker) settle(ctx context.Context, tx pgx.Tx) error {
 		failErrs = append(failErrs, err.Error())
 		failDelay = append(failDelay, r.backoff(int(o.attempts)).Seconds())
 		failDead = append(failDead, dead)
-		o.span.RecordError(err)
-		o.span.SetStatus(codes.Error, err.Error())
-		o.span.SetAttributes(semconv.ErrorTypeKey.String(errorType(err)))
+		tracing.RecordOutcome(context.Background(), o.span, err)
 		if dead {
 			o.span.SetAttributes(AttrSetAside.Bool(true))
 			otel.Handle(fmt.Errorf("outbox: row %d set aside after %d attempts: %w", o.id, o.attempts+1, err))
@@ -580,13 +576,4 @@ func (r *Relay) backoff(attempts int) time.Duration {
 	}
 	half := d / 2
 	return half + rand.N(half+1)
-}
-
-// errorType is the error.type value for a produce failure: the Kafka error
-// code name when Kafka returned one, the Go type otherwise.
-func errorType(err error) string {
-	if ke := (*kerr.Error)(nil); errors.As(err, &ke) {
-		return ke.Message
-	}
-	return fmt.Sprintf("%T", err)
 }
