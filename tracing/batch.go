@@ -98,6 +98,16 @@ type batcher struct {
 	stop    chan struct{}   // closed by Shutdown
 	done    chan struct{}   // closed when the goroutine returns
 
+	// From Shutdown on: the spans queued or taken for export when it was
+	// called and not exported since, and the last export error.
+	taken   int // spans taken from the queue and not yet through the exporter
+	owed    int
+	lastErr error
+	stopCtx context.Context // Shutdown's, for exporting what is left
+
+	// Names the exporter in a shutdown's [ExportError].
+	name, endpoint string
+
 	lastReport   time.Time // of dropped spans; the goroutine's own
 	stopOnce     sync.Once
 	shutdownDone chan struct{} // closed when the first Shutdown has a result
@@ -173,16 +183,21 @@ func (b *batcher) ForceFlush(ctx context.Context) error {
 	}
 }
 
-// Shutdown stops queueing spans, exports those queued and shuts the exporter
-// down. If ctx ends first, it returns ctx's error and the rest happens in
+// Shutdown stops queueing spans, exports those queued with ctx and shuts the
+// exporter down. If ctx ends first, it returns then and the rest happens in
 // the background, the exporter's error then reported through [otel.Handle].
-// A later call returns the first one's result once it has one.
+// When spans queued or being exported at the call were not exported by the
+// time it returns, the error is an [*ExportError] counting them, with the
+// last export error or else ctx's. A later call returns the first one's
+// result once it has one.
 func (b *batcher) Shutdown(ctx context.Context) error {
 	first := false
 	b.stopOnce.Do(func() {
 		first = true
 		b.mu.Lock()
 		b.stopped = true
+		b.owed = len(b.queue) + b.taken
+		b.stopCtx = ctx
 		b.mu.Unlock()
 		close(b.stop)
 	})
@@ -201,17 +216,32 @@ func (b *batcher) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case err := <-result:
-		b.stopErr = err
+		b.stopErr = errors.Join(b.loss(nil), err)
 	case <-ctx.Done():
 		go func() {
 			if err := <-result; err != nil {
 				otel.Handle(err)
 			}
 		}()
-		b.stopErr = ctx.Err()
+		b.stopErr = b.loss(ctx.Err())
 	}
 	close(b.shutdownDone)
 	return b.stopErr
+}
+
+// loss returns the [*ExportError] counting the spans Shutdown owes, or
+// ctxErr if it owes none.
+func (b *batcher) loss(ctxErr error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.owed == 0 {
+		return ctxErr
+	}
+	why := b.lastErr
+	if why == nil {
+		why = ctxErr
+	}
+	return &ExportError{Exporter: b.name, Endpoint: b.endpoint, Spans: b.owed, Err: why}
 }
 
 func (b *batcher) run() {
@@ -222,18 +252,20 @@ func (b *batcher) run() {
 		select {
 		case <-b.full:
 			b.wakes.Add(1)
-			b.handle(b.export(false))
+			b.handle(b.export(context.Background(), false))
 			// The timer goes on: a partial batch left behind still leaves
 			// on schedule.
 			continue
 		case <-timer.C:
 			b.wakes.Add(1)
-			b.handle(b.export(true))
+			b.handle(b.export(context.Background(), true))
 		case done := <-b.flushes:
 			b.wakes.Add(1)
-			done <- b.export(true)
+			done <- b.export(context.Background(), true)
 		case <-b.stop:
-			b.handle(b.export(true))
+			// Shutdown's context ends these exports: the spans left are
+			// counted, not exported in the background after it returned.
+			b.handle(b.export(b.stopCtx, true))
 			b.report(true)
 			return
 		}
@@ -241,15 +273,17 @@ func (b *batcher) run() {
 	}
 }
 
+// handle reports export errors, except those the exporter reported itself.
 func (b *batcher) handle(err error) {
-	if err != nil {
+	if err != nil && !errors.As(err, new(reportedError)) {
 		otel.Handle(err)
 	}
 }
 
 // export exports the queue in batches, all of it or only its full batches,
-// and reports drops. It returns the export errors.
-func (b *batcher) export(all bool) error {
+// with contexts derived from ctx, and reports drops. It returns the export
+// errors.
+func (b *batcher) export(ctx context.Context, all bool) error {
 	defer b.report(false)
 	b.mu.Lock()
 	n := len(b.queue)
@@ -263,6 +297,7 @@ func (b *batcher) export(all bool) error {
 	buf := b.queue
 	b.queue = append(b.spare[:0], buf[n:]...) // a partial batch waits for the timer
 	b.spare = nil
+	b.taken = n
 	b.mu.Unlock()
 
 	var errs []error
@@ -270,9 +305,20 @@ func (b *batcher) export(all bool) error {
 		k := min(len(spans), b.cfg.maxBatch)
 		// Capped, so that an exporter appending to its batch cannot
 		// write over the next one.
-		if err := b.exportBatch(spans[:k:k]); err != nil {
+		err := b.exportBatch(ctx, spans[:k:k])
+		if err != nil {
 			errs = append(errs, err)
 		}
+		b.mu.Lock()
+		b.taken -= k
+		if b.stopped {
+			if err != nil {
+				b.lastErr = err
+			} else {
+				b.owed -= k
+			}
+		}
+		b.mu.Unlock()
 		spans = spans[k:]
 	}
 	clear(buf) // the spans can be collected
@@ -282,8 +328,8 @@ func (b *batcher) export(all bool) error {
 	return errors.Join(errs...)
 }
 
-func (b *batcher) exportBatch(spans []sdktrace.ReadOnlySpan) error {
-	ctx, cancel := context.Background(), context.CancelFunc(func() {})
+func (b *batcher) exportBatch(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	cancel := context.CancelFunc(func() {})
 	if b.cfg.timeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, b.cfg.timeout)
 	}

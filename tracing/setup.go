@@ -114,11 +114,15 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 		}
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(p))
 	}
-	var reporters []*reportingExporter
-	for _, e := range exporters {
+	var (
+		reporters []*reportingExporter
+		batchers  []*batcher
+	)
+	for _, le := range exporters {
+		e := le.SpanExporter
 		buffering := isBuffering(e)
 		if !buffering {
-			r := newReportingExporter(e, sc.reportEvery)
+			r := newReportingExporter(e, sc.reportEvery, le.label())
 			reporters = append(reporters, r)
 			e = r
 		}
@@ -130,7 +134,10 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 			// 2048 by default) and drops spans when full rather than block.
 			// It is ours rather than the SDK's for the cost of ending a
 			// span: see batcher.
-			tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(newBatcher(e, batch)))
+			b := newBatcher(e, batch)
+			b.name, b.endpoint = le.name, le.endpoint
+			batchers = append(batchers, b)
+			tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(setupBatcher{b}))
 		}
 	}
 	for _, p := range late {
@@ -163,6 +170,13 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 	)
 	return func(ctx context.Context) error {
 		once.Do(func() {
+			// Bounded whatever ctx says: a collector that accepts
+			// connections and never answers must not hold the process.
+			if batch.timeout > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, batch.timeout)
+				defer cancel()
+			}
 			// Past the deadline, stop the exports the batch processors
 			// would go on retrying in the background.
 			context.AfterFunc(ctx, func() {
@@ -170,11 +184,41 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 					r.abort()
 				}
 			})
-			result = shutdownAll(ctx, tp.Shutdown, shutdownMetrics)
+			// The batch processors in parallel, each counting what it could
+			// not export, rather than one after the other in the provider's
+			// Shutdown, which skips those after one that ran out of time.
+			// A batcher returns once ctx is done, with the count of what it
+			// could not export.
+			fns := []func(context.Context) error{untilDone(shutdownMetrics)}
+			for _, b := range batchers {
+				fns = append(fns, b.Shutdown)
+			}
+			// The provider shuts the other processors down (waterfall,
+			// error keeping); the batchers' errors come from their own call.
+			fns = append(fns, func(ctx context.Context) error {
+				err := untilDone(tp.Shutdown)(ctx)
+				if len(batchers) > 0 && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+					return nil // the batchers report the deadline
+				}
+				return err
+			})
+			result = shutdownAll(ctx, fns...)
 			removeClassifier()
 		})
 		return result
 	}, nil
+}
+
+// setupBatcher is how Setup's provider sees a batcher: the shutdown function
+// Setup returns shuts the batchers down itself and returns their errors, so
+// the provider's own Shutdown only waits for them. Called directly, it still
+// shuts the batcher down, whose losses the reportingExporter reports through
+// otel.Handle.
+type setupBatcher struct{ *batcher }
+
+func (b setupBatcher) Shutdown(ctx context.Context) error {
+	_ = b.batcher.Shutdown(ctx)
+	return nil
 }
 
 func (sc *setupConfig) install(tp trace.TracerProvider, mp metric.MeterProvider, prop propagation.TextMapPropagator) {
@@ -187,26 +231,35 @@ func (sc *setupConfig) install(tp trace.TracerProvider, mp metric.MeterProvider,
 	otel.SetTextMapPropagator(prop)
 }
 
-// shutdownAll runs fns in parallel and waits for them or for ctx.
+// shutdownAll runs fns in parallel and returns their joined errors once all
+// have returned: each must return once ctx is done (see untilDone).
 func shutdownAll(ctx context.Context, fns ...func(context.Context) error) error {
-	errc := make(chan error, len(fns))
-	for _, f := range fns {
-		go func() { errc <- f(ctx) }()
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, f := range fns {
+		wg.Go(func() { errs[i] = f(ctx) })
 	}
-	var errs []error
-	for range fns {
-		select {
-		case err := <-errc:
-			errs = append(errs, err)
-		case <-ctx.Done():
-			errs = append(errs, ctx.Err())
-			return fmt.Errorf("tracing: shutdown: %w", errors.Join(errs...))
-		}
-	}
+	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("tracing: shutdown: %w", err)
 	}
 	return nil
+}
+
+// untilDone makes f return ctx's error once ctx is done, leaving it to finish
+// in the background, for the shutdown functions of the SDK's providers and
+// readers, which may wait for an exporter that ignores its context.
+func untilDone(f func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		c := make(chan error, 1)
+		go func() { c <- f(ctx) }()
+		select {
+		case err := <-c:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // resource builds the resource. Precedence, lowest first: the host, OS,
@@ -331,10 +384,24 @@ func (p exporterPlan) validate(signal string, known ...string) error {
 	return errors.Join(errs...)
 }
 
+// labeledExporter is an exporter and how errors name it.
+type labeledExporter struct {
+	sdktrace.SpanExporter
+	name, endpoint string
+}
+
+// label is how reports name the exporter.
+func (e labeledExporter) label() string {
+	if e.endpoint == "" {
+		return e.name + " export"
+	}
+	return e.name + " export to " + e.endpoint
+}
+
 // spanExporters creates the exporters of p plus those given in options.
-func (sc *setupConfig) spanExporters(ctx context.Context, p exporterPlan) ([]sdktrace.SpanExporter, error) {
-	var out []sdktrace.SpanExporter
-	fail := func(err error) ([]sdktrace.SpanExporter, error) {
+func (sc *setupConfig) spanExporters(ctx context.Context, p exporterPlan) ([]labeledExporter, error) {
+	var out []labeledExporter
+	fail := func(err error) ([]labeledExporter, error) {
 		for _, e := range out {
 			_ = e.Shutdown(ctx)
 		}
@@ -345,18 +412,24 @@ func (sc *setupConfig) spanExporters(ctx context.Context, p exporterPlan) ([]sdk
 		if err != nil {
 			return nil, p.err("%w", err)
 		}
-		out = append(out, e)
+		out = append(out, labeledExporter{SpanExporter: e, name: p.names[0]})
 	}
 	for _, n := range p.names {
 		var (
 			e   sdktrace.SpanExporter
 			err error
+			to  string
 		)
 		switch n {
 		case "otlp":
 			proto, _ := otlpProtocol("TRACES")
+			to = otlpEndpoint("TRACES", proto)
 			if proto == "grpc" {
+				// gRPC errors carry their status code already.
 				e, err = otlptracegrpc.New(ctx)
+			} else if c := otlpHTTPClient("TRACES"); c != nil {
+				e, err = otlptracehttp.New(ctx, otlptracehttp.WithHTTPClient(c))
+				e = explainedSpanExporter{e}
 			} else {
 				e, err = otlptracehttp.New(ctx)
 			}
@@ -370,9 +443,12 @@ func (sc *setupConfig) spanExporters(ctx context.Context, p exporterPlan) ([]sdk
 		if err != nil {
 			return fail(p.err("creating the %s exporter: %w", n, err))
 		}
-		out = append(out, e)
+		out = append(out, labeledExporter{SpanExporter: e, name: n, endpoint: to})
 	}
-	return append(out, sc.extraExporters...), nil
+	for _, e := range sc.extraExporters {
+		out = append(out, labeledExporter{SpanExporter: e, name: fmt.Sprintf("%T", e)})
+	}
+	return out, nil
 }
 
 func metricReaders(ctx context.Context, p exporterPlan) ([]sdkmetric.Reader, error) {
@@ -394,6 +470,9 @@ func metricReaders(ctx context.Context, p exporterPlan) ([]sdkmetric.Reader, err
 			proto, _ := otlpProtocol("METRICS")
 			if proto == "grpc" {
 				e, err = otlpmetricgrpc.New(ctx)
+			} else if c := otlpHTTPClient("METRICS"); c != nil {
+				e, err = otlpmetrichttp.New(ctx, otlpmetrichttp.WithHTTPClient(c))
+				e = explainedMetricExporter{Exporter: e, endpoint: otlpEndpoint("METRICS", proto)}
 			} else {
 				e, err = otlpmetrichttp.New(ctx)
 			}

@@ -45,12 +45,15 @@ func captureReports(t *testing.T) func() []error {
 func TestReportingExporter_ReportsFailuresAtMostOncePerInterval(t *testing.T) {
 	reported := captureReports(t)
 	inner := &failingExporter{}
-	e := newReportingExporter(inner, time.Hour)
+	e := newReportingExporter(inner, time.Hour, "test export")
 	spans := tracetest.SpanStubs{{Name: "a"}, {Name: "b"}}.Snapshots()
 
 	for range 5 {
-		if err := e.ExportSpans(context.Background(), spans); err != nil {
-			t.Fatalf("ExportSpans returned %v; failures must be reported, not returned", err)
+		// Returned for the batch processor to count, marked as reported
+		// so that it does not report it again.
+		err := e.ExportSpans(context.Background(), spans)
+		if !errors.As(err, new(reportedError)) || !strings.Contains(err.Error(), "connection refused") {
+			t.Fatalf("ExportSpans returned %v, want the failure marked as reported", err)
 		}
 	}
 	got := reported()
@@ -65,7 +68,7 @@ func TestReportingExporter_ReportsFailuresAtMostOncePerInterval(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = reported()
-	if len(got) != 2 || !strings.Contains(got[1].Error(), "4 span export(s) failed, 8 spans dropped") {
+	if len(got) != 2 || !strings.Contains(got[1].Error(), "test export: 4 span export(s) failed, 8 spans dropped since the last report: connection refused") {
 		t.Errorf("Shutdown must report what the interval held back, got %v", got)
 	}
 	if inner.shutdowns != 1 {
@@ -75,7 +78,7 @@ func TestReportingExporter_ReportsFailuresAtMostOncePerInterval(t *testing.T) {
 
 func TestReportingExporter_ReportsAgainAfterInterval(t *testing.T) {
 	reported := captureReports(t)
-	e := newReportingExporter(&failingExporter{}, time.Nanosecond)
+	e := newReportingExporter(&failingExporter{}, time.Nanosecond, "test export")
 	spans := tracetest.SpanStubs{{Name: "a"}}.Snapshots()
 	for range 3 {
 		_ = e.ExportSpans(context.Background(), spans)
