@@ -105,8 +105,10 @@ type batcher struct {
 	lastErr error
 	stopCtx context.Context // Shutdown's, for exporting what is left
 
-	// Names the exporter in a shutdown's [ExportError].
+	// Name the exporter in a shutdown's [ExportError], and add what the
+	// collector answered last to a shutdown cut short (may be nil).
 	name, endpoint string
+	explain        func(error) error
 
 	lastReport   time.Time // of dropped spans; the goroutine's own
 	stopOnce     sync.Once
@@ -189,7 +191,7 @@ func (b *batcher) ForceFlush(ctx context.Context) error {
 // When spans queued or being exported at the call were not exported by the
 // time it returns, the error is an [*ExportError] counting them, with the
 // last export error or else ctx's. A later call returns the first one's
-// result once it has one.
+// result once it has one, or, if its own ctx ends first, the count then.
 func (b *batcher) Shutdown(ctx context.Context) error {
 	first := false
 	b.stopOnce.Do(func() {
@@ -206,7 +208,7 @@ func (b *batcher) Shutdown(ctx context.Context) error {
 		case <-b.shutdownDone:
 			return b.stopErr
 		case <-ctx.Done():
-			return ctx.Err()
+			return b.loss(ctx.Err())
 		}
 	}
 	result := make(chan error, 1)
@@ -240,6 +242,9 @@ func (b *batcher) loss(ctxErr error) error {
 	why := b.lastErr
 	if why == nil {
 		why = ctxErr
+		if b.explain != nil {
+			why = b.explain(why)
+		}
 	}
 	return &ExportError{Exporter: b.name, Endpoint: b.endpoint, Spans: b.owed, Err: why}
 }

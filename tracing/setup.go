@@ -135,7 +135,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 			// It is ours rather than the SDK's for the cost of ending a
 			// span: see batcher.
 			b := newBatcher(e, batch)
-			b.name, b.endpoint = le.name, le.endpoint
+			b.name, b.endpoint, b.explain = le.name, le.endpoint, le.explain
 			batchers = append(batchers, b)
 			tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(setupBatcher{b}))
 		}
@@ -388,6 +388,7 @@ func (p exporterPlan) validate(signal string, known ...string) error {
 type labeledExporter struct {
 	sdktrace.SpanExporter
 	name, endpoint string
+	explain        func(error) error // adds what the collector answered, if known
 }
 
 // label is how reports name the exporter.
@@ -416,20 +417,22 @@ func (sc *setupConfig) spanExporters(ctx context.Context, p exporterPlan) ([]lab
 	}
 	for _, n := range p.names {
 		var (
-			e   sdktrace.SpanExporter
-			err error
-			to  string
+			e       sdktrace.SpanExporter
+			err     error
+			to      string
+			explain func(error) error
 		)
 		switch n {
 		case "otlp":
 			proto, _ := otlpProtocol("TRACES")
 			to = otlpEndpoint("TRACES", proto)
 			if proto == "grpc" {
-				// gRPC errors carry their status code already.
-				e, err = otlptracegrpc.New(ctx)
-			} else if c := otlpHTTPClient("TRACES"); c != nil {
+				o, t := otlpGRPCOption()
+				e, err = otlptracegrpc.New(ctx, otlptracegrpc.WithDialOption(o))
+				e, explain = explainedSpanExporter{e, t}, t.explain
+			} else if c, t := otlpHTTPClient("TRACES"); c != nil {
 				e, err = otlptracehttp.New(ctx, otlptracehttp.WithHTTPClient(c))
-				e = explainedSpanExporter{e}
+				e, explain = explainedSpanExporter{e, t}, t.explain
 			} else {
 				e, err = otlptracehttp.New(ctx)
 			}
@@ -443,7 +446,7 @@ func (sc *setupConfig) spanExporters(ctx context.Context, p exporterPlan) ([]lab
 		if err != nil {
 			return fail(p.err("creating the %s exporter: %w", n, err))
 		}
-		out = append(out, labeledExporter{SpanExporter: e, name: n, endpoint: to})
+		out = append(out, labeledExporter{SpanExporter: e, name: n, endpoint: to, explain: explain})
 	}
 	for _, e := range sc.extraExporters {
 		out = append(out, labeledExporter{SpanExporter: e, name: fmt.Sprintf("%T", e)})
@@ -469,10 +472,12 @@ func metricReaders(ctx context.Context, p exporterPlan) ([]sdkmetric.Reader, err
 		case "otlp":
 			proto, _ := otlpProtocol("METRICS")
 			if proto == "grpc" {
-				e, err = otlpmetricgrpc.New(ctx)
-			} else if c := otlpHTTPClient("METRICS"); c != nil {
+				o, t := otlpGRPCOption()
+				e, err = otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithDialOption(o))
+				e = explainedMetricExporter{Exporter: e, t: t, endpoint: otlpEndpoint("METRICS", proto)}
+			} else if c, t := otlpHTTPClient("METRICS"); c != nil {
 				e, err = otlpmetrichttp.New(ctx, otlpmetrichttp.WithHTTPClient(c))
-				e = explainedMetricExporter{Exporter: e, endpoint: otlpEndpoint("METRICS", proto)}
+				e = explainedMetricExporter{Exporter: e, t: t, endpoint: otlpEndpoint("METRICS", proto)}
 			} else {
 				e, err = otlpmetrichttp.New(ctx)
 			}

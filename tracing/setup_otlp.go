@@ -14,14 +14,17 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"google.golang.org/grpc"
 )
 
 // The OTLP/HTTP exporters report a 429, 502, 503 or 504 as "retry-able
 // request failure: body: (empty)", which does not say what the collector
-// answered. Setup gives them an HTTP client whose transport notes each
-// request's outcome in the export's context, and wraps the exporter so that a
-// failed export's error says it: "HTTP 503 Service Unavailable", or the
-// transport's error.
+// answered, and a shutdown cut short while an export waits for a retry or an
+// answer knows only its context's error. Setup gives the OTLP exporters an
+// HTTP client whose transport, or a gRPC interceptor, notes the collector's
+// last answer, and wraps the exporter so that a failed export's error says
+// it: "HTTP 503 Service Unavailable", the gRPC status, the transport's
+// error, or that a request is still waiting for an answer.
 //
 // A client given to the exporter replaces the one it builds from
 // OTEL_EXPORTER_OTLP_CERTIFICATE, _CLIENT_CERTIFICATE, _CLIENT_KEY and
@@ -32,13 +35,13 @@ import (
 // OTEL_EXPORTER_OTLP_TIMEOUT is unset.
 const defaultOTLPTimeout = 10 * time.Second
 
-// otlpHTTPClient returns the client for signal's OTLP/HTTP exporter, or nil to
-// leave the exporter its own.
-func otlpHTTPClient(signal string) *http.Client {
+// otlpHTTPClient returns the client for signal's OTLP/HTTP exporter and its
+// transport, or nil to leave the exporter its own.
+func otlpHTTPClient(signal string) (*http.Client, *outcomeTransport) {
 	for _, prefix := range []string{envOTLPPrefix, envOTLPPrefix + signal + "_"} {
 		for _, v := range []string{"CERTIFICATE", "CLIENT_CERTIFICATE", "CLIENT_KEY"} {
 			if getenv(prefix+v) != "" {
-				return nil
+				return nil, nil
 			}
 		}
 	}
@@ -48,8 +51,15 @@ func otlpHTTPClient(signal string) *http.Client {
 			timeout = time.Duration(ms) * time.Millisecond
 		}
 	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
-	return &http.Client{Transport: outcomeTransport{t}, Timeout: timeout}
+	t := &outcomeTransport{next: http.DefaultTransport.(*http.Transport).Clone()}
+	return &http.Client{Transport: t, Timeout: timeout}, t
+}
+
+// otlpGRPCOption returns a dial option noting the answers of an OTLP/gRPC
+// collector, and where it notes them.
+func otlpGRPCOption() (grpc.DialOption, *outcomeTransport) {
+	t := new(outcomeTransport)
+	return grpc.WithChainUnaryInterceptor(t.intercept), t
 }
 
 // otlpEndpoint returns where signal's OTLP exporter sends, as the exporters
@@ -82,56 +92,77 @@ func otlpEndpoint(signal, protocol string) string {
 	return u.String()
 }
 
-// outcomeKey is the context key of an export's *outcome.
-type outcomeKey struct{}
+// outcomeTransport notes what the collector answered last, as the HTTP
+// transport of an OTLP/HTTP exporter or through intercept for OTLP/gRPC.
+type outcomeTransport struct {
+	next http.RoundTripper // nil for gRPC
 
-// outcome is what the collector last answered to an export's requests.
-type outcome struct {
-	mu     sync.Mutex
-	status string // e.g. "503 Service Unavailable"
-	err    error  // the transport's error
+	mu      sync.Mutex
+	waiting int    // requests sent and not answered
+	answer  string // the last request's outcome if it failed
 }
 
-// outcomeTransport notes each request's outcome in its context's outcome.
-type outcomeTransport struct{ next http.RoundTripper }
-
-func (t outcomeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+func (t *outcomeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.begin()
 	resp, err := t.next.RoundTrip(req)
-	if o, ok := req.Context().Value(outcomeKey{}).(*outcome); ok {
-		o.mu.Lock()
-		o.status, o.err = "", err
-		if err == nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
-			o.status = resp.Status
-		}
-		o.mu.Unlock()
+	answer := ""
+	if err == nil && (resp.StatusCode < 200 || resp.StatusCode > 299) {
+		answer = "HTTP " + resp.Status
 	}
+	t.end(req.Context(), answer, err)
 	return resp, err
 }
 
-// explain runs export with a context noting the outcome of its requests and
-// returns its error, prefixed with what the collector answered last.
-func explain(ctx context.Context, export func(context.Context) error) error {
-	o := new(outcome)
-	err := export(context.WithValue(ctx, outcomeKey{}, o))
+// intercept is a gRPC unary client interceptor noting the answer.
+func (t *outcomeTransport) intercept(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	t.begin()
+	err := invoker(ctx, method, req, reply, cc, opts...)
+	t.end(ctx, "", err)
+	return err
+}
+
+func (t *outcomeTransport) begin() {
+	t.mu.Lock()
+	t.waiting++
+	t.mu.Unlock()
+}
+
+// end notes a request's outcome: answer, or else err.
+func (t *outcomeTransport) end(ctx context.Context, answer string, err error) {
+	switch {
+	case answer != "" || err == nil:
+	case ctx.Err() != nil:
+		answer = "no answer (" + ctx.Err().Error() + ")"
+	default:
+		answer = err.Error()
+		if ue := (*url.Error)(nil); errors.As(err, &ue) {
+			answer = ue.Err.Error() // the endpoint is named elsewhere
+		}
+	}
+	t.mu.Lock()
+	t.waiting--
+	t.answer = answer
+	t.mu.Unlock()
+}
+
+// explain returns err, the error of an export or of a shutdown cut short,
+// as what the collector answered last, wrapping err.
+func (t *outcomeTransport) explain(err error) error {
 	if err == nil {
 		return nil
 	}
-	o.mu.Lock()
-	defer o.mu.Unlock()
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	switch {
-	case o.status != "":
-		return &collectorError{answer: "HTTP " + o.status, err: err}
-	case o.err != nil:
-		answer := o.err.Error()
-		if ue := (*url.Error)(nil); errors.As(o.err, &ue) {
-			answer = ue.Err.Error() // the endpoint is named elsewhere
-		}
-		return &collectorError{answer: answer, err: err}
+	case t.waiting > 0:
+		return &collectorError{answer: "no answer (" + err.Error() + ")", err: err}
+	case t.answer != "":
+		return &collectorError{answer: t.answer, err: err}
 	}
 	return err
 }
 
-// collectorError is an OTLP/HTTP export error saying what the collector
+// collectorError is an OTLP export error saying what the collector
 // answered; it wraps the exporter's error.
 type collectorError struct {
 	answer string
@@ -141,24 +172,27 @@ type collectorError struct {
 func (e *collectorError) Error() string { return e.answer }
 func (e *collectorError) Unwrap() error { return e.err }
 
-// explainedSpanExporter is an OTLP/HTTP span exporter whose errors say what
+// explainedSpanExporter is an OTLP span exporter whose errors say what
 // the collector answered.
-type explainedSpanExporter struct{ sdktrace.SpanExporter }
-
-func (e explainedSpanExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
-	return explain(ctx, func(ctx context.Context) error { return e.SpanExporter.ExportSpans(ctx, spans) })
+type explainedSpanExporter struct {
+	sdktrace.SpanExporter
+	t *outcomeTransport
 }
 
-// explainedMetricExporter is an OTLP/HTTP metric exporter whose errors say
-// what the collector answered.
+func (e explainedSpanExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	return e.t.explain(e.SpanExporter.ExportSpans(ctx, spans))
+}
+
+// explainedMetricExporter is an OTLP metric exporter whose errors say
+// what the collector answered and where it is.
 type explainedMetricExporter struct {
 	sdkmetric.Exporter
+	t        *outcomeTransport
 	endpoint string
 }
 
 func (e explainedMetricExporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
-	err := explain(ctx, func(ctx context.Context) error { return e.Exporter.Export(ctx, rm) })
-	if err != nil {
+	if err := e.t.explain(e.Exporter.Export(ctx, rm)); err != nil {
 		return fmt.Errorf("tracing: otlp metric export to %s: %w", e.endpoint, err)
 	}
 	return nil
