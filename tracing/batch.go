@@ -221,7 +221,8 @@ func (b *batcher) Shutdown(ctx context.Context) error {
 		b.stopErr = errors.Join(b.loss(nil), err)
 	case <-ctx.Done():
 		go func() {
-			if err := <-result; err != nil {
+			// The deadline itself is in the error returned below.
+			if err := <-result; err != nil && !errors.Is(err, ctx.Err()) {
 				otel.Handle(err)
 			}
 		}()

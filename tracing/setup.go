@@ -27,6 +27,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
+	"google.golang.org/grpc"
 
 	"github.com/otelkit/otelkit/internal/conv"
 	"github.com/otelkit/otelkit/tracing/waterfall"
@@ -156,10 +157,27 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 	if len(readers) > 0 {
 		mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
 		for _, r := range readers {
-			mpOpts = append(mpOpts, sdkmetric.WithReader(r))
+			mpOpts = append(mpOpts, sdkmetric.WithReader(r.Reader))
 		}
 		sdkmp := sdkmetric.NewMeterProvider(mpOpts...)
-		mp, shutdownMetrics = sdkmp, sdkmp.Shutdown
+		mp = sdkmp
+		shutdownMetrics = func(ctx context.Context) error {
+			err := untilDone(sdkmp.Shutdown)(ctx)
+			if err == nil || ctx.Err() == nil || !errors.Is(err, ctx.Err()) {
+				return err
+			}
+			// Cut short: say what the collectors answered.
+			errs := []error{}
+			for _, r := range readers {
+				if r.cut != nil {
+					errs = append(errs, r.cut(err))
+				}
+			}
+			if len(errs) == 0 {
+				return err
+			}
+			return errors.Join(errs...)
+		}
 	}
 
 	sc.install(tp, mp, prop)
@@ -189,7 +207,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 			// Shutdown, which skips those after one that ran out of time.
 			// A batcher returns once ctx is done, with the count of what it
 			// could not export.
-			fns := []func(context.Context) error{untilDone(shutdownMetrics)}
+			fns := []func(context.Context) error{shutdownMetrics}
 			for _, b := range batchers {
 				fns = append(fns, b.Shutdown)
 			}
@@ -449,37 +467,54 @@ func (sc *setupConfig) spanExporters(ctx context.Context, p exporterPlan) ([]lab
 		out = append(out, labeledExporter{SpanExporter: e, name: n, endpoint: to, explain: explain})
 	}
 	for _, e := range sc.extraExporters {
-		out = append(out, labeledExporter{SpanExporter: e, name: fmt.Sprintf("%T", e)})
+		name := fmt.Sprintf("%T", e)
+		if s, ok := e.(syncExporter); ok {
+			name = fmt.Sprintf("%T", s.SpanExporter)
+		}
+		out = append(out, labeledExporter{SpanExporter: e, name: name})
 	}
 	return out, nil
 }
 
-func metricReaders(ctx context.Context, p exporterPlan) ([]sdkmetric.Reader, error) {
-	var out []sdkmetric.Reader
+// metricReader is a reader and, for an OTLP one, how to say why a shutdown
+// cut short did not export its metrics.
+type metricReader struct {
+	sdkmetric.Reader
+	cut func(error) error
+}
+
+func metricReaders(ctx context.Context, p exporterPlan) ([]metricReader, error) {
+	var out []metricReader
 	if p.delegated("otlp", "console", "none") {
 		r, err := autoexport.NewMetricReader(ctx)
 		if err != nil {
 			return nil, p.err("%w", err)
 		}
-		return []sdkmetric.Reader{r}, nil
+		return []metricReader{{Reader: r}}, nil
 	}
 	for _, n := range p.names {
 		var (
 			e   sdkmetric.Exporter
 			err error
+			cut func(error) error
 		)
 		switch n {
 		case "otlp":
 			proto, _ := otlpProtocol("METRICS")
+			var t *outcomeTransport
 			if proto == "grpc" {
-				o, t := otlpGRPCOption()
+				var o grpc.DialOption
+				o, t = otlpGRPCOption()
 				e, err = otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithDialOption(o))
-				e = explainedMetricExporter{Exporter: e, t: t, endpoint: otlpEndpoint("METRICS", proto)}
-			} else if c, t := otlpHTTPClient("METRICS"); c != nil {
+			} else if c, ct := otlpHTTPClient("METRICS"); c != nil {
+				t = ct
 				e, err = otlpmetrichttp.New(ctx, otlpmetrichttp.WithHTTPClient(c))
-				e = explainedMetricExporter{Exporter: e, t: t, endpoint: otlpEndpoint("METRICS", proto)}
 			} else {
 				e, err = otlpmetrichttp.New(ctx)
+			}
+			if t != nil {
+				x := explainedMetricExporter{Exporter: e, t: t, endpoint: otlpEndpoint("METRICS", proto)}
+				e, cut = x, x.explain
 			}
 		case "console":
 			e, err = stdoutmetric.New()
@@ -492,7 +527,7 @@ func metricReaders(ctx context.Context, p exporterPlan) ([]sdkmetric.Reader, err
 			}
 			return nil, p.err("creating the %s exporter: %w", n, err)
 		}
-		out = append(out, sdkmetric.NewPeriodicReader(e))
+		out = append(out, metricReader{Reader: sdkmetric.NewPeriodicReader(e), cut: cut})
 	}
 	return out, nil
 }
@@ -501,8 +536,11 @@ func metricReaders(ctx context.Context, p exporterPlan) ([]sdkmetric.Reader, err
 // synchronously, without a batch processor's delay.
 func isBuffering(e sdktrace.SpanExporter) bool {
 	switch e.(type) {
-	case *waterfall.Exporter, *waterfallRef:
+	case *waterfall.Exporter, *waterfallRef, syncExporter:
 		return true
 	}
 	return false
 }
+
+// syncExporter is an exporter given to [WithSyncSpanExporter].
+type syncExporter struct{ sdktrace.SpanExporter }

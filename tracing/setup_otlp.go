@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -15,6 +16,8 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 // The OTLP/HTTP exporters report a 429, 502, 503 or 504 as "retry-able
@@ -131,8 +134,8 @@ func (t *outcomeTransport) begin() {
 func (t *outcomeTransport) end(ctx context.Context, answer string, err error) {
 	switch {
 	case answer != "" || err == nil:
-	case ctx.Err() != nil:
-		answer = "no answer (" + ctx.Err().Error() + ")"
+	case ctx.Err() != nil || unanswered(err):
+		answer = noAnswer
 	default:
 		answer = err.Error()
 		if ue := (*url.Error)(nil); errors.As(err, &ue) {
@@ -145,6 +148,20 @@ func (t *outcomeTransport) end(ctx context.Context, answer string, err error) {
 	t.mu.Unlock()
 }
 
+// noAnswer is what a request cut short by the exporter's timeout, the
+// export's or the shutdown's deadline got: a collector that accepts
+// connections and does not answer, or answers too slowly.
+const noAnswer = "no answer before the deadline"
+
+// unanswered reports whether err ended a request that had no answer yet:
+// a timeout or a cancellation, not a refused connection.
+func unanswered(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.As(err, &ne) && ne.Timeout() ||
+		strings.Contains(err.Error(), "request canceled") || status.Code(err) == codes.DeadlineExceeded
+}
+
 // explain returns err, the error of an export or of a shutdown cut short,
 // as what the collector answered last, wrapping err.
 func (t *outcomeTransport) explain(err error) error {
@@ -155,7 +172,7 @@ func (t *outcomeTransport) explain(err error) error {
 	defer t.mu.Unlock()
 	switch {
 	case t.waiting > 0:
-		return &collectorError{answer: "no answer (" + err.Error() + ")", err: err}
+		return &collectorError{answer: noAnswer, err: err}
 	case t.answer != "":
 		return &collectorError{answer: t.answer, err: err}
 	}
@@ -192,8 +209,14 @@ type explainedMetricExporter struct {
 }
 
 func (e explainedMetricExporter) Export(ctx context.Context, rm *metricdata.ResourceMetrics) error {
-	if err := e.t.explain(e.Exporter.Export(ctx, rm)); err != nil {
-		return fmt.Errorf("tracing: otlp metric export to %s: %w", e.endpoint, err)
+	return e.explain(e.Exporter.Export(ctx, rm))
+}
+
+// explain returns err, the error of an export or of a shutdown cut short,
+// saying what the collector answered and where it is.
+func (e explainedMetricExporter) explain(err error) error {
+	if err == nil {
+		return nil
 	}
-	return nil
+	return fmt.Errorf("otlp metric export: metrics not exported to %s: %w", e.endpoint, e.t.explain(err))
 }

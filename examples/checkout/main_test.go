@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 func TestRun(t *testing.T) {
 	pgtest.Require(t)
 	var out strings.Builder
-	if err := run(nil, &out); err != nil {
+	if err := run(nil, &out, io.Discard); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	got := out.String()
@@ -93,7 +93,7 @@ func TestRunExportsOTLP(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", srv.URL)
 	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
 	var out strings.Builder
-	if err := run(nil, &out); err != nil {
+	if err := run(nil, &out, io.Discard); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	mu.Lock()
