@@ -48,10 +48,12 @@ import (
 // unreachable one does not delay start-up. With OTEL_SDK_DISABLED=true it
 // installs no-op providers and the propagator, and shutdown does nothing.
 //
-// shutdown flushes buffered telemetry and shuts the providers down in
-// parallel, returns when they are done or ctx is done, whichever is first, and
-// returns the joined errors. Later calls return the first call's result. It
-// never exits the process.
+// shutdown exports buffered telemetry and shuts the providers down in
+// parallel, returns when they are done, when ctx is done or after
+// OTEL_BSP_EXPORT_TIMEOUT (30 s by default), whichever is first, and returns
+// the joined errors, with an [*ExportError] for each exporter that did not
+// export every span queued. Later calls return the first call's result. It
+// never exits the process. See the package documentation's Shutdown section.
 func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) error, err error) {
 	var c config
 	for _, o := range opts {

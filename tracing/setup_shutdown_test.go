@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/trace"
 	collmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	colltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"google.golang.org/grpc"
@@ -290,4 +292,36 @@ func TestSetup_ExportErrorsNameTheCollectorsAnswer(t *testing.T) {
 	counter, _ := p.MeterProvider.Meter("t").Int64Counter("ops")
 	counter.Add(context.Background(), 1)
 	reported.await(t, "otlp metric export: metrics not exported to "+col.Endpoint+"/v1/metrics: HTTP 503 Service Unavailable")
+}
+
+// An exporter given to WithSyncSpanExporter holds each span as it ends,
+// redacted like the others, whatever the collector beside it does: the
+// OTLP export of that span hangs, and nothing needs flushing.
+func TestSetup_SyncSpanExporterNeverWaitsForTheCollector(t *testing.T) {
+	noLeaks(t)
+	captureHandle(t)
+	col := tracingtest.NewHungCollector(t)
+	setenv(t, "OTEL_SERVICE_NAME", "svc", "OTEL_METRICS_EXPORTER", "none", "OTEL_EXPORTER_OTLP_ENDPOINT", col.Endpoint,
+		"OTEL_BSP_EXPORT_TIMEOUT", "200", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "1")
+	rec := &recorder{}
+	var p tracing.Providers
+	shutdown, err := tracing.Setup(context.Background(), tracing.WithSyncSpanExporter(rec), tracing.WithoutGlobals(&p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, s := p.TracerProvider.Tracer("t").Start(context.Background(), "op", trace.WithAttributes(attribute.String("payment.api_token", rawSecret)))
+	s.End()
+	spans := rec.Spans()
+	if len(spans) != 1 {
+		t.Fatalf("%d spans recorded when the span ended, want 1", len(spans))
+	}
+	for _, kv := range spans[0].Attributes() {
+		if kv.Key == "payment.api_token" && kv.Value.AsString() == rawSecret {
+			t.Error("secret recorded in clear: the conventions do not wrap the exporter")
+		}
+	}
+	var ee *tracing.ExportError
+	if err := shutdownWithin(t, context.Background(), shutdown); !errors.As(err, &ee) || ee.Spans != 1 || ee.Exporter != "otlp" {
+		t.Errorf("shutdown: %v, want the OTLP exporter's span counted, not the recorder's", err)
+	}
 }

@@ -199,7 +199,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if tel.Exporting() {
-		fmt.Fprintln(stdout, "\nspans were also exported as OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_* say")
+		fmt.Fprintln(stdout, "\nspans were also sent to the exporters OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_* select (what did not arrive is said on stderr)")
 	}
 	if !*serve {
 		return nil

@@ -48,6 +48,18 @@
 // Assertions report with Errorf and return whether they held; Span reports
 // with Fatalf. All take the test's TB so they work in subtests.
 //
+// # A collector that is down
+//
+// [NewHungCollector] and [NewFailingCollector] start an OTLP/HTTP endpoint
+// that never answers, or answers every export with a status such as 503;
+// point the program's OTEL_EXPORTER_OTLP_ENDPOINT at [Collector.Endpoint] to
+// prove that the business operation still succeeds, that shutdown returns
+// in time and that the loss is reported:
+//
+//	col := tracingtest.NewHungCollector(t)
+//	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", col.Endpoint)
+//	t.Setenv("OTEL_BSP_EXPORT_TIMEOUT", "200") // bounds tracing.Setup's shutdown
+//
 // # Cost
 //
 // Spans are exported synchronously on the goroutine that ends them and kept
