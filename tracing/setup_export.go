@@ -27,11 +27,14 @@ type ExportError struct {
 }
 
 func (e *ExportError) Error() string {
-	to := ""
+	name, to := e.Exporter, ""
+	if name == "" {
+		name = "span"
+	}
 	if e.Endpoint != "" {
 		to = " to " + e.Endpoint
 	}
-	return fmt.Sprintf("%s export: %d spans not exported%s: %v", e.Exporter, e.Spans, to, e.Err)
+	return fmt.Sprintf("%s export: %d spans not exported%s: %v", name, e.Spans, to, e.Err)
 }
 
 func (e *ExportError) Unwrap() error { return e.Err }
