@@ -173,6 +173,23 @@ func shutdownWithin(t *testing.T, ctx context.Context, shutdown func(context.Con
 	}
 }
 
+// setupOwn is Setup without globals for a test that calls shutdown itself,
+// having ended n spans named "op".
+func setupOwn(t *testing.T, n int, opts ...tracing.Option) (tracing.Providers, func(context.Context) error) {
+	t.Helper()
+	var p tracing.Providers
+	shutdown, err := tracing.Setup(context.Background(), append(opts, tracing.WithoutGlobals(&p))...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := p.TracerProvider.Tracer("t")
+	for range n {
+		_, s := tr.Start(context.Background(), "op")
+		s.End()
+	}
+	return p, shutdown
+}
+
 // A collector that accepts connections and never answers, or answers every
 // export with a failure, holds shutdown at most OTEL_BSP_EXPORT_TIMEOUT even
 // without a deadline, and the error counts the spans not exported and says
@@ -198,21 +215,12 @@ func TestSetup_ShutdownWithABadCollectorIsBoundedAndCounts(t *testing.T) {
 			col := startBadCollector(t, tc.protocol, tc.hung)
 			setenv(t, "OTEL_SERVICE_NAME", "svc", "OTEL_EXPORTER_OTLP_PROTOCOL", tc.protocol,
 				"OTEL_EXPORTER_OTLP_ENDPOINT", col.endpoint, "OTEL_BSP_EXPORT_TIMEOUT", "200")
-			var p tracing.Providers
-			shutdown, err := tracing.Setup(context.Background(), tracing.WithoutGlobals(&p))
-			if err != nil {
-				t.Fatal(err)
-			}
-			tr := p.TracerProvider.Tracer("t")
-			for range 5 {
-				_, s := tr.Start(context.Background(), "op")
-				s.End()
-			}
+			p, shutdown := setupOwn(t, 5)
 			// The metrics pipeline exports to the same collector at shutdown.
 			counter, _ := p.MeterProvider.Meter("t").Int64Counter("ops")
 			counter.Add(context.Background(), 5)
 
-			err = shutdownWithin(t, context.Background(), shutdown)
+			err := shutdownWithin(t, context.Background(), shutdown)
 			var ee *tracing.ExportError
 			if !errors.As(err, &ee) {
 				t.Fatalf("shutdown returned %v, want an *ExportError", err)
@@ -242,19 +250,10 @@ func TestSetup_ShutdownDeadlineReportsDroppedSpans(t *testing.T) {
 	// Batches of 10: the first export hangs, the other 40 spans wait.
 	setenv(t, "OTEL_SERVICE_NAME", "svc", "OTEL_METRICS_EXPORTER", "none",
 		"OTEL_EXPORTER_OTLP_ENDPOINT", col.Endpoint, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "10")
-	var p tracing.Providers
-	shutdown, err := tracing.Setup(context.Background(), tracing.WithoutGlobals(&p))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tr := p.TracerProvider.Tracer("t")
-	for range 50 {
-		_, s := tr.Start(context.Background(), "op")
-		s.End()
-	}
+	_, shutdown := setupOwn(t, 50)
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
-	err = shutdownWithin(t, ctx, shutdown)
+	err := shutdownWithin(t, ctx, shutdown)
 	var ee *tracing.ExportError
 	if !errors.As(err, &ee) || ee.Spans != 50 {
 		t.Fatalf("shutdown returned %v, want an *ExportError counting 50 spans", err)
@@ -273,16 +272,10 @@ func TestSetup_ExportErrorsNameTheCollectorsAnswer(t *testing.T) {
 	col := tracingtest.NewFailingCollector(t, http.StatusServiceUnavailable)
 	setenv(t, "OTEL_SERVICE_NAME", "svc", "OTEL_EXPORTER_OTLP_ENDPOINT", col.Endpoint, "OTEL_BSP_EXPORT_TIMEOUT", "200",
 		"OTEL_METRIC_EXPORT_INTERVAL", "50", "OTEL_METRIC_EXPORT_TIMEOUT", "100")
-	var p tracing.Providers
-	shutdown, err := tracing.Setup(context.Background(), tracing.WithoutGlobals(&p))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, shutdown := setupOwn(t, 1)
 	defer func() { _ = shutdown(context.Background()) }()
-	_, s := p.TracerProvider.Tracer("t").Start(context.Background(), "op")
-	s.End()
 	flusher := p.TracerProvider.(interface{ ForceFlush(context.Context) error })
-	err = flusher.ForceFlush(context.Background())
+	err := flusher.ForceFlush(context.Background())
 	if err == nil || err.Error() != "HTTP 503 Service Unavailable" {
 		t.Errorf("ForceFlush: %v, want HTTP 503 Service Unavailable", err)
 	}
