@@ -16,7 +16,7 @@ import (
 
 	"github.com/otelkit/otelkit/examples/checkout/shop"
 	"github.com/otelkit/otelkit/internal/pgtest"
-	"github.com/otelkit/otelkit/tracing/tracingtest"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 )
 
 // run stops everything it started before it returns.

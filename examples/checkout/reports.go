@@ -11,7 +11,7 @@ import (
 
 	"go.opentelemetry.io/otel"
 
-	"github.com/otelkit/otelkit/tracing"
+	"github.com/otelkit/otelkit/sdk/otelsetup"
 )
 
 // otelReports keeps what the telemetry reports through otel.Handle while
@@ -84,7 +84,7 @@ func (r *otelReports) summary(shutdownErr error) []string {
 				return
 			}
 		}
-		var ee *tracing.ExportError
+		var ee *otelsetup.ExportError
 		if !errors.As(err, &ee) {
 			others = append(others, err.Error())
 			return
@@ -98,7 +98,7 @@ func (r *otelReports) summary(shutdownErr error) []string {
 	walk(shutdownErr)
 	var lines []string
 	for _, k := range order {
-		lines = append(lines, (&tracing.ExportError{Exporter: k.exporter, Endpoint: k.endpoint, Spans: spans[k], Err: errors.New(k.why)}).Error())
+		lines = append(lines, (&otelsetup.ExportError{Exporter: k.exporter, Endpoint: k.endpoint, Spans: spans[k], Err: errors.New(k.why)}).Error())
 	}
 	for _, l := range others {
 		if !slices.Contains(lines, l) { // the same from every service
