@@ -86,10 +86,42 @@
 //     pass the Luhn check ("****1111") and provider keys (sk_live_, pk_live_,
 //     rk_live_, their _test_ forms, whsec_: "pk_live_abc...xyz") are masked
 //     where they appear in a value;
-//   - registered personal data is replaced by "sha256:" and 32 hex digits (an
-//     HMAC when [RedactionRules].HashKey is set; use one key in every
-//     service) or dropped. [RedactAttr] shows what an attribute becomes; hash
-//     a user id with it to search for that user's traces.
+//   - registered personal data is replaced by "sha256:" and 32 hex digits
+//     (HMAC-SHA256 under the hash key, see below) or dropped. [RedactAttr]
+//     shows what an attribute becomes; hash a user id with it to search for
+//     that user's traces.
+//
+// The log correlation handler (github.com/otelkit/otelkit/logcorr) applies
+// the same default rules and the same hash key to log lines, so a user.id
+// in a line equals the one on the spans of the request.
+//
+// # The hash key
+//
+// A hash of a user id without a secret key is reversible: anyone holding
+// the traces hashes every candidate id and compares. Give every service the
+// same secret of at least 16 bytes, in the environment or, from a mounted
+// Kubernetes Secret, in a file:
+//
+//	OTELKIT_HASH_KEY=$(openssl rand -hex 32)
+//	OTELKIT_HASH_KEY_FILE=/var/run/secrets/otelkit/hash-key
+//
+// otelsetup.Setup reads them (white space around the key, such as a file's
+// final newline, is ignored), uses the key for its redactor and installs it
+// for the whole process with [SetHashKey]: every redactor without a key of
+// its own, [RedactAttr] and the log handler hash with it. A program that
+// builds its SDK without Setup calls SetHashKey itself. As for every
+// variable, the operator's key wins over the program's
+// [RedactionRules].HashKey, which is used, and installed, only when neither
+// variable is set. Both set, an empty or unreadable file or a key shorter
+// than 16 bytes make Setup fail with an error naming the variable; the key
+// itself is never printed. The key stays installed after shutdown. A key
+// change changes every hash: searches for a user then need the hash under
+// each key used in the period.
+//
+// Without any key, personal data is hashed with plain SHA-256, and Setup
+// reports otelsetup.ErrNoHashKey through otel.Handle once per process (not
+// once per Setup: a process may run several services), naming the
+// variables.
 //
 // # Cost of the conventions
 //

@@ -151,7 +151,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	var reports *otelReports
 	if !*serve && *service == "" {
-		reports = collectReports() // printed after the report, once
+		reports = collectReports(stderr) // export failures summed up after the report
 	}
 	tel, err := shop.NewTelemetry(ctx, echo, telOpts...)
 	if err != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log"
 	"slices"
 	"strings"
@@ -14,14 +15,16 @@ import (
 	"github.com/otelkit/otelkit/sdk/otelsetup"
 )
 
-// otelReports keeps what the telemetry reports through otel.Handle while
-// the demo runs, to print it once at the end, after the report: every
-// service has its own exporter, so a collector that is down would otherwise
-// print one line per service, and again at shutdown.
+// otelReports handles what the telemetry reports through otel.Handle while
+// the demo runs. Export failures are kept, to be summed up once after the
+// report: every service has its own exporter, so a collector that is down
+// would otherwise print one line per service, and again at shutdown. Other
+// reports are written at once, each once.
 type otelReports struct {
+	out   io.Writer
 	mu    sync.Mutex
 	seen  map[string]bool
-	lines []string
+	lines []string // export failures
 }
 
 var (
@@ -29,9 +32,9 @@ var (
 	installOnce sync.Once
 )
 
-// collectReports makes otel.Handle keep its reports in the returned
-// otelReports from now on. Before the first call they are logged.
-func collectReports() *otelReports {
+// collectReports makes otel.Handle go to the returned otelReports from now
+// on, writing to out. Before the first call reports are logged.
+func collectReports(out io.Writer) *otelReports {
 	installOnce.Do(func() {
 		otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
 			if r := reportsTo.Load(); r != nil {
@@ -41,25 +44,37 @@ func collectReports() *otelReports {
 			log.Print(err)
 		}))
 	})
-	r := &otelReports{seen: map[string]bool{}}
+	r := &otelReports{out: out, seen: map[string]bool{}}
 	reportsTo.Store(r)
 	return r
 }
 
+// exportFailure reports whether msg reports spans or metrics that were not
+// exported.
+func exportFailure(msg string) bool {
+	return strings.Contains(msg, " span export(s) failed") || strings.Contains(msg, "metrics not exported")
+}
+
 func (r *otelReports) add(err error) {
+	msg := err.Error()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if msg := err.Error(); !r.seen[msg] {
-		r.seen[msg] = true
-		r.lines = append(r.lines, msg)
+	if r.seen[msg] {
+		return
 	}
+	r.seen[msg] = true
+	if exportFailure(msg) {
+		r.lines = append(r.lines, msg)
+		return
+	}
+	fmt.Fprintln(r.out, msg)
 }
 
 // summary returns the lines to print for the telemetry's shutdown error and
 // the reports: one line per exporter and reason for the spans not exported,
-// whichever services they came from, then the other reports. Reports of
-// failed span exports count the same spans as the shutdown's error and are
-// left out when it has any.
+// whichever services they came from, then the other errors and the export
+// failures reported. Reports of failed span exports count the same spans as
+// the shutdown's error and are left out when it has any.
 func (r *otelReports) summary(shutdownErr error) []string {
 	type key struct{ exporter, endpoint, why string }
 	var (
@@ -109,7 +124,7 @@ func (r *otelReports) summary(shutdownErr error) []string {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		for _, l := range r.lines {
-			if len(order) > 0 && strings.Contains(l, " span export(s) failed") {
+			if len(order) > 0 && strings.Contains(l, " span export(s) failed") || slices.Contains(lines, l) {
 				continue
 			}
 			lines = append(lines, l)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	collmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	colltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
@@ -276,7 +277,7 @@ func TestSetup_SyncSpanExporterNeverWaitsForTheCollector(t *testing.T) {
 	col := tracingtest.NewHungCollector(t)
 	setenv(t, "OTEL_SERVICE_NAME", "svc", "OTEL_METRICS_EXPORTER", "none", "OTEL_EXPORTER_OTLP_ENDPOINT", col.Endpoint,
 		"OTEL_BSP_EXPORT_TIMEOUT", "200", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "1")
-	rec := &recorder{}
+	rec := tracetest.NewInMemoryExporter()
 	var p otelsetup.Providers
 	shutdown, err := otelsetup.Setup(context.Background(), otelsetup.WithSyncSpanExporter(rec), otelsetup.WithoutGlobals(&p))
 	if err != nil {
@@ -284,11 +285,11 @@ func TestSetup_SyncSpanExporterNeverWaitsForTheCollector(t *testing.T) {
 	}
 	_, s := p.TracerProvider.Tracer("t").Start(context.Background(), "op", trace.WithAttributes(attribute.String("payment.api_token", rawSecret)))
 	s.End()
-	spans := rec.Spans()
+	spans := rec.GetSpans()
 	if len(spans) != 1 {
 		t.Fatalf("%d spans recorded when the span ended, want 1", len(spans))
 	}
-	for _, kv := range spans[0].Attributes() {
+	for _, kv := range spans[0].Attributes {
 		if kv.Key == "payment.api_token" && kv.Value.AsString() == rawSecret {
 			t.Error("secret recorded in clear: the conventions do not wrap the exporter")
 		}
