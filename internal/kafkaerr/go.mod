@@ -2,11 +2,6 @@ module github.com/otelkit/otelkit/internal/kafkaerr
 
 go 1.26.0
 
-replace (
-	github.com/otelkit/otelkit => ../..
-	github.com/otelkit/otelkit/sdk => ../../sdk
-)
-
 require (
 	github.com/otelkit/otelkit v0.0.0-00010101000000-000000000000
 	github.com/twmb/franz-go v1.22.3
@@ -24,4 +19,9 @@ require (
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
+)
+
+replace (
+	github.com/otelkit/otelkit => ../..
+	github.com/otelkit/otelkit/sdk => ../../sdk
 )

@@ -2,18 +2,6 @@ module github.com/otelkit/otelkit/internal/policytest
 
 go 1.26.0
 
-replace (
-	github.com/otelkit/otelkit => ../..
-	github.com/otelkit/otelkit/httptrace => ../../httptrace
-	github.com/otelkit/otelkit/internal/kafkaerr => ../kafkaerr
-	github.com/otelkit/otelkit/internal/kafkatest => ../kafkatest
-	github.com/otelkit/otelkit/internal/pgtest => ../pgtest
-	github.com/otelkit/otelkit/kafkatrace => ../../kafkatrace
-	github.com/otelkit/otelkit/sdk => ../../sdk
-	github.com/otelkit/otelkit/sqltrace => ../../sqltrace
-	github.com/otelkit/otelkit/sqltrace/outbox => ../../sqltrace/outbox
-)
-
 require (
 	github.com/jackc/pgx/v5 v5.13.0
 	github.com/otelkit/otelkit v0.0.0-00010101000000-000000000000
@@ -52,4 +40,16 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/term v0.47.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
+)
+
+replace (
+	github.com/otelkit/otelkit => ../..
+	github.com/otelkit/otelkit/httptrace => ../../httptrace
+	github.com/otelkit/otelkit/internal/kafkaerr => ../kafkaerr
+	github.com/otelkit/otelkit/internal/kafkatest => ../kafkatest
+	github.com/otelkit/otelkit/internal/pgtest => ../pgtest
+	github.com/otelkit/otelkit/kafkatrace => ../../kafkatrace
+	github.com/otelkit/otelkit/sdk => ../../sdk
+	github.com/otelkit/otelkit/sqltrace => ../../sqltrace
+	github.com/otelkit/otelkit/sqltrace/outbox => ../../sqltrace/outbox
 )
