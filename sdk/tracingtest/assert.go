@@ -49,6 +49,17 @@ func ChildOf(parent interface{ SpanContext() trace.SpanContext }) Match {
 	}
 }
 
+// WithSpanContext matches the span with the trace and span ids of sc: the
+// span a test saw from inside, through trace.SpanContextFromContext, while
+// the other matches check its name, kind and parent in one call:
+//
+//	rec.Span(t, "process orders", tracingtest.WithSpanContext(inner), tracingtest.ChildOf(send))
+func WithSpanContext(sc trace.SpanContext) Match {
+	return func(s sdktrace.ReadOnlySpan) bool {
+		return s.SpanContext().TraceID() == sc.TraceID() && s.SpanContext().SpanID() == sc.SpanID()
+	}
+}
+
 // Find returns the ended spans named name that all of match select, in the
 // order they ended.
 func (r *Recorder) Find(name string, match ...Match) []sdktrace.ReadOnlySpan {
@@ -232,9 +243,65 @@ next:
 // AssertAttrs checks that s carries each of kvs.
 func (r *Recorder) AssertAttrs(tb TB, s sdktrace.ReadOnlySpan, kvs ...attribute.KeyValue) bool {
 	tb.Helper()
+	bad := mismatches(s.Attributes(), kvs)
+	if len(bad) == 0 {
+		return true
+	}
+	r.fail(tb, false, "%s: %s", describe(s), strings.Join(bad, "; "))
+	return false
+}
+
+// AssertLinkAttrs checks that from has a link to to carrying each of kvs,
+// as a batch consumer's link names the partition and offset of the message
+// it links to. to is a recorded span or a live [trace.Span].
+func (r *Recorder) AssertLinkAttrs(tb TB, from sdktrace.ReadOnlySpan, to interface{ SpanContext() trace.SpanContext }, kvs ...attribute.KeyValue) bool {
+	tb.Helper()
+	want := to.SpanContext()
+	for _, l := range from.Links() {
+		if l.SpanContext.TraceID() != want.TraceID() || l.SpanContext.SpanID() != want.SpanID() {
+			continue
+		}
+		bad := mismatches(l.Attributes, kvs)
+		if len(bad) == 0 {
+			return true
+		}
+		r.fail(tb, false, "%s: link to %s: %s", describe(from), r.nameOf(want), strings.Join(bad, "; "))
+		return false
+	}
+	return r.AssertLinked(tb, from, to)
+}
+
+// AssertEventAttrs checks that s has an event named name, such as
+// semconv.ExceptionEventName, whose attributes include each of kvs. Of
+// several events of that name, the first is checked, as [Event] returns it.
+func (r *Recorder) AssertEventAttrs(tb TB, s sdktrace.ReadOnlySpan, name string, kvs ...attribute.KeyValue) bool {
+	tb.Helper()
+	e, ok := Event(s, name)
+	if !ok {
+		have := make([]string, 0, len(s.Events()))
+		for _, e := range s.Events() {
+			have = append(have, fmt.Sprintf("%q", e.Name))
+		}
+		if len(have) == 0 {
+			have = []string{"none"}
+		}
+		r.fail(tb, false, "%s: want an event %q, found events %s", describe(s), name, list(have))
+		return false
+	}
+	bad := mismatches(e.Attributes, kvs)
+	if len(bad) == 0 {
+		return true
+	}
+	r.fail(tb, false, "%s: event %q: %s", describe(s), name, strings.Join(bad, "; "))
+	return false
+}
+
+// mismatches describes each of want that have lacks or holds with another
+// value.
+func mismatches(have, want []attribute.KeyValue) []string {
 	var bad []string
-	for _, kv := range kvs {
-		v, ok := attr(s, kv.Key)
+	for _, kv := range want {
+		v, ok := Attr(have, kv.Key)
 		switch {
 		case !ok:
 			bad = append(bad, fmt.Sprintf("%s missing, want %s", kv.Key, kv.Value.String()))
@@ -242,11 +309,7 @@ func (r *Recorder) AssertAttrs(tb TB, s sdktrace.ReadOnlySpan, kvs ...attribute.
 			bad = append(bad, fmt.Sprintf("%s = %s, want %s", kv.Key, v.String(), kv.Value.String()))
 		}
 	}
-	if len(bad) == 0 {
-		return true
-	}
-	r.fail(tb, false, "%s: %s", describe(s), strings.Join(bad, "; "))
-	return false
+	return bad
 }
 
 // AssertNoAttrs checks that s carries none of keys.

@@ -54,7 +54,8 @@
 // # Assertions
 //
 //   - [Recorder.Span] and [Recorder.Find]: ended spans by name, narrowed by
-//     [InService], [OfKind], [WithAttr], [InTrace], [ChildOf].
+//     [InService], [OfKind], [WithAttr], [InTrace], [ChildOf],
+//     [WithSpanContext].
 //   - [Recorder.WaitFor], [Recorder.WaitForN]: the same, for spans that are
 //     still to end.
 //   - [Recorder.SpanOf]: the span of a span context found in a link, a
@@ -68,7 +69,8 @@
 //     protocol spans are not built from ids or URLs.
 //   - [Recorder.AssertBusiness], [Recorder.AssertAttrs],
 //     [Recorder.AssertNoAttrs]: attributes present with their values, or
-//     absent.
+//     absent; [Recorder.AssertLinkAttrs], [Recorder.AssertEventAttrs]: the
+//     attributes of a link or an event.
 //   - [Recorder.AssertError], [Recorder.AssertOK]: the outcome as the
 //     conventions record it, status Error with `error.type`, or neither.
 //   - [Recorder.AssertNoSecrets]: nothing the redaction rules would still
