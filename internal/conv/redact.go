@@ -29,6 +29,7 @@ type RedactionRules struct {
 var DefaultSecretKeyWords = []string{
 	"authorization", "password", "passwd", "secret", "token", "apikey",
 	"cookie", "credential", "credentials", "jwt", "passphrase",
+	"dsn", "conninfo", "connectionstring",
 }
 
 // DefaultAllowKeys are keys that look secret but are not: a Kafka message
@@ -77,6 +78,16 @@ type classCache struct {
 type keyClass struct {
 	personal Personal
 	secret   bool
+	url      bool // a URL or a part of one: its query is always scanned
+}
+
+// urlKeys hold URLs or parts of them. The value scan runs on them even when
+// it is turned off for other keys, as the conventions require query
+// credentials to be redacted.
+var urlKeys = map[attribute.Key]struct{}{
+	semconv.URLFullKey: {}, semconv.URLQueryKey: {}, semconv.URLOriginalKey: {}, semconv.URLPathKey: {},
+	// Older conventions' keys, still sent by some instrumentation.
+	"http.url": {}, "http.target": {},
 }
 
 // maxCachedKeys bounds the key cache; keys built from data (a mistake of
@@ -150,14 +161,14 @@ func (r *Redactor) redact(kv attribute.KeyValue) (out attribute.KeyValue, keep, 
 			m := maskSecret(s)
 			return kv.Key.String(m), true, m != s
 		}
-		if r.scan {
-			if m, changed := scanSecrets(s); changed {
+		if r.scan || class.url {
+			if m, changed := r.scanSecrets(s); changed {
 				return kv.Key.String(m), true, true
 			}
 		}
 	case attribute.STRINGSLICE:
 		secret := class.secret
-		if !secret && !r.scan {
+		if !secret && !r.scan && !class.url {
 			break
 		}
 		ss := kv.Value.AsStringSlice()
@@ -166,7 +177,7 @@ func (r *Redactor) redact(kv attribute.KeyValue) (out attribute.KeyValue, keep, 
 			if secret {
 				m := maskSecret(s)
 				ss[i], changed = m, changed || m != s
-			} else if m, ok := scanSecrets(s); ok {
+			} else if m, ok := r.scanSecrets(s); ok {
 				ss[i], changed = m, true
 			}
 		}
@@ -225,7 +236,8 @@ func (r *Redactor) class(key attribute.Key) keyClass {
 			return c
 		}
 	}
-	c := keyClass{secret: r.isSecretKey(key)}
+	_, url := urlKeys[key]
+	c := keyClass{secret: r.isSecretKey(key), url: url}
 	if ks != nil {
 		c.personal = ks.byName[key].Personal
 	}
@@ -283,6 +295,9 @@ func (r *Redactor) isSecretKey(key attribute.Key) bool {
 				}
 			}
 		}
+		if strings.EqualFold(w, "string") && strings.EqualFold(prev, "connection") {
+			return true
+		}
 		prev = w
 	}
 	return false
@@ -323,5 +338,5 @@ func (r *Redactor) Text(s string) (string, bool) {
 	if !r.scan || s == "" {
 		return s, false
 	}
-	return scanSecrets(s)
+	return r.scanSecrets(s)
 }
