@@ -148,3 +148,22 @@ func LookupKey(key attribute.Key) (KeyInfo, bool) { return conv.LookupKey(key) }
 
 // Keys returns every registered business key, sorted by key.
 func Keys() []KeyInfo { return conv.Keys() }
+
+// RegisterPersonalQueryParam declares the query parameter name personal
+// data, for the whole process: wherever redaction meets `name=value`, in
+// url.full, url.query and the other URL attributes, in an error message
+// that quotes a URL or in any other string the value scan reads, the value
+// is replaced by its hash, the same
+// as a [HashPersonal] key's (p is HashPersonal: `?user=sha256:...`, so a
+// backend can still search for it), or by REDACTED (p is DropPersonal).
+// The name is matched exactly, case included, and may hold letters,
+// digits, '_', '-' and '.'. Call it when the program starts, like
+// [NewStringKey]; registering a name twice with the same policy is
+// allowed. By default no parameter is personal.
+//
+//	if err := tracing.RegisterPersonalQueryParam("user", tracing.HashPersonal); err != nil {
+//		return err
+//	}
+func RegisterPersonalQueryParam(name string, p Personal) error {
+	return conv.RegisterPersonalParam(name, p)
+}

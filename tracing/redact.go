@@ -16,7 +16,8 @@ type RedactionRules struct {
 	// By default [DefaultSecretKeyWords]. Whatever the words, a key whose
 	// last dot-separated segment is "key" (`stripe.key`), or with the word
 	// "key" after api, private, secret, access or signing (`x-api-key`,
-	// `private_key`), is secret too.
+	// `private_key`), and so is `connection_string`. The same test picks
+	// the pairs (`password=...`) whose values the value scan masks.
 	SecretKeyWords []string
 	// AllowKeys are keys never masked for their name (values are still
 	// scanned). By default [DefaultAllowKeys].
@@ -28,8 +29,10 @@ type RedactionRules struct {
 	// but not against someone who can guess them: set a key in production.
 	HashKey []byte
 	// NoValueScan turns off the search for secret-looking values (bearer
-	// tokens, JWTs, card numbers, provider keys) under keys that do not look
-	// secret. By default values are scanned.
+	// tokens, JWTs, card numbers, provider keys, URL credentials, secret
+	// pairs, e-mail addresses) under keys that do not look secret, and in
+	// span status descriptions. The URL keys are scanned regardless. By
+	// default values are scanned.
 	NoValueScan bool
 }
 
@@ -66,7 +69,18 @@ func NewRedactor(rules RedactionRules) *Redactor {
 //   - under any key, bearer tokens, JWTs, card numbers passing the Luhn
 //     check and provider keys (sk_live_, pk_live_, rk_live_, their _test_
 //     forms, whsec_) inside string values are masked in place:
-//     "pk_live_abc...xyz", "eyJ...xyz", "****1111".
+//     "pk_live_abc...xyz", "eyJ...xyz", "****1111";
+//   - under any key, the credentials of a URL become REDACTED
+//     ("postgres://REDACTED:REDACTED@db/shop"), and the value of a pair
+//     whose key looks secret or is one of the conventions' sensitive query
+//     parameters (AWSAccessKeyId, Signature, sig, X-Goog-Signature) becomes
+//     REDACTED, the key kept: "?token=REDACTED&page=2",
+//     "password='REDACTED'", `"api_key": "REDACTED"` (SQL placeholders
+//     such as "token = $1" are left alone); e-mail addresses and the values
+//     of personal query parameters ([RegisterPersonalQueryParam]) are hashed
+//     as a [HashPersonal] value is. The URL keys (url.full, url.query,
+//     url.original, url.path, http.url, http.target) get this even when
+//     the value scan is turned off.
 //
 // The on-call engineer hashes a user id with RedactAttr to search for it.
 func RedactAttr(kv attribute.KeyValue) attribute.KeyValue { return conv.RedactAttr(kv) }

@@ -124,7 +124,18 @@ var defaultRedactor = NewRedactor(RedactionRules{})
 //   - under any key, bearer tokens, JWTs, card numbers passing the Luhn
 //     check and provider keys (sk_live_, pk_live_, rk_live_, their _test_
 //     forms, whsec_) inside string values are masked in place:
-//     "pk_live_abc...xyz", "eyJ...xyz", "****1111".
+//     "pk_live_abc...xyz", "eyJ...xyz", "****1111";
+//   - under any key, the credentials of a URL become REDACTED
+//     ("postgres://REDACTED:REDACTED@db/shop"), and the value of a pair
+//     whose key looks secret or is one of the conventions' sensitive query
+//     parameters (AWSAccessKeyId, Signature, sig, X-Goog-Signature) becomes
+//     REDACTED, the key kept: "?token=REDACTED&page=2",
+//     "password='REDACTED'", `"api_key": "REDACTED"` (SQL placeholders
+//     such as "token = $1" are left alone); e-mail addresses and the values
+//     of personal query parameters ([RegisterPersonalParam]) are hashed
+//     as a [HashPersonal] value is. The URL keys (url.full, url.query,
+//     url.original, url.path, http.url, http.target) get this even when
+//     the value scan is turned off.
 //
 // The on-call engineer hashes a user id with RedactAttr to search for it.
 func RedactAttr(kv attribute.KeyValue) attribute.KeyValue {
@@ -332,7 +343,8 @@ func (r *Redactor) Attrs(in []attribute.KeyValue) ([]attribute.KeyValue, bool) {
 }
 
 // Text returns free text (a span status description) with the secrets the
-// value scan finds masked, and whether it changed. It returns s unchanged
+// value scan finds masked and the personal data it finds hashed, and
+// whether it changed. It returns s unchanged
 // when the value scan is turned off.
 func (r *Redactor) Text(s string) (string, bool) {
 	if !r.scan || s == "" {
