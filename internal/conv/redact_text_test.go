@@ -56,7 +56,7 @@ func TestRedactAttr_URLsAndFreeText(t *testing.T) {
 		{attribute.String("db.query.text", "SELECT * FROM users WHERE password = 'hunter2'"), "SELECT * FROM users WHERE password = 'REDACTED'"},
 		{semconv.URLFull("https://host.test/p?page=2&sort=asc#top"), "https://host.test/p?page=2&sort=asc#top"},
 		{attribute.String("note", "at 12:30:01 user@localhost said a@b"), "at 12:30:01 user@localhost said a@b"},
-		{attribute.String("note", "password=REDACTED token=" + h("x")), "password=REDACTED token=" + h("x")},
+		{attribute.String("note", "password=REDACTED token="+h("x")), "password=REDACTED token=" + h("x")},
 	} {
 		got := RedactAttr(tc.in)
 		if got.Value.AsString() != tc.want {
