@@ -47,7 +47,15 @@ func (r *Redactor) pairKey(s string, i int) pairKind {
 		return pairNone
 	}
 	key := s[k:e]
-	switch personalParam(key) {
+	p := personalParam(key)
+	if p == NotPersonal {
+		// A registered personal key in text: a baggage header
+		// (`user.id=u-7,order.id=o-1`) stored or quoted somewhere.
+		if ks := registry.keys.Load(); ks != nil {
+			p = ks.byName[attribute.Key(key)].Personal
+		}
+	}
+	switch p {
 	case HashPersonal:
 		return pairHash
 	case DropPersonal:
@@ -66,7 +74,9 @@ func (r *Redactor) pairKey(s string, i int) pairKind {
 
 // pairAt masks the value of the pair whose '=' or ':' is s[i] when its key
 // is secret (`password=hunter2`, `"api_key": "..."`, `?token=...&`), or
-// hashes it when the key is a personal query parameter. A quoted value is
+// hashes it when the key is a personal query parameter or a registered
+// [HashPersonal] business key (`user.id=u-7` in a baggage header); the
+// value of a [DropPersonal] one is masked. A quoted value is
 // replaced inside its quotes; an unquoted one runs to the first space,
 // quote, '&', ',', ';', '#' or closing bracket.
 func (r *Redactor) pairAt(s string, i int) (start, end int, repl string, ok bool) {

@@ -47,6 +47,8 @@ func TestRedactAttr_URLsAndFreeText(t *testing.T) {
 		{attribute.String("exception.message", `invalid input syntax for type integer: "secret=s3cr3t"`), `invalid input syntax for type integer: "secret=REDACTED"`},
 		{attribute.String("note", "mail Jane.Doe+x@mail.example.com, now"), "mail " + h("Jane.Doe+x@mail.example.com") + ", now"},
 		{attribute.String("note", "Authorization: Bearer abcdefghijklmnopqrstuvwxyz"), "Authorization: Bearer abc...xyz"},
+		{attribute.String("db.query.parameter.2", `{"baggage":"user.id=u-7;p=1,order.id=o-1"}`), `{"baggage":"user.id=` + h("u-7") + `;p=1,order.id=o-1"}`},
+		{attribute.String("note", "baggage user.id=jane%40example.com"), "baggage user.id=" + h("jane@example.com")},
 		// Secret keys.
 		{attribute.String("db.connection_string", "postgres://app:hunter2@db.test/shop"), "pos...hop"},
 		{attribute.String("app.dsn", "host=db password=x"), "hos...d=x"},
