@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -14,6 +15,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelkit/otelkit/internal/conv"
 	"github.com/otelkit/otelkit/tracing/w3c"
 )
 
@@ -92,6 +94,9 @@ type clientState struct {
 	t      *transport
 	resend int
 	span   clientSpan
+	// urlFull, when set, replaces otelhttp's url.full: the query had
+	// values to mask.
+	urlFull string
 
 	// Written by send before otelhttp sets the span status.
 	status   int
@@ -105,6 +110,22 @@ func (s *clientState) startOptions(opts []trace.SpanStartOption) []trace.SpanSta
 	return appendOption(opts, trace.WithAttributes(semconv.HTTPRequestResendCount(s.resend)))
 }
 
+// maskedURL returns u as url.full records it (without credentials) with the
+// values of sensitive query parameters masked (see conv.MaskQuery), or ""
+// when its query holds nothing to mask and otelhttp's url.full stands.
+func maskedURL(u *url.URL) string {
+	if u == nil || u.RawQuery == "" {
+		return ""
+	}
+	q, changed := conv.MaskQuery(u.RawQuery)
+	if !changed {
+		return ""
+	}
+	c := *u
+	c.User, c.RawQuery = nil, q
+	return c.String()
+}
+
 func (s *clientState) started(span trace.Span) trace.Span {
 	s.span = clientSpan{Span: span, st: s}
 	return &s.span
@@ -112,7 +133,7 @@ func (s *clientState) started(span trace.Span) trace.Span {
 
 // clientSpan is the span otelhttp holds: a status code WithStatusIsError
 // does not call an error, or the caller cancelling the request, leaves the
-// status unset and brings no error.type.
+// status unset and brings no error.type; url.full gets its query masked.
 type clientSpan struct {
 	trace.Span
 	st *clientState
@@ -130,6 +151,15 @@ func (s *clientSpan) SetStatus(code codes.Code, description string) {
 }
 
 func (s *clientSpan) SetAttributes(kv ...attribute.KeyValue) {
+	if full := s.st.urlFull; full != "" {
+		for i, a := range kv {
+			if a.Key == semconv.URLFullKey {
+				kv = append([]attribute.KeyValue(nil), kv...)
+				kv[i] = semconv.URLFull(full)
+				break
+			}
+		}
+	}
 	if s.expected() {
 		kept := make([]attribute.KeyValue, 0, len(kv))
 		for _, a := range kv {
@@ -151,9 +181,10 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	}
 	resend := redirects(r)
+	full := maskedURL(r.URL)
 	req := r
 	for attempt := 0; ; attempt++ {
-		st := &clientState{t: t, resend: resend + attempt}
+		st := &clientState{t: t, resend: resend + attempt, urlFull: full}
 		st.stateContext = stateContext{Context: req.Context(), state: st}
 		resp, err := t.otel.RoundTrip(req.WithContext(st))
 		if attempt >= t.retries || r.Context().Err() != nil || !t.retryable(req, resp, err) {

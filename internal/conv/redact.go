@@ -43,6 +43,10 @@ type Redactor struct {
 	allow   map[attribute.Key]struct{}
 	hashKey []byte
 	scan    bool
+	// secretsOnly leaves personal data (e-mails, personal parameters) as
+	// it is, for redaction at the source, which does not know the hash key
+	// of the exporter's redactor that hashes them later.
+	secretsOnly bool
 
 	// classes caches the verdict on each attribute key (personal data,
 	// secret, neither): keys are few, and checking one compares its words

@@ -16,6 +16,18 @@ const Redacted = "REDACTED"
 // whose names are secret keys (see [RedactionRules]) are masked too.
 var SensitiveQueryParams = []string{"AWSAccessKeyId", "Signature", "sig", "X-Goog-Signature"}
 
+// secretsRedactor serves [MaskQuery].
+var secretsRedactor = &Redactor{words: DefaultSecretKeyWords, scan: true, secretsOnly: true}
+
+// MaskQuery returns the raw URL query q with the secrets the value scan
+// finds masked, the values of sensitive parameters ([SensitiveQueryParams],
+// secret-looking names) replaced by [Redacted], and whether it changed.
+// Personal data is left for the exporter's redactor to hash with its key.
+// Instrumentation calls it where a URL is recorded, so that a span exported
+// without [Redactor] holds no query credentials either. A clean query costs
+// no allocation.
+func MaskQuery(q string) (string, bool) { return secretsRedactor.scanSecrets(q) }
+
 // maxPairKeyLen bounds how far back from a '=' or ':' the scan looks for a
 // key, so that a long run of word bytes costs no more than this.
 const maxPairKeyLen = 64
@@ -113,6 +125,9 @@ func (r *Redactor) pairAt(s string, i int) (start, end int, repl string, ok bool
 		return 0, k, "", false
 	}
 	if kind == pairHash {
+		if r.secretsOnly {
+			return 0, k, "", false
+		}
 		if strings.IndexByte(v, '%') >= 0 {
 			if u, err := url.PathUnescape(v); err == nil {
 				v = u
@@ -151,6 +166,9 @@ func userinfoAt(s string, i int) (start, end int, repl string, ok bool) {
 // emailAt hashes the e-mail address whose '@' is s[i], as a value of a
 // [HashPersonal] key is hashed, so that one can still be searched for.
 func (r *Redactor) emailAt(s string, i, last int) (start, end int, repl string, ok bool) {
+	if r.secretsOnly {
+		return 0, 0, "", false
+	}
 	l := i
 	for l > last && isLocalByte(s[l-1]) {
 		l--
