@@ -285,33 +285,43 @@ func (r *Redactor) isSecretKey(key attribute.Key) bool {
 	if _, ok := r.allow[key]; ok {
 		return false
 	}
-	k := string(key)
+	return r.isSecretName(string(key))
+}
+
+// isSecretName reports whether k looks secret by the words of r, whether it
+// is an attribute key or the key of a pair in text.
+func (r *Redactor) isSecretName(k string) bool {
 	if n := len(k); n >= 4 && strings.EqualFold(k[n-4:], ".key") {
 		return true
 	}
 	prev := ""
 	for len(k) > 0 {
-		i := strings.IndexAny(k, "._-")
-		w := k
-		if i >= 0 {
-			w, k = k[:i], k[i+1:]
-		} else {
-			k = ""
+		i := 0
+		for i < len(k) && k[i] != '.' && k[i] != '_' && k[i] != '-' {
+			i++
 		}
+		w := k[:i]
+		k = k[min(i+1, len(k)):]
+		// Lengths first: the value scan asks about the key of every pair
+		// it meets, and most words match no rule.
 		for _, s := range r.words {
-			if strings.EqualFold(w, s) {
+			if len(w) == len(s) && strings.EqualFold(w, s) {
 				return true
 			}
 		}
-		if strings.EqualFold(w, "key") {
-			for _, p := range keyQualifiers {
-				if strings.EqualFold(prev, p) {
-					return true
+		switch len(w) {
+		case len("key"):
+			if strings.EqualFold(w, "key") {
+				for _, p := range keyQualifiers {
+					if len(prev) == len(p) && strings.EqualFold(prev, p) {
+						return true
+					}
 				}
 			}
-		}
-		if strings.EqualFold(w, "string") && strings.EqualFold(prev, "connection") {
-			return true
+		case len("string"):
+			if strings.EqualFold(w, "string") && strings.EqualFold(prev, "connection") {
+				return true
+			}
 		}
 		prev = w
 	}

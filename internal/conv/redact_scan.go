@@ -104,6 +104,10 @@ func (r *Redactor) maySecret(s string) bool {
 		case c == '@':
 			return true
 		case c == '=' || c == ':':
+			// "scheme://" is for the '@' of its credentials to flag.
+			if c == ':' && i+1 < len(s) && s[i+1] == '/' {
+				continue
+			}
 			if r.pairKey(s, i) != pairNone {
 				return true
 			}

@@ -51,16 +51,19 @@ func (r *Redactor) pairKey(s string, i int) pairKind {
 	if k > 0 && (s[k-1] == '"' || s[k-1] == '\'') {
 		k--
 	}
-	e := k
+	e, letter := k, false
 	for k > 0 && e-k < maxPairKeyLen && isKeyByte(s[k-1]) {
 		k--
+		letter = letter || s[k] >= 'A'
 	}
-	if k == e || (k > 0 && isKeyByte(s[k-1])) {
+	// No key, or one of digits and dots: a time (12:30), an address and
+	// port (10.0.0.7:5432).
+	if !letter || (k > 0 && isKeyByte(s[k-1])) {
 		return pairNone
 	}
 	key := s[k:e]
 	p := personalParam(key)
-	if p == NotPersonal {
+	if p == NotPersonal && strings.IndexByte(key, '.') > 0 {
 		// A registered personal key in text: a baggage header
 		// (`user.id=u-7,order.id=o-1`) stored or quoted somewhere.
 		if ks := registry.keys.Load(); ks != nil {
@@ -78,7 +81,7 @@ func (r *Redactor) pairKey(s string, i int) pairKind {
 			return pairSecret
 		}
 	}
-	if r.isSecretKey(attribute.Key(key)) {
+	if r.isSecretName(key) {
 		return pairSecret
 	}
 	return pairNone

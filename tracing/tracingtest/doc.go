@@ -44,6 +44,9 @@
 //     attributes are present.
 //   - [Recorder.AssertNoSecrets]: nothing the redaction rules would still
 //     change, and none of the given values, was exported in clear.
+//     [Leaks] makes the same check on spans exported elsewhere: a test that
+//     runs [tracing.Setup] itself hands it an [Exporter], which keeps its
+//     spans after the shutdown that flushes them.
 //
 // Assertions report with Errorf and return whether they held; Span reports
 // with Fatalf. All take the test's TB so they work in subtests.
