@@ -38,7 +38,7 @@ type pairKind uint8
 const (
 	pairNone   pairKind = iota
 	pairSecret          // masked with Redacted
-	pairHash            // a personal query parameter, hashed
+	pairHash            // a personal query parameter or registered key, hashed
 )
 
 // pairKey classifies the key ending right before s[i], a '=' or ':' (spaces
@@ -77,7 +77,7 @@ func (r *Redactor) pairKey(s string, i int) pairKind {
 		return pairSecret
 	}
 	for _, p := range SensitiveQueryParams {
-		if strings.EqualFold(key, p) {
+		if len(key) == len(p) && strings.EqualFold(key, p) {
 			return pairSecret
 		}
 	}
