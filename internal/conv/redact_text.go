@@ -187,7 +187,10 @@ func (r *Redactor) emailAt(s string, i, last int) (start, end int, repl string, 
 		d--
 	}
 	dot := i + 1 + strings.LastIndexByte(s[i+1:d], '.')
-	if dot <= i+1 || d-dot-1 < 2 {
+	// A domain followed by another '@' is the local part of the next
+	// address ("a@b.cc@d.ee"): hashing the first would leave a hash glued
+	// to the second, which a second pass would hash again.
+	if dot <= i+1 || d-dot-1 < 2 || (d < len(s) && s[d] == '@') {
 		return 0, 0, "", false
 	}
 	for k := dot + 1; k < d; k++ {
