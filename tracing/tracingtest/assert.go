@@ -263,7 +263,7 @@ func Leaks(spans []sdktrace.ReadOnlySpan, values ...string) []string {
 				}
 				continue
 			}
-			leak(s, fmt.Sprintf("%s %s", where, kv.Key), kv.Value.Emit())
+			leak(s, fmt.Sprintf("%s %s", where, kv.Key), kv.Value.String())
 		}
 	}
 	for _, s := range spans {
@@ -280,7 +280,7 @@ func Leaks(spans []sdktrace.ReadOnlySpan, values ...string) []string {
 		if res := s.Resource(); res != nil {
 			for _, kv := range res.Attributes() {
 				for _, want := range values {
-					if want != "" && strings.Contains(kv.Value.Emit(), want) {
+					if want != "" && strings.Contains(kv.Value.String(), want) {
 						leaks = append(leaks, fmt.Sprintf("%s: resource %s contains %q", describe(s), kv.Key, want))
 					}
 				}
