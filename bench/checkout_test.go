@@ -81,7 +81,7 @@ func quantile(d []time.Duration, q float64) time.Duration {
 }
 
 // startCheckout starts the example system on its own schema and Kafka and
-// returns the gateway's URL. tracing.Setup reads OTEL_SDK_DISABLED when each
+// returns the gateway's URL. otelsetup.Setup reads OTEL_SDK_DISABLED when each
 // service starts.
 func startCheckout(b *testing.B) string {
 	_, schema := pgtest.Schema(b)

@@ -5,7 +5,17 @@ go 1.26.0
 require (
 	github.com/exaring/otelpgx v0.13.0
 	github.com/jackc/pgx/v5 v5.12.0
-	github.com/otelkit/otelkit v0.0.0
+	github.com/otelkit/otelkit v0.0.0-00010101000000-000000000000
+	github.com/otelkit/otelkit/examples/checkout v0.0.0-00010101000000-000000000000
+	github.com/otelkit/otelkit/httptrace v0.0.0-00010101000000-000000000000
+	github.com/otelkit/otelkit/internal/kafkatest v0.0.0-00010101000000-000000000000
+	github.com/otelkit/otelkit/internal/pgtest v0.0.0-00010101000000-000000000000
+	github.com/otelkit/otelkit/kafkatrace v0.0.0-00010101000000-000000000000
+	github.com/otelkit/otelkit/logcorr v0.0.0-00010101000000-000000000000
+	github.com/otelkit/otelkit/sdk v0.0.0-00010101000000-000000000000
+	github.com/otelkit/otelkit/sdk/otelsetup v0.0.0-00010101000000-000000000000
+	github.com/otelkit/otelkit/sqltrace v0.0.0-00010101000000-000000000000
+	github.com/otelkit/otelkit/sqltrace/outbox v0.0.0-00010101000000-000000000000
 	github.com/twmb/franz-go v1.22.2
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c
 	github.com/twmb/franz-go/plugin/kotel v1.7.1
@@ -74,6 +84,18 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 )
 
-replace github.com/otelkit/otelkit => ../
-
 tool golang.org/x/perf/cmd/benchstat
+
+replace (
+	github.com/otelkit/otelkit => ..
+	github.com/otelkit/otelkit/examples/checkout => ../examples/checkout
+	github.com/otelkit/otelkit/httptrace => ../httptrace
+	github.com/otelkit/otelkit/internal/kafkatest => ../internal/kafkatest
+	github.com/otelkit/otelkit/internal/pgtest => ../internal/pgtest
+	github.com/otelkit/otelkit/kafkatrace => ../kafkatrace
+	github.com/otelkit/otelkit/logcorr => ../logcorr
+	github.com/otelkit/otelkit/sdk => ../sdk
+	github.com/otelkit/otelkit/sdk/otelsetup => ../sdk/otelsetup
+	github.com/otelkit/otelkit/sqltrace => ../sqltrace
+	github.com/otelkit/otelkit/sqltrace/outbox => ../sqltrace/outbox
+)

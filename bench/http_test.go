@@ -21,7 +21,7 @@ import (
 
 // httpSDK is the SDK both sides of a comparison run with: every span sampled
 // and ended into a discarding exporter, metrics into a manual reader, and
-// the propagators tracing.Setup installs.
+// the propagators otelsetup.Setup installs.
 type httpSDK struct {
 	tp    *sdktrace.TracerProvider
 	mp    *sdkmetric.MeterProvider

@@ -19,7 +19,7 @@ import (
 )
 
 // kafkaSDK is what both instrumentations run with: every span sampled and
-// ended into a discarding exporter, and the propagators tracing.Setup
+// ended into a discarding exporter, and the propagators otelsetup.Setup
 // installs.
 type kafkaSDK struct {
 	tp    *sdktrace.TracerProvider

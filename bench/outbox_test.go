@@ -35,7 +35,7 @@ import (
 //   - traced-10pct: as traced, but one stored trace context in ten is
 //     sampled (a service sampling 10% upstream, parent-based downstream);
 //   - traced-setup and traced-setup-10pct: as traced and traced-10pct, but
-//     through the pipeline tracing.Setup builds (its batch processor,
+//     through the pipeline otelsetup.Setup builds (its batch processor,
 //     business attributes from the rows' baggage, redaction).
 //
 // msgs/s is the throughput; cpu-ns/msg the CPU time of this process (relay,

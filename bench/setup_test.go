@@ -12,8 +12,8 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
-	"github.com/otelkit/otelkit/tracing"
-	"github.com/otelkit/otelkit/tracing/waterfall"
+	"github.com/otelkit/otelkit/sdk/otelsetup"
+	"github.com/otelkit/otelkit/sdk/waterfall"
 )
 
 type discardExporter struct{}
@@ -27,17 +27,17 @@ var spanAttrs = trace.WithAttributes(
 	attribute.String("payment.provider", "acme"),
 )
 
-// setupTracing returns the providers tracing.Setup builds, without
+// setupTracing returns the providers otelsetup.Setup builds, without
 // globals, exporting to e only, shut down when b ends.
-func setupTracing(b *testing.B, e sdktrace.SpanExporter, opts ...tracing.Option) tracing.Providers {
+func setupTracing(b *testing.B, e sdktrace.SpanExporter, opts ...otelsetup.Option) otelsetup.Providers {
 	b.Helper()
-	var p tracing.Providers
-	shutdown, err := tracing.Setup(context.Background(), append([]tracing.Option{
-		tracing.WithServiceName("bench"),
-		tracing.WithDefaultTracesExporter("none"),
-		tracing.WithDefaultMetricsExporter("none"),
-		tracing.WithSpanExporter(e),
-		tracing.WithoutGlobals(&p)}, opts...)...)
+	var p otelsetup.Providers
+	shutdown, err := otelsetup.Setup(context.Background(), append([]otelsetup.Option{
+		otelsetup.WithServiceName("bench"),
+		otelsetup.WithDefaultTracesExporter("none"),
+		otelsetup.WithDefaultMetricsExporter("none"),
+		otelsetup.WithSpanExporter(e),
+		otelsetup.WithoutGlobals(&p)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func benchSpans(b *testing.B, tp trace.TracerProvider) {
 	}
 }
 
-// BenchmarkPipeline compares a span through the pipeline tracing.Setup builds
+// BenchmarkPipeline compares a span through the pipeline otelsetup.Setup builds
 // (batching, conventions, redaction, failure reporting) with a span through
 // the SDK's batch span processor alone, both into a discarding exporter.
 func BenchmarkPipeline(b *testing.B) {
@@ -64,7 +64,7 @@ func BenchmarkPipeline(b *testing.B) {
 		defer tp.Shutdown(context.Background())
 		benchSpans(b, tp)
 	})
-	b.Run("tracing.Setup", func(b *testing.B) {
+	b.Run("otelsetup.Setup", func(b *testing.B) {
 		benchSpans(b, setupTracing(b, discardExporter{}).TracerProvider)
 	})
 }
@@ -102,7 +102,7 @@ func BenchmarkTerminalExporter(b *testing.B) {
 // BenchmarkRequestSpans measures the round trip of a request over loopback
 // TCP whose handler ends ten spans before it answers, as a service does, with
 // the spans going through the SDK's batch span processor and through the one
-// tracing.Setup installs (conventions off, to compare the batching alone),
+// otelsetup.Setup installs (conventions off, to compare the batching alone),
 // against no tracing. The SDK's processor wakes its goroutine for every
 // ended span; that work lands on the request's path.
 func BenchmarkRequestSpans(b *testing.B) {
@@ -159,8 +159,8 @@ func BenchmarkRequestSpans(b *testing.B) {
 		defer tp.Shutdown(context.Background())
 		roundTrip(b, tp)
 	})
-	b.Run("tracing.Setup", func(b *testing.B) {
-		p := setupTracing(b, discardExporter{}, tracing.WithoutRedaction(), tracing.WithoutBusinessBaggage())
+	b.Run("otelsetup.Setup", func(b *testing.B) {
+		p := setupTracing(b, discardExporter{}, otelsetup.WithoutRedaction(), otelsetup.WithoutBusinessBaggage())
 		roundTrip(b, p.TracerProvider)
 	})
 }

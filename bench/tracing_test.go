@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelkit/otelkit/sdk/pipeline"
 	"github.com/otelkit/otelkit/tracing"
 )
 
@@ -24,7 +25,7 @@ func (nullExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error 
 func (nullExporter) Shutdown(context.Context) error                             { return nil }
 
 // globalProvider installs a provider sampling with s into a discarding batch
-// exporter as the global one, as tracing.Setup does.
+// exporter as the global one, as otelsetup.Setup does.
 func globalProvider(b *testing.B, s sdktrace.Sampler, opts ...sdktrace.TracerProviderOption) *sdktrace.TracerProvider {
 	opts = append(opts, sdktrace.WithSampler(s), sdktrace.WithBatcher(nullExporter{}))
 	tp := sdktrace.NewTracerProvider(opts...)
@@ -115,7 +116,7 @@ func BenchmarkBaggageCopy(b *testing.B) {
 	b.Run("without", func(b *testing.B) { run(b, globalProvider(b, sdktrace.AlwaysSample()), false) })
 	b.Run("by-hand", func(b *testing.B) { run(b, globalProvider(b, sdktrace.AlwaysSample()), true) })
 	b.Run("processor", func(b *testing.B) {
-		run(b, globalProvider(b, sdktrace.AlwaysSample(), sdktrace.WithSpanProcessor(tracing.NewBaggageSpanProcessor())), false)
+		run(b, globalProvider(b, sdktrace.AlwaysSample(), sdktrace.WithSpanProcessor(pipeline.NewBaggageSpanProcessor())), false)
 	})
 }
 
@@ -136,7 +137,7 @@ func BenchmarkRedaction(b *testing.B) {
 		// 32 spans in one call, as the batch span processor exports them.
 		{"secrets-batch", slices.Repeat([]sdktrace.ReadOnlySpan{dirtySpan}, 32)},
 	}
-	redacting := tracing.NewRedactor(tracing.RedactionRules{}).Exporter(nullExporter{})
+	redacting := pipeline.NewRedactingExporter(nullExporter{}, nil)
 	for _, tc := range cases {
 		spans := tc.spans
 		b.Run(tc.name+"/plain", func(b *testing.B) {
@@ -260,7 +261,7 @@ func BenchmarkConventionsPaired(b *testing.B) {
 			tracing.OrderAmount.Float64(99.5), tracing.OrderItemCount.Int(3))
 		byHand := tracing.Business(ctx)
 		plain := globalProvider(b, sdktrace.AlwaysSample()).Tracer("bench")
-		copying := globalProvider(b, sdktrace.AlwaysSample(), sdktrace.WithSpanProcessor(tracing.NewBaggageSpanProcessor())).Tracer("bench")
+		copying := globalProvider(b, sdktrace.AlwaysSample(), sdktrace.WithSpanProcessor(pipeline.NewBaggageSpanProcessor())).Tracer("bench")
 		paired(b, "by-hand", func() {
 			_, span := plain.Start(ctx, "orders.persist")
 			span.SetAttributes(byHand...)
@@ -277,7 +278,7 @@ func BenchmarkConventionsPaired(b *testing.B) {
 		b.Run(tc.name, func(b *testing.B) {
 			spans := []sdktrace.ReadOnlySpan{tc.span}
 			var plain sdktrace.SpanExporter = nullExporter{}
-			redacting := tracing.NewRedactor(tracing.RedactionRules{}).Exporter(nullExporter{})
+			redacting := pipeline.NewRedactingExporter(nullExporter{}, nil)
 			paired(b, "plain", func() { _ = plain.ExportSpans(context.Background(), spans) },
 				"redacted", func() { _ = redacting.ExportSpans(context.Background(), spans) })
 		})

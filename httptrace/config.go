@@ -115,7 +115,7 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 
 // WithPropagators sets the propagators that read and write trace context
 // and baggage. By default the global TextMapPropagator is used (the one
-// tracing.Setup installs). A nil propagator is ignored.
+// otelsetup.Setup installs). A nil propagator is ignored.
 func WithPropagators(p propagation.TextMapPropagator) Option {
 	return optionFunc(func(c *config) {
 		if p != nil {

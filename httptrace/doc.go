@@ -8,13 +8,13 @@
 //
 // # Wiring
 //
-//	shutdown, err := tracing.Setup(ctx)          // SDK and propagators
+//	shutdown, err := otelsetup.Setup(ctx)          // SDK and propagators
 //	mux := http.NewServeMux()
 //	mux.HandleFunc("GET /orders/{id}", getOrder)
 //	srv := &http.Server{Handler: httptrace.NewHandler(mux, httptrace.WithPublicEndpoint())}
 //	client := &http.Client{Transport: httptrace.NewTransport(nil)}
 //
-// Providers and propagators default to the globals tracing.Setup installs;
+// Providers and propagators default to the globals otelsetup.Setup installs;
 // pass WithTracerProvider, WithMeterProvider and WithPropagators to use
 // others.
 //

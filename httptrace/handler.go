@@ -14,7 +14,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otelkit/otelkit/internal/conv"
+	"github.com/otelkit/otelkit/tracing"
 	"github.com/otelkit/otelkit/tracing/w3c"
 )
 
@@ -217,7 +217,7 @@ func (h *handler) serveInner(w http.ResponseWriter, r *http.Request) {
 	req := r
 	if h.business != nil {
 		if attrs := h.business(r); len(attrs) > 0 {
-			req = r.WithContext(conv.SetBusiness(ctx, attrs...))
+			req = r.WithContext(tracing.SetBusiness(ctx, attrs...))
 		}
 	}
 
@@ -321,6 +321,6 @@ func (h *handler) setResponseHeaders(w http.ResponseWriter, sc trace.SpanContext
 // Error, error.type the panic value's type, an exception event with the
 // stack) and the 500 the client gets.
 func recordPanic(span trace.Span, v any) {
-	conv.RecordPanic(span, v)
+	tracing.RecordPanic(span, v)
 	span.SetAttributes(semconv.HTTPResponseStatusCode(http.StatusInternalServerError))
 }

@@ -16,11 +16,11 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/otelkit/otelkit/httptrace"
-	"github.com/otelkit/otelkit/tracing"
+	"github.com/otelkit/otelkit/sdk/pipeline"
 	"github.com/otelkit/otelkit/tracing/w3c"
 )
 
-// propagators is what tracing.Setup installs by default.
+// propagators is what otelsetup.Setup installs by default.
 var propagators = propagation.NewCompositeTextMapPropagator(w3c.TraceContext{}, propagation.Baggage{})
 
 // service is the telemetry of one service under test.
@@ -36,7 +36,7 @@ func newService(t *testing.T, name string) *service {
 	s := &service{spans: tracetest.NewSpanRecorder(), reader: sdkmetric.NewManualReader()}
 	s.tp = sdktrace.NewTracerProvider(
 		sdktrace.WithSpanProcessor(s.spans),
-		sdktrace.WithSpanProcessor(tracing.NewBaggageSpanProcessor()),
+		sdktrace.WithSpanProcessor(pipeline.NewBaggageSpanProcessor()),
 		sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName(name))),
 	)
 	s.mp = sdkmetric.NewMeterProvider(sdkmetric.WithReader(s.reader))

@@ -15,7 +15,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otelkit/otelkit/internal/conv"
+	"github.com/otelkit/otelkit/tracing"
 	"github.com/otelkit/otelkit/tracing/w3c"
 )
 
@@ -111,13 +111,13 @@ func (s *clientState) startOptions(opts []trace.SpanStartOption) []trace.SpanSta
 }
 
 // maskedURL returns u as url.full records it (without credentials) with the
-// values of sensitive query parameters masked (see conv.MaskQuery), or ""
+// values of sensitive query parameters masked (see tracing.MaskQuery), or ""
 // when its query holds nothing to mask and otelhttp's url.full stands.
 func maskedURL(u *url.URL) string {
 	if u == nil || u.RawQuery == "" {
 		return ""
 	}
-	q, changed := conv.MaskQuery(u.RawQuery)
+	q, changed := tracing.MaskQuery(u.RawQuery)
 	if !changed {
 		return ""
 	}

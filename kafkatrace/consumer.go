@@ -10,7 +10,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otelkit/otelkit/internal/conv"
+	"github.com/otelkit/otelkit/tracing"
 )
 
 // Process runs fn, the application's work for the consumed record r,
@@ -62,7 +62,7 @@ func (t *Tracer) Process(ctx context.Context, r *kgo.Record, fn func(context.Con
 		opts = append(opts, newRoot, trace.WithLinks(trace.Link{SpanContext: rsc}))
 	}
 	ctx, span := t.tracer.Start(ctx, ti.process, opts...)
-	defer conv.End(span, &err)
+	defer tracing.End(span, &err)
 	return fn(ctx)
 }
 
@@ -135,7 +135,7 @@ func (t *Tracer) ProcessBatch(ctx context.Context, records []*kgo.Record, fn fun
 
 	ctx, span := t.tracer.Start(ctx, ti.process, consumerKind, trace.WithTimestamp(start),
 		trace.WithAttributes(attrs...), trace.WithLinks(links...))
-	defer conv.End(span, &err)
+	defer tracing.End(span, &err)
 	return fn(ctx)
 }
 

@@ -11,14 +11,14 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
-	"github.com/otelkit/otelkit/internal/conv"
+	"github.com/otelkit/otelkit/tracing"
 )
 
 // maxParameterLen bounds a recorded parameter value.
 const maxParameterLen = 256
 
 // redactAttr is the redaction every recorded parameter goes through.
-var redactAttr = conv.RedactAttr
+var redactAttr = tracing.RedactAttr
 
 // appendParameters appends db.query.parameter.<key> attributes for args,
 // redacted. Positional arguments are keyed by index from 0, pgx.NamedArgs by

@@ -2,24 +2,39 @@ package tracing
 
 import (
 	"context"
-	"sync"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
 
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-
-	"github.com/otelkit/otelkit/internal/conv"
+	"go.opentelemetry.io/otel/baggage"
+	"go.opentelemetry.io/otel/trace"
 )
+
+// W3C Baggage limits (https://www.w3.org/TR/baggage/#limits).
+const (
+	maxBaggageMembers = 64
+	maxBaggageBytes   = 8192
+)
+
+// maxBusinessValueLen bounds a business value taken from baggage: anything
+// longer is not an id, an amount or a currency, and is not copied to spans.
+const maxBusinessValueLen = 256
 
 // ErrBaggageFull is wrapped by the error reported when a traveling business
 // key does not fit in the W3C baggage limits (64 members, 8192 bytes).
-var ErrBaggageFull = conv.ErrBaggageFull
+var ErrBaggageFull = errors.New("tracing: business key does not fit in baggage")
 
 // SetBusiness sets business attributes for the rest of the request: it sets
 // attrs on the span in ctx and returns a context whose baggage carries the
 // keys registered with [Travels], so that they reach every span started
-// after it, in this service (through the processor of
-// [NewBaggageSpanProcessor]) and in downstream services (through the baggage
-// propagator).
+// after it, in this service (through tracing's baggage span processor) and
+// in downstream services (through the baggage propagator).
 //
 // Attributes whose key is registered with another type are reported through
 // otel.Handle and skipped. A traveling key that does not fit in the W3C
@@ -31,49 +46,148 @@ var ErrBaggageFull = conv.ErrBaggageFull
 // personal data included (it is hashed only on export): do not propagate
 // baggage to third parties.
 func SetBusiness(ctx context.Context, attrs ...attribute.KeyValue) context.Context {
-	return conv.SetBusiness(ctx, attrs...)
+	span := trace.SpanFromContext(ctx)
+	bag := baggage.FromContext(ctx)
+	var added []string
+	var spanAttrs []attribute.KeyValue
+	for _, kv := range attrs {
+		if !kv.Valid() {
+			continue
+		}
+		info, registered := LookupKey(kv.Key)
+		if registered && kv.Value.Type() != info.Type {
+			otel.Handle(fmt.Errorf("tracing: business key %q is %s, got %s", kv.Key, info.Type, kv.Value.Type()))
+			continue
+		}
+		spanAttrs = append(spanAttrs, kv)
+		if !registered || !info.Travels {
+			continue
+		}
+		m, err := baggage.NewMemberRaw(string(kv.Key), kv.Value.String())
+		if err != nil {
+			otel.Handle(fmt.Errorf("tracing: business key %q: %w", kv.Key, err))
+			continue
+		}
+		bag, err = bag.SetMember(m)
+		if err != nil {
+			otel.Handle(fmt.Errorf("tracing: business key %q: %w", kv.Key, err))
+			continue
+		}
+		added = append(added, string(kv.Key))
+	}
+	span.SetAttributes(spanAttrs...)
+	if len(added) == 0 {
+		return ctx
+	}
+	// Drop the newest members until the baggage fits; what was there
+	// before keeps its place.
+	for i := len(added) - 1; i >= 0 && !fits(bag); i-- {
+		bag = bag.DeleteMember(added[i])
+		otel.Handle(fmt.Errorf("%w: %q (limits: %d members, %d bytes)", ErrBaggageFull, added[i], maxBaggageMembers, maxBaggageBytes))
+	}
+	return baggage.ContextWithBaggage(ctx, bag)
+}
+
+func fits(b baggage.Baggage) bool {
+	return b.Len() <= maxBaggageMembers && len(b.String()) <= maxBaggageBytes
 }
 
 // Business returns the business attributes carried by ctx's baggage: the
 // members whose key is a registered traveling key and whose value parses as
 // the key's type, sorted by key. Members that are not allowlisted, are
 // malformed, too long or not valid UTF-8 are left out.
-func Business(ctx context.Context) []attribute.KeyValue { return conv.Business(ctx) }
-
-// NewBaggageSpanProcessor returns a span processor that copies the business
-// attributes carried by the parent context's baggage (see [Business]) onto
-// every span when it starts, so that `order.id` set once at the edge is on
-// every span of every service. [Setup] registers it; add it yourself to a
-// TracerProvider you build:
-//
-//	sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(tracing.NewBaggageSpanProcessor()), ...)
-//
-// Only registered traveling keys are copied; other members (a client's, a
-// third party's) never reach a span. It reads the registry at every span
-// start, so keys registered later are copied too. OnStart runs on the
-// goroutine that starts the span; with baggage it costs one map lookup per
-// traveling key and one SetAttributes call, without baggage nothing. A value
-// passed at Start for the same key is replaced by the baggage value.
-func NewBaggageSpanProcessor() sdktrace.SpanProcessor { return baggageProcessor{} }
-
-type baggageProcessor struct{}
-
-var _ sdktrace.SpanProcessor = baggageProcessor{}
-
-// businessBufs holds the slices OnStart collects attributes in: the span
-// copies them, so one slice serves every span.
-var businessBufs = sync.Pool{New: func() any { return new([]attribute.KeyValue) }}
-
-func (baggageProcessor) OnStart(ctx context.Context, s sdktrace.ReadWriteSpan) {
-	buf := businessBufs.Get().(*[]attribute.KeyValue)
-	if kvs := conv.AppendBusiness(ctx, (*buf)[:0]); len(kvs) > 0 {
-		s.SetAttributes(kvs...)
-		clear(kvs) // keep no values of a request alive in the pool
-		*buf = kvs[:0]
-	}
-	businessBufs.Put(buf)
+func Business(ctx context.Context) []attribute.KeyValue {
+	return AppendBusiness(ctx, nil)
 }
 
-func (baggageProcessor) OnEnd(sdktrace.ReadOnlySpan)      {}
-func (baggageProcessor) Shutdown(context.Context) error   { return nil }
-func (baggageProcessor) ForceFlush(context.Context) error { return nil }
+// AppendBusiness appends the attributes [Business] returns to dst. With a
+// nil dst, the slice it allocates is sized for what can be found.
+func AppendBusiness(ctx context.Context, dst []attribute.KeyValue) []attribute.KeyValue {
+	bag := baggage.FromContext(ctx)
+	if bag.Len() == 0 {
+		return dst
+	}
+	keys := travelingKeys()
+	for _, info := range keys {
+		if kv, ok := businessMember(bag, info); ok {
+			if dst == nil {
+				dst = make([]attribute.KeyValue, 0, min(bag.Len(), len(keys)))
+			}
+			dst = append(dst, kv)
+		}
+	}
+	return dst
+}
+
+func businessMember(bag baggage.Baggage, info KeyInfo) (attribute.KeyValue, bool) {
+	m := bag.Member(string(info.Key))
+	if m.Key() == "" {
+		return attribute.KeyValue{}, false
+	}
+	kv, err := decodeBusiness(info, m.Value())
+	if err != nil {
+		reportBaggage(err)
+		return attribute.KeyValue{}, false
+	}
+	return kv, true
+}
+
+func decodeBusiness(info KeyInfo, v string) (attribute.KeyValue, error) {
+	if len(v) > maxBusinessValueLen {
+		return attribute.KeyValue{}, fmt.Errorf("tracing: baggage member %q: value of %d bytes is longer than %d", info.Key, len(v), maxBusinessValueLen)
+	}
+	if !printable(v) {
+		return attribute.KeyValue{}, fmt.Errorf("tracing: baggage member %q: value is not printable UTF-8", info.Key)
+	}
+	switch info.Type {
+	case attribute.STRING:
+		return info.Key.String(v), nil
+	case attribute.INT64:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return attribute.KeyValue{}, fmt.Errorf("tracing: baggage member %q: %w", info.Key, err)
+		}
+		return info.Key.Int64(n), nil
+	case attribute.FLOAT64:
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+			return attribute.KeyValue{}, fmt.Errorf("tracing: baggage member %q: not a finite number", info.Key)
+		}
+		return info.Key.Float64(f), nil
+	case attribute.BOOL:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return attribute.KeyValue{}, fmt.Errorf("tracing: baggage member %q: %w", info.Key, err)
+		}
+		return info.Key.Bool(b), nil
+	}
+	return attribute.KeyValue{}, fmt.Errorf("tracing: baggage member %q: unsupported type %s", info.Key, info.Type)
+}
+
+// printable refuses invalid UTF-8, the replacement character a decoder
+// substitutes for it, and control characters: none belongs in a business
+// value, and all of them confuse the reader of a trace.
+func printable(s string) bool {
+	for _, r := range s {
+		if r == utf8.RuneError || r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return false
+		}
+	}
+	return true
+}
+
+// lastBaggageReport rate-limits reports about inbound baggage: it comes from
+// other processes, possibly hostile ones, and could otherwise flood the
+// error handler.
+var lastBaggageReport atomic.Int64
+
+const baggageReportEvery = time.Minute
+
+func reportBaggage(err error) {
+	now := time.Now().UnixNano()
+	last := lastBaggageReport.Load()
+	if now-last < int64(baggageReportEvery) || !lastBaggageReport.CompareAndSwap(last, now) {
+		return
+	}
+	otel.Handle(err)
+}

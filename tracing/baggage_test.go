@@ -1,4 +1,4 @@
-package tracing
+package tracing_test
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/otelkit/otelkit/tracing"
 )
 
 var testPropagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
@@ -24,20 +26,20 @@ func TestSetBusiness_TravelsAcrossHTTPToDownstreamSpans(t *testing.T) {
 		ctx := testPropagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 		ctx, span := ordersTP.Tracer("orders").Start(ctx, "POST /orders")
 		defer span.End()
-		_ = Run(ctx, "orders.persist", func(context.Context) error { return nil })
+		_ = tracing.Run(ctx, "orders.persist", func(context.Context) error { return nil })
 	}))
 	defer orders.Close()
 
 	ctx, edge := gatewayTP.Tracer("gateway").Start(context.Background(), "POST /checkout")
-	ctx = SetBusiness(ctx,
-		OrderID.String("o-42"), UserID.String("u-7"), OrderAmount.Float64(99.5),
-		OrderItemCount.Int(3), PaymentProvider.String("stripe"),
+	ctx = tracing.SetBusiness(ctx,
+		tracing.OrderID.String("o-42"), tracing.UserID.String("u-7"), tracing.OrderAmount.Float64(99.5),
+		tracing.OrderItemCount.Int(3), tracing.PaymentProvider.String("stripe"),
 	)
 	// A third party's member rides along; it must not reach a span.
 	m, _ := baggage.NewMember("evil.key", "x")
 	bag, _ := baggage.FromContext(ctx).SetMember(m)
 	ctx = baggage.ContextWithBaggage(ctx, bag)
-	_, child := Start(ctx, "checkout.call_orders")
+	_, child := tracing.Start(ctx, "checkout.call_orders")
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, orders.URL, nil)
 	testPropagator.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	resp, err := http.DefaultClient.Do(req)
@@ -49,13 +51,13 @@ func TestSetBusiness_TravelsAcrossHTTPToDownstreamSpans(t *testing.T) {
 	edge.End()
 
 	want := []attribute.KeyValue{
-		OrderAmount.Float64(99.5), OrderID.String("o-42"), OrderItemCount.Int(3), UserID.String("u-7"),
+		tracing.OrderAmount.Float64(99.5), tracing.OrderID.String("o-42"), tracing.OrderItemCount.Int(3), tracing.UserID.String("u-7"),
 	}
-	if got := Business(ctx); fmt.Sprint(got) != fmt.Sprint(want) {
+	if got := tracing.Business(ctx); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Business = %v, want %v", got, want)
 	}
 	edgeSpan := spanNamed(t, gatewayExp.GetSpans(), "POST /checkout")
-	if v, _ := attrOf(edgeSpan.Attributes, PaymentProvider.Key()); v.AsString() != "stripe" {
+	if v, _ := attrOf(edgeSpan.Attributes, tracing.PaymentProvider.Key()); v.AsString() != "stripe" {
 		t.Errorf("SetBusiness did not set payment.provider on the current span: %v", edgeSpan.Attributes)
 	}
 	for _, s := range []struct {
@@ -71,7 +73,7 @@ func TestSetBusiness_TravelsAcrossHTTPToDownstreamSpans(t *testing.T) {
 				t.Errorf("%s: %s = %v, want %v", s.name, kv.Key, v.String(), kv.Value.String())
 			}
 		}
-		for _, k := range []attribute.Key{"evil.key", PaymentProvider.Key()} {
+		for _, k := range []attribute.Key{"evil.key", tracing.PaymentProvider.Key()} {
 			if _, ok := attrOf(s.spans, k); ok {
 				t.Errorf("%s: %s copied from baggage", s.name, k)
 			}
@@ -103,8 +105,8 @@ func TestSetBusiness_KeyThatDoesNotFitIsReported(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx = baggage.ContextWithBaggage(ctx, bag)
-	ctx, span := Start(ctx, "checkout.start")
-	ctx = SetBusiness(ctx, OrderID.String("o-1"), TenantID.String(strings.Repeat("t", 250)))
+	ctx, span := tracing.Start(ctx, "checkout.start")
+	ctx = tracing.SetBusiness(ctx, tracing.OrderID.String("o-1"), tracing.TenantID.String(strings.Repeat("t", 250)))
 	span.End()
 
 	got := baggage.FromContext(ctx)
@@ -119,24 +121,24 @@ func TestSetBusiness_KeyThatDoesNotFitIsReported(t *testing.T) {
 	}
 	var full []error
 	for _, e := range errs() {
-		if errors.Is(e, ErrBaggageFull) {
+		if errors.Is(e, tracing.ErrBaggageFull) {
 			full = append(full, e)
 		}
 	}
 	if len(full) != 1 || !strings.Contains(full[0].Error(), "tenant.id") {
-		t.Errorf("reports = %v, want one ErrBaggageFull for tenant.id", errs())
+		t.Errorf("reports = %v, want one tracing.ErrBaggageFull for tenant.id", errs())
 	}
 	// It is not lost: the current span has it.
 	s := spanNamed(t, exp.GetSpans(), "checkout.start")
-	if _, ok := attrOf(s.Attributes, TenantID.Key()); !ok {
+	if _, ok := attrOf(s.Attributes, tracing.TenantID.Key()); !ok {
 		t.Errorf("tenant.id missing from the current span")
 	}
 }
 
 func TestSetBusiness_WrongTypeIsReportedAndSkipped(t *testing.T) {
 	errs := captureErrors(t)
-	ctx := SetBusiness(context.Background(), attribute.String("order.item_count", "three"), attribute.String("team.flag", "x"))
-	if got := Business(ctx); len(got) != 0 {
+	ctx := tracing.SetBusiness(context.Background(), attribute.String("order.item_count", "three"), attribute.String("team.flag", "x"))
+	if got := tracing.Business(ctx); len(got) != 0 {
 		t.Errorf("Business = %v, want none", got)
 	}
 	if len(errs()) != 1 {
@@ -157,7 +159,7 @@ func TestBusiness_HostileInboundBaggage(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			exp.Reset()
 			ctx := testPropagator.Extract(context.Background(), propagation.MapCarrier{"baggage": header})
-			if got := Business(ctx); len(got) != 0 {
+			if got := tracing.Business(ctx); len(got) != 0 {
 				t.Errorf("Business = %v, want none", got)
 			}
 			_, span := tp.Tracer("t").Start(ctx, "orders.create")
@@ -170,31 +172,31 @@ func TestBusiness_HostileInboundBaggage(t *testing.T) {
 }
 
 func TestRegister_Rules(t *testing.T) {
-	if err := Register(KeyInfo{Key: "order.id", Type: attribute.STRING, Travels: true}); err != nil {
+	if err := tracing.Register(tracing.KeyInfo{Key: "order.id", Type: attribute.STRING, Travels: true}); err != nil {
 		t.Errorf("re-registering the same key: %v", err)
 	}
-	for _, bad := range []KeyInfo{
+	for _, bad := range []tracing.KeyInfo{
 		{Key: "order.id", Type: attribute.INT64},
 		{Key: "OrderRef", Type: attribute.STRING},
 		{Key: "team.tags", Type: attribute.STRINGSLICE},
-		{Key: "team.email", Type: attribute.STRING, Travels: true, Personal: DropPersonal},
+		{Key: "team.email", Type: attribute.STRING, Travels: true, Personal: tracing.DropPersonal},
 	} {
-		if err := Register(bad); err == nil {
+		if err := tracing.Register(bad); err == nil {
 			t.Errorf("Register(%+v) succeeded", bad)
 		}
 	}
-	shop := NewStringKey("shop.region_code", Travels())
-	ctx := SetBusiness(context.Background(), shop.String("eu"))
-	if got := Business(ctx); len(got) != 1 || got[0] != shop.String("eu") {
+	shop := tracing.NewStringKey("shop.region_code", tracing.Travels())
+	ctx := tracing.SetBusiness(context.Background(), shop.String("eu"))
+	if got := tracing.Business(ctx); len(got) != 1 || got[0] != shop.String("eu") {
 		t.Errorf("a team's key does not travel: %v", got)
 	}
-	if info, ok := LookupKey("user.id"); !ok || info.Personal != HashPersonal || !info.Travels {
+	if info, ok := tracing.LookupKey("user.id"); !ok || info.Personal != tracing.HashPersonal || !info.Travels {
 		t.Errorf("user.id = %+v", info)
 	}
 	defer func() {
 		if recover() == nil {
-			t.Errorf("conflicting NewInt64Key did not panic")
+			t.Errorf("conflicting tracing.NewInt64Key did not panic")
 		}
 	}()
-	NewInt64Key("shop.region_code")
+	tracing.NewInt64Key("shop.region_code")
 }

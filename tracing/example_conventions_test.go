@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelkit/otelkit/sdk/pipeline"
 	"github.com/otelkit/otelkit/tracing"
 )
 
@@ -20,8 +21,8 @@ import (
 func Example_conventions() {
 	exp := tracetest.NewInMemoryExporter()
 	tp := sdktrace.NewTracerProvider(
-		sdktrace.WithSpanProcessor(tracing.NewBaggageSpanProcessor()),
-		sdktrace.WithSyncer(tracing.NewRedactor(tracing.RedactionRules{}).Exporter(exp)),
+		sdktrace.WithSpanProcessor(pipeline.NewBaggageSpanProcessor()),
+		sdktrace.WithSyncer(pipeline.NewRedactingExporter(exp, nil)),
 	)
 	defer tp.Shutdown(context.Background())
 

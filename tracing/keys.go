@@ -1,118 +1,122 @@
 package tracing
 
 import (
-	"go.opentelemetry.io/otel/attribute"
+	"fmt"
+	"sort"
+	"sync"
+	"sync/atomic"
 
-	"github.com/otelkit/otelkit/internal/conv"
+	"go.opentelemetry.io/otel/attribute"
 )
 
 // Personal says what the export pipeline does with the value of a business
-// key that holds personal data: [NotPersonal], [HashPersonal] or
-// [DropPersonal]. Its String method names the policy ("not personal",
-// "hash", "drop").
-type Personal = conv.Personal
+// key that holds personal data.
+type Personal int
 
 const (
 	// NotPersonal values are exported as they are.
-	NotPersonal Personal = conv.NotPersonal
+	NotPersonal Personal = iota
 	// HashPersonal values are replaced by a keyed hash before export, so a
 	// backend can still group and search by them (hash the value you look
 	// for with [RedactAttr]) without holding them in clear.
-	HashPersonal Personal = conv.HashPersonal
+	HashPersonal
 	// DropPersonal values never leave the process.
-	DropPersonal Personal = conv.DropPersonal
+	DropPersonal
 )
 
-// KeyInfo describes a registered business key. It is a struct with the
-// fields:
-//
-//	// Key is the attribute key, `<domain>.<field>` in lower snake case.
-//	Key attribute.Key
-//	// Type is the only value type the key accepts.
-//	Type attribute.Type
-//	// Personal says whether the value is hashed or dropped on export.
-//	Personal Personal
-//	// Travels says whether SetBusiness puts the key into baggage, so that
-//	// it reaches the spans of downstream services.
-//	Travels bool
-type KeyInfo = conv.KeyInfo
+func (p Personal) String() string {
+	switch p {
+	case NotPersonal:
+		return "not personal"
+	case HashPersonal:
+		return "hash"
+	case DropPersonal:
+		return "drop"
+	}
+	return fmt.Sprintf("Personal(%d)", int(p))
+}
 
-// KeyOption configures a business key at registration: [Travels],
-// [PersonalData]. It is a func(*KeyInfo).
-type KeyOption = conv.KeyOption
+// KeyInfo describes a registered business key.
+type KeyInfo struct {
+	// Key is the attribute key, `<domain>.<field>` in lower snake case.
+	Key attribute.Key
+	// Type is the only value type the key accepts.
+	Type attribute.Type
+	// Personal says whether the value is hashed or dropped on export.
+	Personal Personal
+	// Travels says whether [SetBusiness] puts the key into baggage, so that
+	// it reaches the spans of downstream services.
+	Travels bool
+}
+
+// KeyOption configures a business key at registration.
+type KeyOption func(*KeyInfo)
 
 // Travels marks a key that travels to downstream services in W3C baggage.
 // By default a key stays on the span it is set on.
-func Travels() KeyOption { return conv.Travels() }
+func Travels() KeyOption { return func(k *KeyInfo) { k.Travels = true } }
 
 // PersonalData marks a key whose values are personal data: p is
 // [HashPersonal] or [DropPersonal]. By default a key is [NotPersonal].
-func PersonalData(p Personal) KeyOption { return conv.PersonalData(p) }
+func PersonalData(p Personal) KeyOption { return func(k *KeyInfo) { k.Personal = p } }
 
-// StringKey is a registered business key with string values, made by
-// [NewStringKey]. Its methods:
-//
-//	// String returns the attribute for v.
-//	func (k StringKey) String(v string) attribute.KeyValue
-//	// Key returns the attribute key.
-//	func (k StringKey) Key() attribute.Key
-type StringKey = conv.StringKey
+// StringKey is a registered business key with string values.
+type StringKey struct{ key attribute.Key }
 
-// Int64Key is a registered business key with integer values, made by
-// [NewInt64Key]. Its methods:
-//
-//	// Int64 returns the attribute for v.
-//	func (k Int64Key) Int64(v int64) attribute.KeyValue
-//	// Int returns the attribute for v.
-//	func (k Int64Key) Int(v int) attribute.KeyValue
-//	// Key returns the attribute key.
-//	func (k Int64Key) Key() attribute.Key
-type Int64Key = conv.Int64Key
+// String returns the attribute for v.
+func (k StringKey) String(v string) attribute.KeyValue { return k.key.String(v) }
 
-// Float64Key is a registered business key with floating point values, made
-// by [NewFloat64Key]. Its methods:
-//
-//	// Float64 returns the attribute for v.
-//	func (k Float64Key) Float64(v float64) attribute.KeyValue
-//	// Key returns the attribute key.
-//	func (k Float64Key) Key() attribute.Key
-type Float64Key = conv.Float64Key
+// Key returns the attribute key.
+func (k StringKey) Key() attribute.Key { return k.key }
 
-// BoolKey is a registered business key with boolean values, made by
-// [NewBoolKey]. Its methods:
-//
-//	// Bool returns the attribute for v.
-//	func (k BoolKey) Bool(v bool) attribute.KeyValue
-//	// Key returns the attribute key.
-//	func (k BoolKey) Key() attribute.Key
-type BoolKey = conv.BoolKey
+// Int64Key is a registered business key with integer values.
+type Int64Key struct{ key attribute.Key }
 
-// The checkout domain's business keys, registered when the program starts
-// (the attribute name and policy of each are in brackets). Teams add their
-// own with [NewStringKey] and friends, usually as package-level variables.
+// Int64 returns the attribute for v.
+func (k Int64Key) Int64(v int64) attribute.KeyValue { return k.key.Int64(v) }
+
+// Int returns the attribute for v.
+func (k Int64Key) Int(v int) attribute.KeyValue { return k.key.Int(v) }
+
+// Key returns the attribute key.
+func (k Int64Key) Key() attribute.Key { return k.key }
+
+// Float64Key is a registered business key with floating point values.
+type Float64Key struct{ key attribute.Key }
+
+// Float64 returns the attribute for v.
+func (k Float64Key) Float64(v float64) attribute.KeyValue { return k.key.Float64(v) }
+
+// Key returns the attribute key.
+func (k Float64Key) Key() attribute.Key { return k.key }
+
+// BoolKey is a registered business key with boolean values.
+type BoolKey struct{ key attribute.Key }
+
+// Bool returns the attribute for v.
+func (k BoolKey) Bool(v bool) attribute.KeyValue { return k.key.Bool(v) }
+
+// Key returns the attribute key.
+func (k BoolKey) Key() attribute.Key { return k.key }
+
+// The checkout domain's business keys. Teams add their own with
+// [NewStringKey] and friends, usually as package-level variables.
 var (
-	// OrderID (`order.id`, string, travels) identifies an order in every
-	// service that handles it.
-	OrderID = conv.OrderID
-	// UserID (`user.id`, string, travels) identifies the customer. It is
-	// personal data: hashed on export ([HashPersonal]).
-	UserID = conv.UserID
-	// TenantID (`tenant.id`, string, travels) identifies the tenant (shop)
-	// an order belongs to.
-	TenantID = conv.TenantID
-	// OrderAmount (`order.amount`, float64, travels) is the order total in
-	// OrderCurrency units.
-	OrderAmount = conv.OrderAmount
-	// OrderCurrency (`order.currency`, string, travels) is the ISO 4217 code
-	// of OrderAmount.
-	OrderCurrency = conv.OrderCurrency
-	// OrderItemCount (`order.item_count`, int64, travels) is the number of
-	// items in the order.
-	OrderItemCount = conv.OrderItemCount
-	// PaymentProvider (`payment.provider`, string) names the payment
-	// provider that charges the order. It is set where the provider is
-	// chosen and does not travel.
-	PaymentProvider = conv.PaymentProvider
+	// OrderID identifies an order in every service that handles it.
+	OrderID = NewStringKey("order.id", Travels())
+	// UserID identifies the customer. It is personal data: hashed on export.
+	UserID = NewStringKey("user.id", Travels(), PersonalData(HashPersonal))
+	// TenantID identifies the tenant (shop) an order belongs to.
+	TenantID = NewStringKey("tenant.id", Travels())
+	// OrderAmount is the order total in OrderCurrency units.
+	OrderAmount = NewFloat64Key("order.amount", Travels())
+	// OrderCurrency is the ISO 4217 code of OrderAmount.
+	OrderCurrency = NewStringKey("order.currency", Travels())
+	// OrderItemCount is the number of items in the order.
+	OrderItemCount = NewInt64Key("order.item_count", Travels())
+	// PaymentProvider names the payment provider that charges the order. It
+	// is set where the provider is chosen and does not travel.
+	PaymentProvider = NewStringKey("payment.provider")
 )
 
 // NewStringKey registers a business key with string values. It panics if
@@ -120,50 +124,185 @@ var (
 // registered with different properties: both are programming errors caught
 // when the package initialises.
 func NewStringKey(name string, opts ...KeyOption) StringKey {
-	return conv.NewStringKey(name, opts...)
+	return StringKey{mustRegister(name, attribute.STRING, opts)}
 }
 
 // NewInt64Key registers a business key with integer values; see [NewStringKey].
 func NewInt64Key(name string, opts ...KeyOption) Int64Key {
-	return conv.NewInt64Key(name, opts...)
+	return Int64Key{mustRegister(name, attribute.INT64, opts)}
 }
 
 // NewFloat64Key registers a business key with float values; see [NewStringKey].
 func NewFloat64Key(name string, opts ...KeyOption) Float64Key {
-	return conv.NewFloat64Key(name, opts...)
+	return Float64Key{mustRegister(name, attribute.FLOAT64, opts)}
 }
 
 // NewBoolKey registers a business key with boolean values; see [NewStringKey].
 func NewBoolKey(name string, opts ...KeyOption) BoolKey {
-	return conv.NewBoolKey(name, opts...)
+	return BoolKey{mustRegister(name, attribute.BOOL, opts)}
+}
+
+// registry is the process-wide set of business keys. Reads (every span start
+// with baggage, every exported attribute) load an immutable snapshot; writes
+// (registration, at init) copy it.
+var registry struct {
+	mu   sync.Mutex
+	keys atomic.Pointer[keySet]
+}
+
+type keySet struct {
+	byName    map[attribute.Key]KeyInfo
+	traveling []KeyInfo // sorted by key, the baggage allowlist
+}
+
+func mustRegister(name string, typ attribute.Type, opts []KeyOption) attribute.Key {
+	info := KeyInfo{Key: attribute.Key(name), Type: typ}
+	for _, o := range opts {
+		if o != nil {
+			o(&info)
+		}
+	}
+	if err := Register(info); err != nil {
+		panic(err)
+	}
+	return info.Key
 }
 
 // Register adds a business key to the registry. It is the untyped form of
 // [NewStringKey] for keys defined by configuration. Registering the same key
 // twice with the same properties is allowed.
-func Register(info KeyInfo) error { return conv.Register(info) }
+func Register(info KeyInfo) error {
+	if err := validKeyName(string(info.Key)); err != nil {
+		return err
+	}
+	switch info.Type {
+	case attribute.STRING, attribute.INT64, attribute.FLOAT64, attribute.BOOL:
+	default:
+		return fmt.Errorf("tracing: business key %q: unsupported type %s", info.Key, info.Type)
+	}
+	if info.Personal < NotPersonal || info.Personal > DropPersonal {
+		return fmt.Errorf("tracing: business key %q: invalid personal data policy %d", info.Key, info.Personal)
+	}
+	if info.Travels && info.Personal == DropPersonal {
+		// A dropped value may not leave the process, and baggage is how it
+		// would leave.
+		return fmt.Errorf("tracing: business key %q: personal data that is dropped on export cannot travel", info.Key)
+	}
+	registry.mu.Lock()
+	defer registry.mu.Unlock()
+	old := registry.keys.Load()
+	if old != nil {
+		if prev, ok := old.byName[info.Key]; ok {
+			if prev == info {
+				return nil
+			}
+			return fmt.Errorf("tracing: business key %q already registered as %+v", info.Key, prev)
+		}
+	}
+	next := &keySet{byName: make(map[attribute.Key]KeyInfo)}
+	if old != nil {
+		for k, v := range old.byName {
+			next.byName[k] = v
+		}
+	}
+	next.byName[info.Key] = info
+	for _, v := range next.byName {
+		if v.Travels {
+			next.traveling = append(next.traveling, v)
+		}
+	}
+	sort.Slice(next.traveling, func(i, j int) bool { return next.traveling[i].Key < next.traveling[j].Key })
+	registry.keys.Store(next)
+	return nil
+}
 
 // LookupKey returns the registration of key.
-func LookupKey(key attribute.Key) (KeyInfo, bool) { return conv.LookupKey(key) }
+func LookupKey(key attribute.Key) (KeyInfo, bool) {
+	ks := registry.keys.Load()
+	if ks == nil {
+		return KeyInfo{}, false
+	}
+	info, ok := ks.byName[key]
+	return info, ok
+}
 
 // Keys returns every registered business key, sorted by key.
-func Keys() []KeyInfo { return conv.Keys() }
+func Keys() []KeyInfo {
+	ks := registry.keys.Load()
+	if ks == nil {
+		return nil
+	}
+	out := make([]KeyInfo, 0, len(ks.byName))
+	for _, v := range ks.byName {
+		out = append(out, v)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Key < out[j].Key })
+	return out
+}
+
+// personalParams maps the names of personal query parameters to what
+// happens to their values; see [RegisterPersonalQueryParam]. Every scanned value
+// reads it, so it is an immutable map replaced on registration.
+var personalParams struct {
+	mu     sync.Mutex
+	byName atomic.Pointer[map[string]Personal]
+}
 
 // RegisterPersonalQueryParam declares the query parameter name personal
 // data, for the whole process: wherever redaction meets `name=value`, in
 // url.full, url.query and the other URL attributes, in an error message
 // that quotes a URL or in any other string the value scan reads, the value
-// is replaced by its hash, the same
-// as a [HashPersonal] key's (p is HashPersonal: `?user=sha256:...`, so a
-// backend can still search for it), or by REDACTED (p is DropPersonal).
-// The name is matched exactly, case included, and may hold letters,
-// digits, '_', '-' and '.'. Call it when the program starts, like
-// [NewStringKey]; registering a name twice with the same policy is
-// allowed. By default no parameter is personal.
+// is replaced by its hash, the same as a [HashPersonal] key's (p is
+// HashPersonal: `?user=sha256:...`, so a backend can still search for it),
+// or by REDACTED (p is DropPersonal). The name is matched exactly, case
+// included, and may hold letters, digits, '_', '-' and '.'. Call it when the
+// program starts, like [NewStringKey]; registering a name twice with the
+// same policy is allowed. By default no parameter is personal.
 //
 //	if err := tracing.RegisterPersonalQueryParam("user", tracing.HashPersonal); err != nil {
 //		return err
 //	}
 func RegisterPersonalQueryParam(name string, p Personal) error {
-	return conv.RegisterPersonalParam(name, p)
+	if name == "" || len(name) > maxPairKeyLen {
+		return fmt.Errorf("tracing: personal query parameter %q: want 1 to %d bytes", name, maxPairKeyLen)
+	}
+	for i := 0; i < len(name); i++ {
+		if !isKeyByte(name[i]) {
+			return fmt.Errorf("tracing: personal query parameter %q: only letters, digits, '_', '-' and '.' are recognised", name)
+		}
+	}
+	if p != HashPersonal && p != DropPersonal {
+		return fmt.Errorf("tracing: personal query parameter %q: policy %v, want hash or drop", name, p)
+	}
+	personalParams.mu.Lock()
+	defer personalParams.mu.Unlock()
+	next := map[string]Personal{name: p}
+	if old := personalParams.byName.Load(); old != nil {
+		if prev, ok := (*old)[name]; ok {
+			if prev == p {
+				return nil
+			}
+			return fmt.Errorf("tracing: personal query parameter %q already registered as %v", name, prev)
+		}
+		for k, v := range *old {
+			next[k] = v
+		}
+	}
+	personalParams.byName.Store(&next)
+	return nil
+}
+
+// personalParam returns the policy registered for the query parameter name.
+func personalParam(name string) Personal {
+	if m := personalParams.byName.Load(); m != nil {
+		return (*m)[name]
+	}
+	return NotPersonal
+}
+
+func travelingKeys() []KeyInfo {
+	if ks := registry.keys.Load(); ks != nil {
+		return ks.traveling
+	}
+	return nil
 }

@@ -1,4 +1,4 @@
-package tracing
+package tracing_test
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/otelkit/otelkit/tracing"
 )
 
 // uniq makes names unique per test run, so that tests of once-per-process
@@ -19,15 +21,15 @@ func TestStart_InvalidNameReportedOncePerNameAndSpanStillCreated(t *testing.T) {
 	ctx := rootCtx(t, tp)
 	name := fmt.Sprintf("Orders.Get%d", uniq.Add(1)) // unique per run: reports are once per process
 	for range 3 {
-		_, span := Start(ctx, name)
+		_, span := tracing.Start(ctx, name)
 		span.End()
 	}
 	if n := len(exp.GetSpans()); n != 3 {
 		t.Fatalf("%d spans exported, want 3: the span is created whatever its name", n)
 	}
 	got := errs()
-	if len(got) != 1 || !errors.Is(got[0], ErrInvalidName) || !strings.Contains(got[0].Error(), name) {
-		t.Fatalf("reports = %v, want one ErrInvalidName naming %q", got, name)
+	if len(got) != 1 || !errors.Is(got[0], tracing.ErrInvalidName) || !strings.Contains(got[0].Error(), name) {
+		t.Fatalf("reports = %v, want one tracing.ErrInvalidName naming %q", got, name)
 	}
 }
 
@@ -35,15 +37,15 @@ func TestStrictNames_FailsInsteadOfReporting(t *testing.T) {
 	errs := captureErrors(t)
 	tp, exp := newRecorder(t)
 	var failed []string
-	stop := StrictNames(tp, func(name string, err error) { failed = append(failed, name) })
+	stop := tracing.StrictNames(tp, func(name string, err error) { failed = append(failed, name) })
 	ctx := rootCtx(t, tp)
 	bad := fmt.Sprintf("strict.Bad%d", uniq.Add(1)) // unique per run: reports are once per process
-	_, span := Start(ctx, bad)
+	_, span := tracing.Start(ctx, bad)
 	span.End()
-	_, span = Start(ctx, "strict.good")
+	_, span = tracing.Start(ctx, "strict.good")
 	span.End()
 	stop()
-	_, span = Start(context.Background(), bad) // global provider: no strict mode
+	_, span = tracing.Start(context.Background(), bad) // global provider: no strict mode
 	span.End()
 	if len(failed) != 1 || failed[0] != bad {
 		t.Errorf("strict failures = %v, want [%s]", failed, bad)

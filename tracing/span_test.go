@@ -1,4 +1,4 @@
-package tracing
+package tracing_test
 
 import (
 	"context"
@@ -16,6 +16,9 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkit/otelkit/sdk/pipeline"
+	"github.com/otelkit/otelkit/tracing"
 )
 
 // helperScope is the instrumentation scope of the spans the helpers start.
@@ -27,7 +30,7 @@ func newRecorder(t *testing.T, opts ...sdktrace.TracerProviderOption) (*sdktrace
 	t.Helper()
 	exp := tracetest.NewInMemoryExporter()
 	opts = append([]sdktrace.TracerProviderOption{
-		sdktrace.WithSpanProcessor(NewBaggageSpanProcessor()),
+		sdktrace.WithSpanProcessor(pipeline.NewBaggageSpanProcessor()),
 		sdktrace.WithSyncer(exp),
 	}, opts...)
 	tp := sdktrace.NewTracerProvider(opts...)
@@ -105,8 +108,8 @@ func TestEnd_ErrorSetsStatusTypeAndException(t *testing.T) {
 	ctx := rootCtx(t, tp)
 	want := fmt.Errorf("charge: %w", fs.ErrPermission)
 	got := func() (err error) {
-		_, span := Start(ctx, "checkout.charge_payment")
-		defer End(span, &err)
+		_, span := tracing.Start(ctx, "checkout.charge_payment")
+		defer tracing.End(span, &err)
 		return want
 	}()
 	if got != want {
@@ -135,20 +138,20 @@ func TestEnd_ErrorSetsStatusTypeAndException(t *testing.T) {
 
 func TestEnd_ExpectedOutcomesAreNotErrors(t *testing.T) {
 	errMiss := errors.New("cache miss")
-	SetErrorClassifier(func(err error) bool { return errors.Is(err, errMiss) })
-	t.Cleanup(func() { SetErrorClassifier(nil) })
+	tracing.SetErrorClassifier(func(err error) bool { return errors.Is(err, errMiss) })
+	t.Cleanup(func() { tracing.SetErrorClassifier(nil) })
 	tp, exp := newRecorder(t)
 	ctx := rootCtx(t, tp)
 	for _, err := range []error{context.Canceled, fmt.Errorf("read: %w", context.Canceled), errMiss, nil} {
 		func() {
-			_, span := Start(ctx, "cart.load")
-			defer End(span, &err)
+			_, span := tracing.Start(ctx, "cart.load")
+			defer tracing.End(span, &err)
 		}()
 	}
 	var deadline error = context.DeadlineExceeded
 	func() {
-		_, span := Start(ctx, "cart.load_slow")
-		defer End(span, &deadline)
+		_, span := tracing.Start(ctx, "cart.load_slow")
+		defer tracing.End(span, &deadline)
 	}()
 	for _, s := range exp.GetSpans() {
 		switch s.Name {
@@ -174,7 +177,7 @@ func TestEnd_PanicRecordedWithStackAndReraised(t *testing.T) {
 	var recovered any
 	func() {
 		defer func() { recovered = recover() }()
-		_ = Run(ctx, "inventory.reserve", func(context.Context) error {
+		_ = tracing.Run(ctx, "inventory.reserve", func(context.Context) error {
 			panicInReserve(boom)
 			return nil
 		})
@@ -204,8 +207,8 @@ func TestRun_ReturnsErrorAndParentsChildren(t *testing.T) {
 	tp, exp := newRecorder(t)
 	ctx := rootCtx(t, tp)
 	want := errors.New("out of stock")
-	err := Run(ctx, "inventory.validate_stock_levels", func(ctx context.Context) error {
-		return Run(ctx, "inventory.load_levels", func(context.Context) error { return want })
+	err := tracing.Run(ctx, "inventory.validate_stock_levels", func(ctx context.Context) error {
+		return tracing.Run(ctx, "inventory.load_levels", func(context.Context) error { return want })
 	})
 	if err != want {
 		t.Fatalf("Run returned %v", err)
@@ -223,21 +226,21 @@ func TestRun_ReturnsErrorAndParentsChildren(t *testing.T) {
 func TestSetAttributesFunc_OnlyForRecordingSpans(t *testing.T) {
 	tp, exp := newRecorder(t, sdktrace.WithSampler(sdktrace.NeverSample()))
 	calls := 0
-	fn := func() []attribute.KeyValue { calls++; return []attribute.KeyValue{OrderItemCount.Int(3)} }
+	fn := func() []attribute.KeyValue { calls++; return []attribute.KeyValue{tracing.OrderItemCount.Int(3)} }
 	_, span := tp.Tracer("t").Start(context.Background(), "cart.load")
-	SetAttributesFunc(span, fn)
+	tracing.SetAttributesFunc(span, fn)
 	span.End()
 	if calls != 0 {
 		t.Errorf("fn called %d times for a non-recording span", calls)
 	}
 	tp2, exp2 := newRecorder(t)
 	_, span = tp2.Tracer("t").Start(context.Background(), "cart.load")
-	SetAttributesFunc(span, fn)
+	tracing.SetAttributesFunc(span, fn)
 	span.End()
 	if calls != 1 {
 		t.Errorf("fn called %d times for a recording span", calls)
 	}
-	if v, _ := attrOf(exp2.GetSpans()[0].Attributes, OrderItemCount.Key()); v.AsInt64() != 3 {
+	if v, _ := attrOf(exp2.GetSpans()[0].Attributes, tracing.OrderItemCount.Key()); v.AsInt64() != 3 {
 		t.Errorf("attribute not set")
 	}
 	if len(exp.GetSpans()) != 0 {
@@ -254,7 +257,7 @@ func TestStart_UsesGlobalProviderWithoutRecordingParent(t *testing.T) {
 		TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, TraceFlags: trace.FlagsSampled, Remote: true,
 	})
 	ctx := trace.ContextWithRemoteSpanContext(context.Background(), remote)
-	_, span := Start(ctx, "orders.create")
+	_, span := tracing.Start(ctx, "orders.create")
 	span.End()
 	s := spanNamed(t, exp.GetSpans(), "orders.create")
 	if s.SpanContext.TraceID() != remote.TraceID() || s.Parent.SpanID() != remote.SpanID() {

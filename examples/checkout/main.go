@@ -23,9 +23,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/otelkit/otelkit/examples/checkout/shop"
-	"github.com/otelkit/otelkit/tracing"
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/otelkit/otelkit/examples/checkout/shop"
+	"github.com/otelkit/otelkit/sdk/otelsetup"
 )
 
 func main() {
@@ -140,13 +141,13 @@ func run(args []string, stdout io.Writer) error {
 	}
 
 	var echo io.Writer
-	var telOpts []tracing.Option
+	var telOpts []otelsetup.Option
 	if *serve || *service != "" {
 		echo = stdout // logs as JSON lines, the way a log shipper reads them
 	}
 	if *serve {
 		// Every trace prints as a waterfall when it is done, manual ones too.
-		telOpts = append(telOpts, tracing.WithDefaultTracesExporter("waterfall"), tracing.WithWaterfall(stdout))
+		telOpts = append(telOpts, otelsetup.WithDefaultTracesExporter("waterfall"), otelsetup.WithWaterfall(stdout))
 	}
 	tel, err := shop.NewTelemetry(ctx, echo, telOpts...)
 	if err != nil {

@@ -23,10 +23,11 @@ import (
 	"github.com/otelkit/otelkit/internal/kafkatest"
 	"github.com/otelkit/otelkit/internal/pgtest"
 	"github.com/otelkit/otelkit/kafkatrace"
+	"github.com/otelkit/otelkit/sdk/otelsetup"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/sqltrace"
 	"github.com/otelkit/otelkit/sqltrace/outbox"
 	"github.com/otelkit/otelkit/tracing"
-	"github.com/otelkit/otelkit/tracing/tracingtest"
 )
 
 // personalParam is the query parameter the test declares personal.
@@ -74,7 +75,7 @@ var seeds = []seed{
 
 // path drives one instrumented surface. start prepares what the path needs
 // for the whole test (a cluster, a database) and returns the function that
-// runs one seed through it; that function runs after tracing.Setup, with
+// runs one seed through it; that function runs after otelsetup.Setup, with
 // its providers. It returns what the path exported besides spans (the lines
 // a log handler wrote), which must not hold the seed either; a path that
 // exports only spans returns nil and must export at least one span.
@@ -83,7 +84,7 @@ type path struct {
 	start func(t *testing.T) runner
 }
 
-type runner func(t *testing.T, p tracing.Providers, ctx context.Context, s seed) (exported []string)
+type runner func(t *testing.T, p otelsetup.Providers, ctx context.Context, s seed) (exported []string)
 
 var paths = []path{
 	{"http server", httpServer},
@@ -95,7 +96,7 @@ var paths = []path{
 }
 
 // TestNoSeedLeaves runs every seed through every path into an exporter
-// behind tracing.Setup, and checks that no exported span name, attribute,
+// behind otelsetup.Setup, and checks that no exported span name, attribute,
 // event attribute, link attribute, status description or resource value
 // holds a seed in clear.
 func TestNoSeedLeaves(t *testing.T) {
@@ -114,9 +115,9 @@ func TestNoSeedLeaves(t *testing.T) {
 			for _, s := range seeds {
 				t.Run(s.name, func(t *testing.T) {
 					exp := &tracingtest.Exporter{}
-					var p tracing.Providers
-					shutdown, err := tracing.Setup(context.Background(), tracing.WithServiceName("leakcheck"),
-						tracing.WithSpanExporter(exp), tracing.WithoutGlobals(&p))
+					var p otelsetup.Providers
+					shutdown, err := otelsetup.Setup(context.Background(), otelsetup.WithServiceName("leakcheck"),
+						otelsetup.WithSpanExporter(exp), otelsetup.WithoutGlobals(&p))
 					if err != nil {
 						t.Fatal(err)
 					}
@@ -150,7 +151,7 @@ func TestNoSeedLeaves(t *testing.T) {
 }
 
 func httpServer(t *testing.T) runner {
-	return func(t *testing.T, p tracing.Providers, ctx context.Context, s seed) []string {
+	return func(t *testing.T, p otelsetup.Providers, ctx context.Context, s seed) []string {
 		h := httptrace.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			err := fmt.Errorf("no route for %s?%s", r.URL.Path, r.URL.RawQuery)
 			tracing.RecordError(trace.SpanFromContext(r.Context()), err)
@@ -181,7 +182,7 @@ func httpClient(t *testing.T) runner {
 	}
 	closed := l.Addr().String()
 	_ = l.Close()
-	return func(t *testing.T, p tracing.Providers, ctx context.Context, s seed) []string {
+	return func(t *testing.T, p otelsetup.Providers, ctx context.Context, s seed) []string {
 		client := &http.Client{Transport: httptrace.NewTransport(nil, httptrace.WithTracerProvider(p.TracerProvider),
 			httptrace.WithMeterProvider(p.MeterProvider), httptrace.WithPropagators(p.Propagator))}
 		for _, host := range []string{strings.TrimPrefix(srv.URL, "http://"), closed} {
@@ -213,7 +214,7 @@ func do(t *testing.T, c *http.Client, req *http.Request) {
 }
 
 func spanHelpers(t *testing.T) runner {
-	return func(t *testing.T, p tracing.Providers, ctx context.Context, s seed) []string {
+	return func(t *testing.T, p otelsetup.Providers, ctx context.Context, s seed) []string {
 		// The helpers use the global provider, as applications do.
 		otel.SetTracerProvider(p.TracerProvider)
 		_, span := tracing.Start(ctx, "leakcheck.run")
@@ -227,7 +228,7 @@ func spanHelpers(t *testing.T) runner {
 
 func pgx(t *testing.T) runner {
 	pgtest.Require(t)
-	return func(t *testing.T, p tracing.Providers, ctx context.Context, s seed) []string {
+	return func(t *testing.T, p otelsetup.Providers, ctx context.Context, s seed) []string {
 		pool, _ := pgtest.Pool(t, func(c *pgxpool.Config) {
 			c.ConnConfig.Tracer = sqltrace.NewTracer(sqltrace.WithTracerProvider(p.TracerProvider),
 				sqltrace.WithMeterProvider(p.MeterProvider), sqltrace.WithQueryParameters())
@@ -249,7 +250,7 @@ func pgx(t *testing.T) runner {
 func kafka(t *testing.T) runner {
 	brokers := kafkatest.Cluster(t, 1)
 	topic := 0
-	return func(t *testing.T, p tracing.Providers, ctx context.Context, s seed) []string {
+	return func(t *testing.T, p otelsetup.Providers, ctx context.Context, s seed) []string {
 		topic++
 		name := fmt.Sprintf("leak-%d", topic)
 		kt := kafkatrace.NewTracer(kafkatrace.WithTracerProvider(p.TracerProvider), kafkatrace.WithPropagators(p.Propagator))
@@ -292,7 +293,7 @@ func outboxRelay(t *testing.T) runner {
 	pgtest.Require(t)
 	brokers := kafkatest.Cluster(t, 1)
 	topic := 0
-	return func(t *testing.T, p tracing.Providers, ctx context.Context, s seed) []string {
+	return func(t *testing.T, p otelsetup.Providers, ctx context.Context, s seed) []string {
 		topic++
 		name := fmt.Sprintf("outbox-leak-%d", topic)
 		pool, _ := pgtest.Pool(t, func(c *pgxpool.Config) {

@@ -134,13 +134,13 @@
 // one 2-core machine, batches of 1,000) the relay moves about 150,000
 // messages a second untraced, 81,000 with every row traced (two spans per
 // row: outbox.relay and the producer's send span) and 115,000 with one row
-// in ten sampled. Through the pipeline tracing.Setup builds (the business
+// in ten sampled. Through the pipeline otelsetup.Setup builds (the business
 // attributes of the row's baggage copied onto both spans, redaction) every
 // row traced gives about 75,000.
 //
 // A traced batch ends two spans per row within milliseconds. A batch
 // processor's queue must hold them: with batches of 1,000 rows the default
 // OTEL_BSP_MAX_QUEUE_SIZE of 2048 drops some spans of every batch (the SDK's
-// processor silently, tracing.Setup's with a report). Give the queue room
+// processor silently, otelsetup.Setup's with a report). Give the queue room
 // for a few batches: OTEL_BSP_MAX_QUEUE_SIZE=8192 for batches of 1,000.
 package outbox

@@ -3,13 +3,13 @@
 // https://www.w3.org/TR/trace-context-1/ and the Level 2 additions of
 // https://www.w3.org/TR/trace-context-2/ (the random trace-id flag).
 //
-// tracing.Setup installs [TraceContext] for the `tracecontext` entry of
+// otelsetup.Setup installs [TraceContext] for the `tracecontext` entry of
 // OTEL_PROPAGATORS; every instrumentation package of the module uses the
 // global propagator, so this is what crosses HTTP and Kafka.
 //
 // # Wiring
 //
-// To use it without tracing.Setup:
+// To use it without otelsetup.Setup:
 //
 //	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(
 //		w3c.TraceContext{}, propagation.Baggage{},

@@ -15,11 +15,6 @@ import (
 // over it and must report nothing there.
 const stubTracing = "github.com/otelkit/otelkit/tracing"
 
-// stubConv is the stub of internal/conv, the implementation of the
-// conventions API that the module's instrumentation packages call: the checks
-// take its helpers for tracing's and report nothing in it.
-const stubConv = "github.com/otelkit/otelkit/internal/conv"
-
 func TestSpanName(t *testing.T) {
 	t.Parallel()
 	analysistest.RunWithSuggestedFixes(t, analysistest.TestData(), checks.SpanName, "spanname", "spanname/instr", stubTracing)
@@ -27,12 +22,12 @@ func TestSpanName(t *testing.T) {
 
 func TestSpanEnd(t *testing.T) {
 	t.Parallel()
-	analysistest.Run(t, analysistest.TestData(), checks.SpanEnd, "spanend", stubTracing, stubConv, "github.com/otelkit/otelkit/instr", "github.com/otelkit/otelkit/instr/unended")
+	analysistest.Run(t, analysistest.TestData(), checks.SpanEnd, "spanend", stubTracing, "github.com/otelkit/otelkit/instr", "github.com/otelkit/otelkit/instr/unended")
 }
 
 func TestSpanError(t *testing.T) {
 	t.Parallel()
-	analysistest.RunWithSuggestedFixes(t, analysistest.TestData(), checks.SpanError, "spanerror", stubTracing, stubConv, "github.com/otelkit/otelkit/instr")
+	analysistest.RunWithSuggestedFixes(t, analysistest.TestData(), checks.SpanError, "spanerror", stubTracing, "github.com/otelkit/otelkit/instr")
 }
 
 func TestBusinessKey(t *testing.T) {

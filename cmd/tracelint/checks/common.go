@@ -11,7 +11,7 @@ import (
 
 const (
 	tracingPath   = "github.com/otelkit/otelkit/tracing"
-	convPath      = "github.com/otelkit/otelkit/internal/conv" // tracing's implementation
+	sdkPath       = "github.com/otelkit/otelkit/sdk"
 	otelPath      = "go.opentelemetry.io/otel"
 	otelTracePath = "go.opentelemetry.io/otel/trace"
 	attributePath = "go.opentelemetry.io/otel/attribute"
@@ -19,18 +19,14 @@ const (
 )
 
 // conventionsPackage reports whether pkg is the tracing package, one of its
-// sub-packages or internal/conv: they implement the conventions (the helpers
-// call tracer.Start with the caller's name; the waterfall names keys it
-// cannot import), so the checks do not apply to them.
+// sub-packages, or a package of the SDK half (sdk/...): they implement the
+// conventions (the helpers call tracer.Start with the caller's name; the
+// waterfall names keys it cannot import), so the checks do not apply to
+// them.
 func conventionsPackage(pkg *types.Package) bool {
 	p := pkg.Path()
-	return p == tracingPath || strings.HasPrefix(p, tracingPath+"/") || p == convPath
+	return p == tracingPath || strings.HasPrefix(p, tracingPath+"/") || strings.HasPrefix(p, sdkPath+"/")
 }
-
-// conventionsAPI reports whether path is the package of the conventions API:
-// tracing, or internal/conv, which implements it and which the
-// instrumentation packages of this module call directly.
-func conventionsAPI(path string) bool { return path == tracingPath || path == convPath }
 
 // instrumentationPackage reports whether pkg is an instrumentation library:
 // one that declares an exported ScopeName constant, as every instrumentation
@@ -54,14 +50,12 @@ func callee(pass *analysis.Pass, call *ast.CallExpr) *types.Func {
 	return fn
 }
 
-// isFunc reports whether fn is the package-level function path.name. The
-// tracing path stands for internal/conv too: tracing.End and conv.End are
-// the same function.
+// isFunc reports whether fn is the package-level function path.name.
 func isFunc(fn *types.Func, path string, names ...string) bool {
 	if fn == nil || fn.Pkg() == nil {
 		return false
 	}
-	if p := fn.Pkg().Path(); p != path && !(path == tracingPath && conventionsAPI(p)) {
+	if fn.Pkg().Path() != path {
 		return false
 	}
 	if sig, ok := fn.Type().(*types.Signature); !ok || sig.Recv() != nil {

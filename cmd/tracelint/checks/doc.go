@@ -37,7 +37,7 @@
 // their line or alone on the line above.
 //
 // _test.go files (tests start spans as fixtures), the tracing package, its
-// sub-packages and internal/conv (they implement the conventions), and, for
+// sub-packages and the SDK half under sdk/ (they implement the conventions), and, for
 // the naming check only, raw tracer.Start calls in instrumentation packages:
 // packages that declare a ScopeName constant name protocol spans
 // (GET /orders/{id}, send orders) by the OpenTelemetry semantic conventions.

@@ -157,7 +157,7 @@ func classify(pass *analysis.Pass, id *ast.Ident, stack []ast.Node) spanUse {
 		}
 	}
 	if call, ok := parent.(*ast.CallExpr); ok && call.Fun != id {
-		if fn := callee(pass, call); fn != nil && fn.Pkg() != nil && conventionsAPI(fn.Pkg().Path()) && nonEnding[fn.Name()] {
+		if fn := callee(pass, call); fn != nil && fn.Pkg() != nil && fn.Pkg().Path() == tracingPath && nonEnding[fn.Name()] {
 			return useOther
 		}
 	}

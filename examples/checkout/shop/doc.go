@@ -2,7 +2,7 @@
 // the incidents they can be switched into, and a driver that places orders.
 //
 // It is the reference for using otelkit in services. Every service gets its
-// own providers from tracing.Setup (with tracing.WithoutGlobals, since one
+// own providers from otelsetup.Setup (with otelsetup.WithoutGlobals, since one
 // process may host them all) and passes them to the instrumentation:
 // httptrace for HTTP servers and clients, sqltrace for the pgx pools,
 // sqltrace/outbox for the order event written in the order's transaction,

@@ -18,10 +18,10 @@ import (
 	"github.com/otelkit/otelkit/httptrace"
 	"github.com/otelkit/otelkit/kafkatrace"
 	"github.com/otelkit/otelkit/logcorr"
+	"github.com/otelkit/otelkit/sdk/waterfall"
 	"github.com/otelkit/otelkit/sqltrace"
 	"github.com/otelkit/otelkit/sqltrace/outbox"
 	"github.com/otelkit/otelkit/tracing"
-	"github.com/otelkit/otelkit/tracing/waterfall"
 )
 
 // Example-specific attributes, next to the conventions' business keys.

@@ -19,9 +19,9 @@ import (
 	"github.com/otelkit/otelkit/examples/checkout/shop"
 	"github.com/otelkit/otelkit/internal/kafkatest"
 	"github.com/otelkit/otelkit/internal/pgtest"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
+	"github.com/otelkit/otelkit/sdk/waterfall"
 	"github.com/otelkit/otelkit/tracing"
-	"github.com/otelkit/otelkit/tracing/tracingtest"
-	"github.com/otelkit/otelkit/tracing/waterfall"
 )
 
 // checkout is a running system under test and what it recorded.

@@ -20,11 +20,11 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otelkit/otelkit/tracing"
+	"github.com/otelkit/otelkit/sdk/otelsetup"
 )
 
 // Telemetry is where the services of one process send their spans and logs.
-// Every service gets its own tracing.Setup, without globals, so that each
+// Every service gets its own otelsetup.Setup, without globals, so that each
 // span carries the service.name of the service that made it; all of them
 // feed one SpanRecorder (the terminal waterfall and the tests read it) next
 // to whatever exporter the OTEL_* environment variables select.
@@ -35,7 +35,7 @@ type Telemetry struct {
 	Logs *LogRecorder
 
 	ctx  context.Context
-	opts []tracing.Option
+	opts []otelsetup.Option
 
 	mu         sync.Mutex
 	shutdowns  []func(context.Context) error
@@ -45,18 +45,18 @@ type Telemetry struct {
 
 // NewTelemetry prepares the shared pipeline. echo, when not nil, also
 // receives every log line (stdout when the example keeps serving). opts are
-// added to every service's tracing.Setup.
+// added to every service's otelsetup.Setup.
 //
 // With OTEL_SDK_DISABLED=true every service gets no-op providers, which is
 // what the overhead benchmark compares against. With OTEL_TRACES_EXPORTER or
 // an OTEL_EXPORTER_OTLP_*ENDPOINT set, spans are exported there too.
-func NewTelemetry(ctx context.Context, echo io.Writer, opts ...tracing.Option) (*Telemetry, error) {
+func NewTelemetry(ctx context.Context, echo io.Writer, opts ...otelsetup.Option) (*Telemetry, error) {
 	t := &Telemetry{Spans: &SpanRecorder{}, Logs: &LogRecorder{echo: echo}, ctx: ctx}
-	t.opts = append([]tracing.Option{
-		tracing.WithServiceNamespace("checkout"),
-		tracing.WithSpanExporter(t.Spans),
-		tracing.WithDefaultTracesExporter("none"), // the terminal shows the recorder's spans
-		tracing.WithDefaultMetricsExporter("none"),
+	t.opts = append([]otelsetup.Option{
+		otelsetup.WithServiceNamespace("checkout"),
+		otelsetup.WithSpanExporter(t.Spans),
+		otelsetup.WithDefaultTracesExporter("none"), // the terminal shows the recorder's spans
+		otelsetup.WithDefaultMetricsExporter("none"),
 	}, opts...)
 	return t, nil
 }
@@ -69,8 +69,8 @@ func (t *Telemetry) Exporting() bool {
 
 // service sets up the named service's providers and logger.
 func (t *Telemetry) service(name string) (svc, error) {
-	var p tracing.Providers
-	shutdown, err := tracing.Setup(t.ctx, append(t.opts, tracing.WithServiceName(name), tracing.WithoutGlobals(&p))...)
+	var p otelsetup.Providers
+	shutdown, err := otelsetup.Setup(t.ctx, append(t.opts, otelsetup.WithServiceName(name), otelsetup.WithoutGlobals(&p))...)
 	if err != nil {
 		return svc{}, fmt.Errorf("telemetry of %s: %w", name, err)
 	}

@@ -1,13 +1,12 @@
 // Package instr is an instrumentation package of the module: it ends and
-// records its spans through internal/conv, which the checks take for the
-// tracing helpers.
+// records its spans through the tracing helpers.
 package instr
 
 import (
 	"context"
 	"errors"
 
-	"github.com/otelkit/otelkit/internal/conv"
+	"github.com/otelkit/otelkit/tracing"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -19,13 +18,13 @@ var errBad = errors.New("bad")
 
 func process(ctx context.Context, tr trace.Tracer) (err error) {
 	_, span := tr.Start(ctx, "process orders")
-	defer conv.End(span, &err)
+	defer tracing.End(span, &err)
 	return errBad
 }
 
 func record(ctx context.Context, tr trace.Tracer) error {
 	_, span := tr.Start(ctx, "send orders")
 	defer span.End()
-	conv.RecordError(span, errBad)
+	tracing.RecordError(span, errBad)
 	return errBad
 }

@@ -1,5 +1,5 @@
 // Package unended is an instrumentation package that records an error on a
-// span through internal/conv and forgets to end it: conv.RecordError, like
+// span through the tracing helpers and forgets to end it: tracing.RecordError, like
 // tracing.RecordError, does not end the span.
 package unended
 
@@ -7,7 +7,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/otelkit/otelkit/internal/conv"
+	"github.com/otelkit/otelkit/tracing"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -15,5 +15,5 @@ const ScopeName = "github.com/otelkit/otelkit/instr/unended"
 
 func send(ctx context.Context, tr trace.Tracer) {
 	_, span := tr.Start(ctx, "send orders") // want `span span is not ended on every path`
-	conv.RecordError(span, errors.New("bad"))
+	tracing.RecordError(span, errors.New("bad"))
 } // want `this return may be reached without ending the span started on line 17`

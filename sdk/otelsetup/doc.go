@@ -1,0 +1,166 @@
+// Package otelsetup sets up the OpenTelemetry SDK for a service in one call,
+// from the standard OTEL_* environment variables, with the conventions of
+// package [github.com/otelkit/otelkit/tracing] applied to everything it
+// exports (business baggage on every span, redaction before any exporter).
+// It is the one package of this module that links the SDK's exporters,
+// gRPC and Prometheus: only a program's main imports it; libraries import
+// package tracing, which depends on the OpenTelemetry API alone.
+//
+// # Setup
+//
+// [Setup] configures the SDK from the standard OTEL_* environment variables,
+// installs the tracer provider, meter provider and propagator as the otel
+// globals, and returns the function that flushes and stops them:
+//
+//	shutdown, err := otelsetup.Setup(ctx, otelsetup.WithServiceName("checkout"))
+//	if err != nil {
+//		return err
+//	}
+//	defer shutdown(context.Background())
+//
+// Nothing else is needed to export to a collector: set
+// OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_EXPORTER_OTLP_* variables)
+// in the deployment. A program meant to be run on a laptop adds
+// otelsetup.WithDefaultTracesExporter("waterfall") and
+// otelsetup.WithDefaultMetricsExporter("none"): traces print in the terminal
+// (see package [github.com/otelkit/otelkit/sdk/waterfall]) until an OTLP
+// endpoint is set.
+//
+// Setup never contacts the collector, so a collector that is down does not
+// delay start-up; spans then wait in a bounded queue
+// (OTEL_BSP_MAX_QUEUE_SIZE, 2048), are dropped when it is full rather than
+// block the application, and the failures are reported through [otel.Handle]
+// at most once a minute per exporter, with the number of spans lost. Spans
+// dropped from a full queue are reported the same way.
+//
+// The batch span processor in front of each exporter is this package's, not
+// the SDK's: it reads the same OTEL_BSP_* variables and exports the same
+// batches, but ending a span only appends it to the queue, where the SDK's
+// processor wakes its exporting goroutine for every span. On a request that
+// ends a few dozen spans that difference is measurable: see the checkout
+// benchmark in the repository's bench directory.
+//
+// # Precedence
+//
+// A set, non-empty environment variable always wins over an option: options
+// are the program's defaults, and the operator changes behaviour without a
+// build. (Launchers that pass a sampler or exporter in code silently ignore
+// the variable; here, the variable wins.) In detail, highest first:
+//
+//   - service.name: OTEL_SERVICE_NAME, service.name in
+//     OTEL_RESOURCE_ATTRIBUTES, [WithServiceName]; without any of them Setup
+//     fails.
+//   - other resource attributes: OTEL_RESOURCE_ATTRIBUTES; [WithServiceVersion]
+//     (else the module version from the build information),
+//     [WithServiceNamespace], [WithEnvironment], [WithResourceAttributes];
+//     [WithResourceDetectors]; the host, OS, container, process, runtime and
+//     SDK detectors. A schema URL conflict between detectors does not fail
+//     Setup.
+//   - trace exporters: OTEL_TRACES_EXPORTER; "otlp" when
+//     OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is set;
+//     [WithDefaultTracesExporter]; "otlp". [WithSpanExporter] adds an exporter
+//     in every case.
+//   - metric exporters: the same with OTEL_METRICS_EXPORTER,
+//     OTEL_EXPORTER_OTLP_METRICS_ENDPOINT and [WithDefaultMetricsExporter].
+//   - sampler: OTEL_TRACES_SAMPLER with OTEL_TRACES_SAMPLER_ARG; [WithSampler];
+//     parentbased_always_on.
+//   - propagators: OTEL_PROPAGATORS; tracecontext,baggage.
+//   - OTLP protocol: OTEL_EXPORTER_OTLP_TRACES_PROTOCOL (or _METRICS_);
+//     OTEL_EXPORTER_OTLP_PROTOCOL; http/protobuf.
+//
+// # Environment variables
+//
+//	OTEL_SDK_DISABLED                  true: no-op providers, propagators still installed
+//	OTEL_SERVICE_NAME                  service.name
+//	OTEL_RESOURCE_ATTRIBUTES           key=value,... (values percent-encoded)
+//	OTEL_TRACES_EXPORTER               otlp, console, waterfall, none (a list), or one name registered with autoexport.RegisterSpanExporter
+//	OTEL_METRICS_EXPORTER              otlp, console, none (a list), or one of prometheus or a name registered with autoexport.RegisterMetricReader
+//	OTEL_TRACES_SAMPLER                always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio
+//	OTEL_TRACES_SAMPLER_ARG            the ratio, 0 to 1 (default 1)
+//	OTEL_PROPAGATORS                   tracecontext, baggage, b3, b3multi, jaeger, xray, ottrace, none
+//	OTEL_EXPORTER_OTLP_PROTOCOL        grpc, http/protobuf      (and _TRACES_, _METRICS_ variants)
+//	OTEL_EXPORTER_OTLP_ENDPOINT        http:// or https:// URL (and _TRACES_, _METRICS_)
+//	OTEL_EXPORTER_OTLP_HEADERS         key=value,... (and _TRACES_, _METRICS_)
+//	OTEL_EXPORTER_OTLP_TIMEOUT         milliseconds (and _TRACES_, _METRICS_)
+//	OTEL_EXPORTER_OTLP_COMPRESSION     gzip, none (and _TRACES_, _METRICS_)
+//	OTEL_EXPORTER_OTLP_INSECURE        true, false (and _TRACES_, _METRICS_)
+//	OTEL_EXPORTER_OTLP_CERTIFICATE, _CLIENT_CERTIFICATE, _CLIENT_KEY (and variants): read by the exporters
+//	OTEL_BSP_SCHEDULE_DELAY            milliseconds between exports of a partial batch (default 5000, at least 1)
+//	OTEL_BSP_EXPORT_TIMEOUT            milliseconds per export (default 30000; 0 is no limit)
+//	OTEL_BSP_MAX_QUEUE_SIZE            spans waiting for export (default 2048); more are dropped and reported
+//	OTEL_BSP_MAX_EXPORT_BATCH_SIZE     spans per export (default 512, at most the queue size)
+//	OTEL_METRIC_EXPORT_INTERVAL, OTEL_METRIC_EXPORT_TIMEOUT: read by the SDK
+//	OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT: read by autoexport
+//	OTEL_GO_X_OBSERVABILITY: true makes the SDK measure its spans and exporters (experimental)
+//
+// "tracecontext" is always [w3c.TraceContext]. Setup rejects a value it
+// cannot use, rather than half-apply it as the SDK's parsers do, with a
+// [*ConfigError] naming the variable and the value (a headers value, which
+// holds credentials, is shown as <redacted>); all such errors are returned at
+// once. It never panics.
+//
+// # Shutdown
+//
+// The returned function flushes, shuts the tracer and meter providers down in
+// parallel, and returns their joined errors when they are done or when its
+// context is done, whichever comes first; exports still running then are
+// cancelled so that nothing keeps retrying in the background. It may be called
+// more than once and never exits the process.
+//
+// # Several services in one process
+//
+// With [WithoutGlobals], Setup fills a [Providers] instead of setting the
+// globals, so that each service of a process (as in the example checkout
+// system) has its own service.name; pass its providers to the
+// instrumentation. Their "waterfall" exporters are shared, so each trace
+// prints once with all its services.
+//
+// # Cost
+//
+// Setup runs once, at start-up: the resource detectors read a few files and
+// the exporters are created without connecting. Per span, the batch span
+// processor costs an append under a mutex, and its goroutine wakes once per
+// batch rather than once per span; the conventions below add what they
+// document.
+//
+// The instrumentation packages of this module (httptrace, kafkatrace,
+// sqltrace, logcorr) apply the same conventions without depending on this
+// package: a library or program that imports only them links neither the
+// OTLP exporters, gRPC and Prometheus that Setup brings in, nor the SDK.
+//
+// # Keeping errors when sampling
+//
+// With [WithKeepErrors], head sampling still decides which traces are
+// exported in full, but every span is recorded, and a span of an unsampled
+// trace that ends with status Error or lasts longer than the threshold is
+// exported anyway ([pipeline.KeepErrorsSampler], [pipeline.KeepErrorsProcessor]), with the spans
+// of its trace that end after it in the same process (its local parents).
+// The sampled flag sent downstream stays the head sampler's, and downstream
+// services using the option keep their own failing spans. Such traces are
+// partial: siblings that ended earlier and other services' successful spans
+// are missing. Recording every span costs the CPU and memory of a sampled
+// span; only the export is saved.
+//
+// For complete traces, sample at the collector instead: services export
+// every span (OTEL_TRACES_SAMPLER=parentbased_always_on), and the
+// collector's tail_sampling processor, behind a load-balancing exporter
+// routing by trace id when there are several collectors, keeps whole traces:
+//
+//	processors:
+//	  tail_sampling:
+//	    decision_wait: 10s
+//	    num_traces: 100000
+//	    policies:
+//	      - name: errors
+//	        type: status_code
+//	        status_code: {status_codes: [ERROR]}
+//	      - name: slow
+//	        type: latency
+//	        latency: {threshold_ms: 1000}
+//	      - name: one-percent
+//	        type: probabilistic
+//	        probabilistic: {sampling_percentage: 1}
+//
+// A trace is kept when any policy keeps it: all errors, all requests over
+// 1 s, 1% of the rest.
+package otelsetup

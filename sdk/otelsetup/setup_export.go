@@ -1,0 +1,156 @@
+package otelsetup
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/otelkit/otelkit/sdk/waterfall"
+)
+
+// reportingExporter turns export failures into at most one otel.Handle report
+// per interval, counting the failures and lost spans in between. The batch
+// span processor would otherwise report every failed batch: with a collector
+// down, a log line every few milliseconds under load.
+//
+// It also bounds shutdown: the batch processor keeps exporting its queue in
+// the background after the shutdown deadline passed, each export allowed
+// OTEL_BSP_EXPORT_TIMEOUT (30s) of retries against a collector that is down.
+// Once abort is called, in-flight exports are cancelled and later ones drop
+// their spans at once.
+type reportingExporter struct {
+	sdktrace.SpanExporter
+	every time.Duration
+
+	aborted context.Context
+	abort   context.CancelFunc
+
+	mu       sync.Mutex
+	last     time.Time
+	failures int
+	lost     int
+}
+
+func newReportingExporter(e sdktrace.SpanExporter, every time.Duration) *reportingExporter {
+	ctx, cancel := context.WithCancel(context.Background())
+	return &reportingExporter{SpanExporter: e, every: every, aborted: ctx, abort: cancel}
+}
+
+// ExportSpans exports spans. A failure is counted and reported later rather
+// than returned: the spans are dropped either way, and the batch processor
+// only uses the error to report it.
+func (r *reportingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	err := r.aborted.Err()
+	if err == nil {
+		ctx, cancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(r.aborted, cancel)
+		err = r.SpanExporter.ExportSpans(ctx, spans)
+		stop()
+		cancel()
+	}
+	if err == nil {
+		return nil
+	}
+	now := time.Now()
+	r.mu.Lock()
+	r.failures++
+	r.lost += len(spans)
+	if !r.last.IsZero() && now.Sub(r.last) < r.every {
+		r.mu.Unlock()
+		return nil
+	}
+	failures, lost := r.failures, r.lost
+	r.failures, r.lost, r.last = 0, 0, now
+	r.mu.Unlock()
+	otel.Handle(fmt.Errorf("tracing: %d span export(s) failed, %d spans dropped (next report in %v at the earliest): %w", failures, lost, r.every, err))
+	return nil
+}
+
+// Shutdown shuts the exporter down, reporting failures not yet reported.
+func (r *reportingExporter) Shutdown(ctx context.Context) error {
+	err := r.SpanExporter.Shutdown(ctx)
+	r.mu.Lock()
+	failures, lost := r.failures, r.lost
+	r.failures, r.lost = 0, 0
+	r.mu.Unlock()
+	if failures > 0 {
+		otel.Handle(fmt.Errorf("tracing: %d span export(s) failed, %d spans dropped since the last report", failures, lost))
+	}
+	return err
+}
+
+// waterfalls holds the waterfall exporters shared by the Setups of a process,
+// by writer.
+var waterfalls struct {
+	sync.Mutex
+	m map[any]*shared
+}
+
+type shared struct {
+	exp  *waterfall.Exporter
+	refs int
+}
+
+// waterfallRef is one provider's handle on a shared waterfall exporter; the
+// last handle shut down shuts the exporter down.
+type waterfallRef struct {
+	key  any
+	s    *shared
+	once sync.Once
+}
+
+var _ sdktrace.SpanExporter = (*waterfallRef)(nil)
+
+// sharedWaterfall returns a handle on the waterfall exporter writing to w
+// (standard error if nil), creating it with opts if it does not exist.
+// Writers that cannot be map keys get an exporter of their own.
+func sharedWaterfall(w io.Writer, opts []waterfall.Option) sdktrace.SpanExporter {
+	if w == nil {
+		w = os.Stderr
+	}
+	if !reflect.TypeOf(w).Comparable() {
+		return waterfall.NewExporter(w, opts...)
+	}
+	waterfalls.Lock()
+	defer waterfalls.Unlock()
+	if waterfalls.m == nil {
+		waterfalls.m = make(map[any]*shared)
+	}
+	s := waterfalls.m[w]
+	if s == nil {
+		s = &shared{exp: waterfall.NewExporter(w, opts...)}
+		waterfalls.m[w] = s
+	}
+	s.refs++
+	return &waterfallRef{key: w, s: s}
+}
+
+func (r *waterfallRef) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	return r.s.exp.ExportSpans(ctx, spans)
+}
+
+// Shutdown releases the handle. Traces buffered for other providers keep
+// waiting for their roots; the last handle prints what is left.
+func (r *waterfallRef) Shutdown(ctx context.Context) error {
+	var err error
+	r.once.Do(func() {
+		waterfalls.Lock()
+		r.s.refs--
+		last := r.s.refs == 0
+		if last {
+			delete(waterfalls.m, r.key)
+		}
+		waterfalls.Unlock()
+		if last {
+			err = r.s.exp.Shutdown(ctx)
+		}
+	})
+	return err
+}

@@ -1,0 +1,115 @@
+package otelsetup
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/otel"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+)
+
+type failingExporter struct{ shutdowns int }
+
+func (*failingExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) error {
+	return errors.New("connection refused")
+}
+
+func (f *failingExporter) Shutdown(context.Context) error { f.shutdowns++; return nil }
+
+// captureReports routes otel.Handle to a slice for the test's duration.
+func captureReports(t *testing.T) func() []error {
+	t.Helper()
+	prev := otel.GetErrorHandler()
+	var (
+		mu   sync.Mutex
+		errs []error
+	)
+	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		errs = append(errs, err)
+	}))
+	t.Cleanup(func() { otel.SetErrorHandler(prev) })
+	return func() []error {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]error(nil), errs...)
+	}
+}
+
+func TestReportingExporter_ReportsFailuresAtMostOncePerInterval(t *testing.T) {
+	reported := captureReports(t)
+	inner := &failingExporter{}
+	e := newReportingExporter(inner, time.Hour)
+	spans := tracetest.SpanStubs{{Name: "a"}, {Name: "b"}}.Snapshots()
+
+	for range 5 {
+		if err := e.ExportSpans(context.Background(), spans); err != nil {
+			t.Fatalf("ExportSpans returned %v; failures must be reported, not returned", err)
+		}
+	}
+	got := reported()
+	if len(got) != 1 {
+		t.Fatalf("want 1 report within the interval, got %d: %v", len(got), got)
+	}
+	if msg := got[0].Error(); !strings.Contains(msg, "1 span export(s) failed, 2 spans dropped") || !strings.Contains(msg, "connection refused") {
+		t.Errorf("first report: %q", msg)
+	}
+
+	if err := e.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got = reported()
+	if len(got) != 2 || !strings.Contains(got[1].Error(), "4 span export(s) failed, 8 spans dropped") {
+		t.Errorf("Shutdown must report what the interval held back, got %v", got)
+	}
+	if inner.shutdowns != 1 {
+		t.Errorf("inner exporter shut down %d times, want 1", inner.shutdowns)
+	}
+}
+
+func TestReportingExporter_ReportsAgainAfterInterval(t *testing.T) {
+	reported := captureReports(t)
+	e := newReportingExporter(&failingExporter{}, time.Nanosecond)
+	spans := tracetest.SpanStubs{{Name: "a"}}.Snapshots()
+	for range 3 {
+		_ = e.ExportSpans(context.Background(), spans)
+		time.Sleep(time.Microsecond)
+	}
+	if n := len(reported()); n != 3 {
+		t.Errorf("want a report per failure once the interval passed, got %d", n)
+	}
+}
+
+func TestPlan_Precedence(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		env      map[string]string
+		defaults []string
+		want     string
+	}{
+		{"spec default", nil, nil, "[otlp]"},
+		{"option default", nil, []string{"waterfall"}, "[waterfall]"},
+		{"endpoint beats option", map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, []string{"waterfall"}, "[otlp]"},
+		{"signal endpoint beats option", map[string]string{"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, []string{"waterfall"}, "[otlp]"},
+		{"other signal's endpoint does not count", map[string]string{"OTEL_EXPORTER_OTLP_METRICS_ENDPOINT": "http://collector:4318"}, []string{"waterfall"}, "[waterfall]"},
+		{"variable beats all", map[string]string{"OTEL_TRACES_EXPORTER": " console , waterfall ", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4318"}, []string{"none"}, "[console waterfall]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, k := range []string{"OTEL_TRACES_EXPORTER", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"} {
+				t.Setenv(k, tc.env[k])
+			}
+			p := plan(envTracesExporter, "TRACES", "WithDefaultTracesExporter", tc.defaults)
+			if got := fmtNames(p.names); got != tc.want {
+				t.Errorf("got %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+func fmtNames(names []string) string { return "[" + strings.Join(names, " ") + "]" }

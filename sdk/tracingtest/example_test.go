@@ -1,0 +1,68 @@
+package tracingtest_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/otelkit/otelkit/sdk/tracingtest"
+	"github.com/otelkit/otelkit/tracing"
+)
+
+// exampleT stands in for the *testing.T a real test passes.
+type exampleT struct {
+	failures int
+	cleanups []func()
+}
+
+func (t *exampleT) Helper()                           {}
+func (t *exampleT) Errorf(format string, args ...any) { t.failures++ }
+func (t *exampleT) Fatalf(format string, args ...any) { t.failures++ }
+func (t *exampleT) Cleanup(f func())                  { t.cleanups = append(t.cleanups, f) }
+
+// done runs the cleanups, as the testing package does when a test ends.
+func (t *exampleT) done() {
+	for i := len(t.cleanups) - 1; i >= 0; i-- {
+		t.cleanups[i]()
+	}
+}
+
+// chargePayment is the code under test.
+func chargePayment(ctx context.Context, orderID string) error {
+	ctx = tracing.SetBusiness(ctx, tracing.OrderID.String(orderID))
+	return tracing.Run(ctx, "checkout.charge_payment", func(ctx context.Context) error {
+		return tracing.Run(ctx, "payments.call_provider", func(context.Context) error {
+			return errors.New("card declined")
+		})
+	})
+}
+
+func Example() {
+	t := &exampleT{}
+	defer t.done()
+	rec := tracingtest.New(t)
+
+	err := chargePayment(context.Background(), "o-42")
+
+	charge := rec.Span(t, "checkout.charge_payment")
+	call := rec.Span(t, "payments.call_provider")
+	fmt.Println("error:", err)
+	fmt.Println("parent:", rec.AssertParent(t, charge, call))
+	fmt.Println("names:", rec.AssertNames(t))
+	fmt.Println("business:", rec.AssertBusiness(t, []attribute.Key{tracing.OrderID.Key()}))
+	fmt.Println("status:", call.Status().Code)
+	fmt.Println("no secrets:", rec.AssertNoSecrets(t))
+	fmt.Println("all ended:", rec.AssertAllEnded(t))
+	fmt.Println("failures:", t.failures)
+	// Output:
+	// error: card declined
+	// parent: true
+	// names: true
+	// business: true
+	// status: Error
+	// no secrets: true
+	// all ended: true
+	// failures: 0
+}
