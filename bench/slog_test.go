@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkit/otelkit/logcorr"
+	"github.com/otelkit/otelkit/tracing"
 )
 
 // handWritten is the wrapper a team writes itself: embed the handler and add
@@ -71,6 +72,39 @@ func BenchmarkSlog(b *testing.B) {
 			for b.Loop() {
 				l.InfoContext(spanCtx, "order accepted", "order", "ord-1042", "items", 3)
 			}
+		})
+	}
+}
+
+// BenchmarkSlogRedactionPaired measures, as BenchmarkHelpersPaired does, the
+// CPU cost of the redaction logcorr applies to a clean line (the message, the
+// two attributes and, with WithBusiness, order.id): logcorr with
+// WithoutRedaction, which is the handler as it was before redaction, against
+// logcorr by default.
+func BenchmarkSlogRedactionPaired(b *testing.B) {
+	spanCtx := trace.ContextWithSpanContext(context.Background(), trace.NewSpanContext(trace.SpanContextConfig{
+		TraceID:    trace.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36},
+		SpanID:     trace.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7},
+		TraceFlags: trace.FlagsSampled,
+	}))
+	business := tracing.SetBusiness(spanCtx, tracing.OrderID.String("ord-1042"))
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		opts []logcorr.Option
+	}{
+		{"ctx=nospan", context.Background(), nil},
+		{"ctx=span", spanCtx, nil},
+		{"ctx=span-business", business, []logcorr.Option{logcorr.WithBusiness()}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			plain := slog.New(logcorr.NewHandler(slog.NewJSONHandler(io.Discard, nil), append(tc.opts, logcorr.WithoutRedaction())...))
+			redacting := slog.New(logcorr.NewHandler(slog.NewJSONHandler(io.Discard, nil), tc.opts...))
+			paired(b, "unredacted", func() {
+				plain.InfoContext(tc.ctx, "order accepted", "order", "ord-1042", "items", 3)
+			}, "redacted", func() {
+				redacting.InfoContext(tc.ctx, "order accepted", "order", "ord-1042", "items", 3)
+			})
 		})
 	}
 }

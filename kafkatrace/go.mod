@@ -2,12 +2,6 @@ module github.com/otelkit/otelkit/kafkatrace
 
 go 1.26.0
 
-replace (
-	github.com/otelkit/otelkit => ..
-	github.com/otelkit/otelkit/internal/kafkatest => ../internal/kafkatest
-	github.com/otelkit/otelkit/sdk => ../sdk
-)
-
 require (
 	github.com/otelkit/otelkit v0.0.0-00010101000000-000000000000
 	github.com/otelkit/otelkit/internal/kafkatest v0.0.0-00010101000000-000000000000
@@ -30,6 +24,11 @@ require (
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
-	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
+)
+
+replace (
+	github.com/otelkit/otelkit => ..
+	github.com/otelkit/otelkit/internal/kafkatest => ../internal/kafkatest
+	github.com/otelkit/otelkit/sdk => ../sdk
 )

@@ -4,12 +4,16 @@ package logcorr
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/otel/baggage"
 )
+
+var errDeclined = errors.New("card declined")
 
 // TestAllocs holds the per-record allocation budget of the handler on top of
 // a JSON handler writing to io.Discard (which itself allocates nothing).
@@ -30,6 +34,10 @@ func TestAllocs(t *testing.T) {
 		{"span, trace url", spanCtx(true), []Option{WithTraceURL("", "http://j/trace/{trace_id}")}, false, 1},
 		{"span, in group", spanCtx(true), nil, true, 2},
 		{"span, business", baggage.ContextWithBaggage(spanCtx(true), bag), []Option{WithBusiness()}, false, 2},
+		// Redaction of clean attributes, a clean error and attributes
+		// masked once at With time adds nothing.
+		{"no span, clean error, masked With", context.Background(), nil, false, 0},
+		{"span, clean error, masked With", spanCtx(true), nil, false, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -37,8 +45,13 @@ func TestAllocs(t *testing.T) {
 			if tt.groups {
 				l = l.WithGroup("req").With("method", "POST")
 			}
+			args := []any{"items", 3}
+			if strings.Contains(tt.name, "clean error") {
+				l = l.With("authorization", "Bearer abcdefghijklmnopqrstuvwxyz")
+				args = append(args, "err", errDeclined)
+			}
 			got := testing.AllocsPerRun(200, func() {
-				l.InfoContext(tt.ctx, "order accepted", "items", 3)
+				l.InfoContext(tt.ctx, "order accepted", args...)
 			})
 			if got > tt.budget {
 				t.Errorf("%v allocs per record, budget %v", got, tt.budget)

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
+
+	"github.com/otelkit/otelkit/tracing"
 )
 
 // config is immutable once built; every handler derived through WithAttrs
@@ -24,6 +26,8 @@ type config struct {
 	bridgeStatus bool
 
 	level slog.Leveler // NewLogger only
+
+	redactor redactor // nil: WithoutRedaction
 }
 
 // Option configures [NewHandler] and [NewLogger].
@@ -36,7 +40,7 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 func newConfig(opts []Option) *config {
-	c := &config{schema: OpenTelemetry(), level: slog.LevelInfo}
+	c := &config{schema: OpenTelemetry(), level: slog.LevelInfo, redactor: tracing.NewLiteralCache(tracing.DefaultRedactor())}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(c)
@@ -132,6 +136,21 @@ func WithSpanEvents(level slog.Level) Option {
 // code that owns the span.
 func WithSpanStatus() Option {
 	return optionFunc(func(c *config) { c.bridgeStatus = true })
+}
+
+// WithoutRedaction writes records, the attributes added with logger.With
+// and the business attributes of [WithBusiness] as they are.
+//
+// By default they pass the redaction the tracing conventions apply to spans
+// before export, with the default rules (see
+// [github.com/otelkit/otelkit/tracing.RedactAttr]) and the process-wide
+// hash key (see [github.com/otelkit/otelkit/tracing.SetHashKey]): user.id
+// is hashed as on the spans, values under secret-looking keys are masked,
+// dropped personal keys are left out, and bearer tokens, JWTs, card numbers
+// and provider keys are masked inside the message, string values and error
+// messages under any key.
+func WithoutRedaction() Option {
+	return optionFunc(func(c *config) { c.redactor = nil })
 }
 
 // WithLevel sets the minimum level of the handler [NewLogger] builds. It has

@@ -14,6 +14,10 @@ func FuzzHandler(f *testing.F) {
 	f.Add("req", "trace_id", "v", "msg", "http://j/{trace_id}")
 	f.Add("", "", "", "", "")
 	f.Add("a.b", "span_id", "\x00\"{", "\n", "{span_id}{trace_id}{")
+	// Redacted on the way: a hashed key, a secret key, secrets in values
+	// and the message.
+	f.Add("req", "user.id", "u-7", "card 4111 1111 1111 1111", "")
+	f.Add("auth", "authorization", "Bearer abcdefghijklmnopqrstuvwxyz", "token eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.c2ln", "")
 	f.Fuzz(func(t *testing.T, group, key, value, msg, url string) {
 		var s jsonSink
 		var l *slog.Logger = slog.New(NewHandler(s.handler(), WithTraceURL("u", url), WithSpanEvents(slog.LevelInfo)))

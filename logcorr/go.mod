@@ -2,13 +2,9 @@ module github.com/otelkit/otelkit/logcorr
 
 go 1.26.0
 
-replace (
-	github.com/otelkit/otelkit => ..
-	github.com/otelkit/otelkit/sdk => ../sdk
-)
-
 require (
 	github.com/otelkit/otelkit v0.0.0-00010101000000-000000000000
+	github.com/otelkit/otelkit/sdk v0.0.0-00010101000000-000000000000
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/sdk v1.47.0
 	go.opentelemetry.io/otel/trace v1.47.0
@@ -23,4 +19,10 @@ require (
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/term v0.47.0 // indirect
+)
+
+replace (
+	github.com/otelkit/otelkit => ..
+	github.com/otelkit/otelkit/sdk => ../sdk
 )

@@ -15,7 +15,7 @@ import (
 // It keeps two views of the wrapped handler: one with only the attributes
 // added before the first WithGroup, and one with every WithAttrs and
 // WithGroup applied. A record without a usable span context goes straight to
-// the second, so it costs nothing and keeps the wrapped handler's
+// the second, so it costs only the redaction and keeps the wrapped handler's
 // pre-formatted attributes. A record with one goes to the first, with the
 // open groups (and the attributes added inside them) rebuilt as nested group
 // attributes around the record's own attributes, and the correlation fields
@@ -44,7 +44,10 @@ var _ slog.Handler = (*Handler)(nil)
 // flag of the span in the record's context to every record and passes it to
 // next. A record whose context has no valid span context (no span, a nil
 // context, the zero span context, or an unsampled span without
-// [WithUnsampled]) reaches next unchanged. A nil next discards every record.
+// [WithUnsampled]) reaches next without them. Every record, and the
+// attributes given to WithAttrs, are redacted first unless
+// [WithoutRedaction] is given (see the package documentation). A nil next
+// discards every record.
 func NewHandler(next slog.Handler, opts ...Option) slog.Handler {
 	if next == nil {
 		next = slog.DiscardHandler
@@ -75,6 +78,11 @@ func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool {
 // them; inside a group they are also remembered, to be rebuilt under the
 // group for correlated records.
 func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	if h.cfg.redactor != nil {
+		// Once here rather than on every record: the wrapped handler
+		// pre-formats them.
+		attrs, _ = redactAttrs(h.cfg.redactor, attrs)
+	}
 	if len(attrs) == 0 {
 		return h
 	}
@@ -105,10 +113,13 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 	return &h2
 }
 
-// Handle adds the correlation fields to r and passes it on. It does not
-// modify r or its attributes, so the caller may hand r to other handlers
+// Handle redacts r, adds the correlation fields and passes it on. It does
+// not modify r or its attributes, so the caller may hand r to other handlers
 // afterwards (as [slog.MultiHandler] does).
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
+	if h.cfg.redactor != nil {
+		redactRecord(h.cfg.redactor, &r)
+	}
 	if ctx == nil {
 		return h.full.Handle(ctx, r)
 	}
@@ -194,6 +205,12 @@ func (h *Handler) addBusiness(ctx context.Context, r *slog.Record) {
 				continue
 			}
 		}
-		r.AddAttrs(slog.Attr{Key: string(kv.Key), Value: slogValue(kv.Value)})
+		a := slog.Attr{Key: string(kv.Key), Value: slogValue(kv.Value)}
+		if h.cfg.redactor != nil {
+			if _, drop := redactAttr(h.cfg.redactor, &a); drop {
+				continue
+			}
+		}
+		r.AddAttrs(a)
 	}
 }

@@ -2,8 +2,6 @@ module github.com/otelkit/otelkit/sdk
 
 go 1.26.0
 
-replace github.com/otelkit/otelkit => ..
-
 require (
 	github.com/otelkit/otelkit v0.0.0-00010101000000-000000000000
 	go.opentelemetry.io/otel v1.47.0
@@ -23,3 +21,5 @@ require (
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 )
+
+replace github.com/otelkit/otelkit => ..

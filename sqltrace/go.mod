@@ -2,12 +2,6 @@ module github.com/otelkit/otelkit/sqltrace
 
 go 1.26.0
 
-replace (
-	github.com/otelkit/otelkit => ..
-	github.com/otelkit/otelkit/internal/pgtest => ../internal/pgtest
-	github.com/otelkit/otelkit/sdk => ../sdk
-)
-
 require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/otelkit/otelkit v0.0.0-00010101000000-000000000000
@@ -32,4 +26,10 @@ require (
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
+)
+
+replace (
+	github.com/otelkit/otelkit => ..
+	github.com/otelkit/otelkit/internal/pgtest => ../internal/pgtest
+	github.com/otelkit/otelkit/sdk => ../sdk
 )

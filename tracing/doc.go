@@ -104,10 +104,10 @@
 //     registered personal keys written as pairs (`user.id=u-7` in a stored
 //     baggage header) are hashed as registered personal data is (below), so
 //     that one can still be searched for;
-//   - registered personal data is replaced by "sha256:" and 32 hex digits (an
-//     HMAC when [RedactionRules].HashKey is set; use one key in every
-//     service) or dropped. [RedactAttr] shows what an attribute becomes; hash
-//     a user id or an e-mail address with it to search for its traces.
+//   - registered personal data is replaced by "sha256:" and 32 hex digits
+//     (HMAC-SHA256 under the hash key, see below) or dropped. [RedactAttr]
+//     shows what an attribute becomes; hash a user id or an e-mail address
+//     with it to search for its traces.
 //
 // The pair, URL and e-mail rules belong to the value scan, which
 // [RedactionRules].NoValueScan turns off, except under the URL keys
@@ -118,6 +118,38 @@
 // credentials out of it; personal data in a query is hashed at export only,
 // where the hash key is known. Resource attributes are not redacted: they
 // are the deployment's own configuration.
+//
+// The log correlation handler (github.com/otelkit/otelkit/logcorr) applies
+// the same default rules and the same hash key to log lines, so a user.id
+// in a line equals the one on the spans of the request.
+//
+// # The hash key
+//
+// A hash of a user id without a secret key is reversible: anyone holding
+// the traces hashes every candidate id and compares. Give every service the
+// same secret of at least 16 bytes, in the environment or, from a mounted
+// Kubernetes Secret, in a file:
+//
+//	OTELKIT_HASH_KEY=$(openssl rand -hex 32)
+//	OTELKIT_HASH_KEY_FILE=/var/run/secrets/otelkit/hash-key
+//
+// otelsetup.Setup reads them (white space around the key, such as a file's
+// final newline, is ignored), uses the key for its redactor and installs it
+// for the whole process with [SetHashKey]: every redactor without a key of
+// its own, [RedactAttr] and the log handler hash with it. A program that
+// builds its SDK without Setup calls SetHashKey itself. As for every
+// variable, the operator's key wins over the program's
+// [RedactionRules].HashKey, which is used, and installed, only when neither
+// variable is set. Both set, an empty or unreadable file or a key shorter
+// than 16 bytes make Setup fail with an error naming the variable; the key
+// itself is never printed. The key stays installed after shutdown. A key
+// change changes every hash: searches for a user then need the hash under
+// each key used in the period.
+//
+// Without any key, personal data is hashed with plain SHA-256, and Setup
+// reports otelsetup.ErrNoHashKey through otel.Handle once per process (not
+// once per Setup: a process may run several services), naming the
+// variables.
 //
 // # Cost of the conventions
 //

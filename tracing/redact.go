@@ -1,9 +1,6 @@
 package tracing
 
 import (
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"hash/maphash"
 	"maps"
 	"strings"
@@ -29,9 +26,11 @@ type RedactionRules struct {
 	AllowKeys []attribute.Key
 	// HashKey keys the HMAC-SHA256 that replaces personal data registered
 	// with [HashPersonal]. Every service must use the same key for the
-	// hashes to match across services. By default personal data is hashed
-	// with plain SHA-256, which is enough to keep values out of clear text
-	// but not against someone who can guess them: set a key in production.
+	// hashes to match across services. Under otelsetup.Setup, OTELKIT_HASH_KEY or
+	// OTELKIT_HASH_KEY_FILE wins over it (see the package documentation).
+	// By default the process-wide key ([SetHashKey], installed by Setup) is
+	// used, else plain SHA-256, which keeps values out of clear text but
+	// not from someone who can enumerate them: set a key in production.
 	HashKey []byte
 	// NoValueScan turns off the search for secret-looking values (bearer
 	// tokens, JWTs, card numbers, provider keys, URL credentials, secret
@@ -86,8 +85,12 @@ const hashCacheSize = 256
 // hashSlotSeed places values in the slots of [Redactor.hashes].
 var hashSlotSeed = maphash.MakeSeed()
 
-// hashedValue is a personal value and its hash.
-type hashedValue struct{ value, hash string }
+// hashedValue is a personal value and its hash under key (see
+// currentHashKey).
+type hashedValue struct {
+	value, hash string
+	key         *hashKey
+}
 
 // classCache holds the verdicts made while the registry was ks.
 type classCache struct {
@@ -221,26 +224,14 @@ func (r *Redactor) redact(kv attribute.KeyValue) (out attribute.KeyValue, keep, 
 }
 
 func (r *Redactor) hash(v string) string {
+	key, id := r.currentHashKey()
 	slot := &r.hashes[maphash.String(hashSlotSeed, v)%hashCacheSize]
-	if h := slot.Load(); h != nil && h.value == v {
+	if h := slot.Load(); h != nil && h.value == v && h.key == id {
 		return h.hash
 	}
-	h := r.computeHash(v)
-	slot.Store(&hashedValue{value: v, hash: h})
+	h := keyedHash(v, key)
+	slot.Store(&hashedValue{value: v, hash: h, key: id})
 	return h
-}
-
-func (r *Redactor) computeHash(v string) string {
-	var sum []byte
-	if len(r.hashKey) > 0 {
-		h := hmac.New(sha256.New, r.hashKey)
-		h.Write([]byte(v))
-		sum = h.Sum(nil)
-	} else {
-		s := sha256.Sum256([]byte(v))
-		sum = s[:]
-	}
-	return hashPrefix + hex.EncodeToString(sum[:16])
 }
 
 const hashPrefix = "sha256:"

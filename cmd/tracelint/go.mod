@@ -2,11 +2,6 @@ module github.com/otelkit/otelkit/cmd/tracelint
 
 go 1.26.0
 
-replace (
-	github.com/otelkit/otelkit => ../..
-	github.com/otelkit/otelkit/sdk => ../../sdk
-)
-
 require (
 	github.com/otelkit/otelkit v0.0.0-00010101000000-000000000000
 	go.opentelemetry.io/otel v1.47.0
@@ -23,4 +18,9 @@ require (
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
 	golang.org/x/mod v0.42.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
+)
+
+replace (
+	github.com/otelkit/otelkit => ../..
+	github.com/otelkit/otelkit/sdk => ../../sdk
 )

@@ -2,19 +2,6 @@ module github.com/otelkit/otelkit/examples/checkout
 
 go 1.26.0
 
-replace (
-	github.com/otelkit/otelkit => ../..
-	github.com/otelkit/otelkit/httptrace => ../../httptrace
-	github.com/otelkit/otelkit/internal/kafkatest => ../../internal/kafkatest
-	github.com/otelkit/otelkit/internal/pgtest => ../../internal/pgtest
-	github.com/otelkit/otelkit/kafkatrace => ../../kafkatrace
-	github.com/otelkit/otelkit/logcorr => ../../logcorr
-	github.com/otelkit/otelkit/sdk => ../../sdk
-	github.com/otelkit/otelkit/sdk/otelsetup => ../../sdk/otelsetup
-	github.com/otelkit/otelkit/sqltrace => ../../sqltrace
-	github.com/otelkit/otelkit/sqltrace/outbox => ../../sqltrace/outbox
-)
-
 require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/otelkit/otelkit v0.0.0-00010101000000-000000000000
@@ -91,4 +78,17 @@ require (
 	google.golang.org/genproto/googleapis/api v0.0.0-20260928230214-8a89bd6388cc // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260928230214-8a89bd6388cc // indirect
 	google.golang.org/grpc v1.84.0 // indirect
+)
+
+replace (
+	github.com/otelkit/otelkit => ../..
+	github.com/otelkit/otelkit/httptrace => ../../httptrace
+	github.com/otelkit/otelkit/internal/kafkatest => ../../internal/kafkatest
+	github.com/otelkit/otelkit/internal/pgtest => ../../internal/pgtest
+	github.com/otelkit/otelkit/kafkatrace => ../../kafkatrace
+	github.com/otelkit/otelkit/logcorr => ../../logcorr
+	github.com/otelkit/otelkit/sdk => ../../sdk
+	github.com/otelkit/otelkit/sdk/otelsetup => ../../sdk/otelsetup
+	github.com/otelkit/otelkit/sqltrace => ../../sqltrace
+	github.com/otelkit/otelkit/sqltrace/outbox => ../../sqltrace/outbox
 )

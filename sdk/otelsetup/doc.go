@@ -67,6 +67,10 @@
 //   - propagators: OTEL_PROPAGATORS; tracecontext,baggage.
 //   - OTLP protocol: OTEL_EXPORTER_OTLP_TRACES_PROTOCOL (or _METRICS_);
 //     OTEL_EXPORTER_OTLP_PROTOCOL; http/protobuf.
+//   - hash key of personal data: OTELKIT_HASH_KEY or OTELKIT_HASH_KEY_FILE;
+//     [tracing.RedactionRules].HashKey of [WithRedaction]; the key installed
+//     before (by [tracing.SetHashKey] or another Setup); none (see "The hash
+//     key" in package tracing).
 //
 // # Environment variables
 //
@@ -92,12 +96,14 @@
 //	OTEL_METRIC_EXPORT_INTERVAL, OTEL_METRIC_EXPORT_TIMEOUT: read by the SDK
 //	OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT: read by autoexport
 //	OTEL_GO_X_OBSERVABILITY: true makes the SDK measure its spans and exporters (experimental)
+//	OTELKIT_HASH_KEY                   the key of the hash of personal data (user.id), at least 16 bytes; the same in every service
+//	OTELKIT_HASH_KEY_FILE              a file holding that key (a mounted secret); set one of the two
 //
 // "tracecontext" is always [w3c.TraceContext]. Setup rejects a value it
 // cannot use, rather than half-apply it as the SDK's parsers do, with a
 // [*ConfigError] naming the variable and the value (a headers value, which
-// holds credentials, is shown as <redacted>); all such errors are returned at
-// once. It never panics.
+// holds credentials, and the hash key are shown as <redacted>); all such
+// errors are returned at once. It never panics.
 //
 // # Shutdown
 //

@@ -2,12 +2,6 @@ module github.com/otelkit/otelkit/sdk/otelsetup
 
 go 1.26.0
 
-replace (
-	github.com/otelkit/otelkit => ../..
-	github.com/otelkit/otelkit/logcorr => ../../logcorr
-	github.com/otelkit/otelkit/sdk => ..
-)
-
 require (
 	github.com/otelkit/otelkit v0.0.0-00010101000000-000000000000
 	github.com/otelkit/otelkit/logcorr v0.0.0-00010101000000-000000000000
@@ -67,4 +61,10 @@ require (
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/genproto/googleapis/api v0.0.0-20260928230214-8a89bd6388cc // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260928230214-8a89bd6388cc // indirect
+)
+
+replace (
+	github.com/otelkit/otelkit => ../..
+	github.com/otelkit/otelkit/logcorr => ../../logcorr
+	github.com/otelkit/otelkit/sdk => ..
 )

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -19,39 +18,41 @@ import (
 )
 
 // buildPipeline builds a provider the way Setup does, through the conventions
-// hooks, over an in-memory exporter behind a batch span processor.
-func buildPipeline(t *testing.T, head sdktrace.Sampler, opts ...Option) (*sdktrace.TracerProvider, *tracetest.InMemoryExporter) {
+// hooks, over a recorder behind a batch span processor.
+func buildPipeline(t *testing.T, head sdktrace.Sampler, opts ...Option) (*sdktrace.TracerProvider, *tracingtest.Recorder) {
 	t.Helper()
 	var cfg config
 	for _, o := range opts {
 		o.apply(&cfg)
 	}
-	exp := tracetest.NewInMemoryExporter()
+	rec := tracingtest.New(t, tracingtest.WithoutGlobals())
 	tpOpts := []sdktrace.TracerProviderOption{sdktrace.WithSampler(cfg.conv.sampler(head))}
 	for _, p := range cfg.conv.spanProcessors() {
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(p))
 	}
-	tpOpts = append(tpOpts, sdktrace.WithBatcher(cfg.conv.wrapExporter(exp)))
+	tpOpts = append(tpOpts, sdktrace.WithBatcher(cfg.conv.wrapExporter(rec.Exporter())))
 	tp := sdktrace.NewTracerProvider(tpOpts...)
 	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
-	return tp, exp
+	return tp, rec
 }
 
-func exportedNames(t *testing.T, tp *sdktrace.TracerProvider, exp *tracetest.InMemoryExporter) []string {
+// exportedNames flushes tp and returns the names of the spans exported, in
+// order: flushing, not waiting, shows that the others were not exported.
+func exportedNames(t *testing.T, tp *sdktrace.TracerProvider, rec *tracingtest.Recorder) []string {
 	t.Helper()
 	if err := tp.ForceFlush(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	var names []string
-	for _, s := range exp.GetSpans() {
-		names = append(names, s.Name)
+	for _, s := range rec.Spans() {
+		names = append(names, s.Name())
 	}
 	sort.Strings(names)
 	return names
 }
 
 func TestKeepErrors_ExportsErrorsSlowSpansAndTheirLocalAncestors(t *testing.T) {
-	tp, exp := buildPipeline(t, sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0)), WithKeepErrors(time.Second))
+	tp, rec := buildPipeline(t, sdktrace.ParentBased(sdktrace.TraceIDRatioBased(0)), WithKeepErrors(time.Second))
 	tr := tp.Tracer("t")
 
 	// A normal trace: recorded, not exported.
@@ -86,7 +87,7 @@ func TestKeepErrors_ExportsErrorsSlowSpansAndTheirLocalAncestors(t *testing.T) {
 	_, quick := tr.Start(context.Background(), "quick.query", trace.WithTimestamp(start))
 	quick.End(trace.WithTimestamp(start.Add(999 * time.Millisecond)))
 
-	got := exportedNames(t, tp, exp)
+	got := exportedNames(t, tp, rec)
 	want := []string{"failing.leaf", "failing.mid", "failing.root", "slow.query"}
 	if len(got) != len(want) {
 		t.Fatalf("exported %v, want %v", got, want)
@@ -96,36 +97,34 @@ func TestKeepErrors_ExportsErrorsSlowSpansAndTheirLocalAncestors(t *testing.T) {
 			t.Fatalf("exported %v, want %v", got, want)
 		}
 	}
-	for _, s := range exp.GetSpans() {
-		if !s.SpanContext.IsSampled() {
-			t.Errorf("%s exported with the unsampled flag", s.Name)
+	for _, s := range rec.Spans() {
+		if !s.SpanContext().IsSampled() {
+			t.Errorf("%s exported with the unsampled flag", s.Name())
 		}
 	}
+	rec.AssertParent(t, rec.Span(t, "failing.mid"), rec.Span(t, "failing.leaf"))
 }
 
 func TestKeepErrors_SampledTracesExportedOnceAndRedacted(t *testing.T) {
-	tp, exp := buildPipeline(t, sdktrace.AlwaysSample(), WithKeepErrors(time.Second))
+	tp, rec := buildPipeline(t, sdktrace.AlwaysSample(), WithKeepErrors(time.Second))
 	ctx, root := tp.Tracer("t").Start(context.Background(), "sampled.root")
 	_ = tracing.Run(ctx, "sampled.leaf", func(context.Context) error { return errors.New("x") })
 	root.End()
-	got := exportedNames(t, tp, exp)
+	got := exportedNames(t, tp, rec)
 	if len(got) != 2 {
 		t.Fatalf("exported %v, want each span once", got)
 	}
 
-	tp, exp = buildPipeline(t, sdktrace.NeverSample(), WithKeepErrors(0))
+	tp, rec = buildPipeline(t, sdktrace.NeverSample(), WithKeepErrors(0))
 	_, s := tp.Tracer("t").Start(context.Background(), "redacted.root")
 	s.SetAttributes(attribute.String("db.password", "hunter2"))
 	tracing.RecordError(s, errors.New("x"))
 	s.End()
-	exportedNames(t, tp, exp)
-	spans := exp.GetSpans()
-	if len(spans) != 1 {
-		t.Fatalf("exported %d spans, want 1", len(spans))
+	if got := exportedNames(t, tp, rec); len(got) != 1 {
+		t.Fatalf("exported %v, want redacted.root", got)
 	}
-	if v, _ := tracingtest.Attr(spans[0].Attributes, "db.password"); v.AsString() != "***" {
-		t.Errorf("kept span not redacted: db.password = %q", v.AsString())
-	}
+	rec.AssertAttrs(t, rec.Span(t, "redacted.root"), attribute.String("db.password", "***"))
+	rec.AssertNoSecrets(t, "hunter2")
 }
 
 func TestConventionsConfig_Defaults(t *testing.T) {
@@ -157,44 +156,30 @@ func TestConventionsConfig_Defaults(t *testing.T) {
 // removes it.
 func TestWithErrorClassifier_IsPerProvider(t *testing.T) {
 	errMiss := errors.New("cache miss")
-	setup := func(opts ...Option) (Providers, *tracetest.InMemoryExporter, func(context.Context) error) {
-		exp := tracetest.NewInMemoryExporter()
+	setup := func(opts ...Option) (Providers, *tracingtest.Recorder, func(context.Context) error) {
+		rec := tracingtest.New(t, tracingtest.WithoutGlobals())
 		var p Providers
 		shutdown, err := Setup(context.Background(), append([]Option{WithServiceName("svc"),
 			WithDefaultTracesExporter("none"), WithDefaultMetricsExporter("none"),
-			WithSpanExporter(exp), WithoutGlobals(&p)}, opts...)...)
+			WithSpanExporter(rec.Exporter()), WithoutGlobals(&p)}, opts...)...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return p, exp, shutdown
+		return p, rec, shutdown
 	}
-	status := func(p Providers, exp *tracetest.InMemoryExporter) codes.Code {
-		exp.Reset()
+	lookup := func(p Providers, rec *tracingtest.Recorder) sdktrace.ReadOnlySpan {
 		ctx, parent := p.TracerProvider.Tracer("t").Start(context.Background(), "test.parent")
 		_, span := tracing.Start(ctx, "test.lookup")
 		tracing.RecordError(span, errMiss)
 		span.End()
 		parent.End()
-		if err := p.TracerProvider.(*sdktrace.TracerProvider).ForceFlush(context.Background()); err != nil {
-			t.Fatal(err)
-		}
-		for _, s := range exp.GetSpans() {
-			if s.Name == "test.lookup" {
-				return s.Status.Code
-			}
-		}
-		t.Fatal("no test.lookup span")
-		return 0
+		return rec.WaitFor(t, "test.lookup")
 	}
-	classified, expC, shutdownC := setup(WithErrorClassifier(func(err error) bool { return errors.Is(err, errMiss) }))
-	plain, expP, shutdownP := setup()
+	classified, recC, shutdownC := setup(WithErrorClassifier(func(err error) bool { return errors.Is(err, errMiss) }))
+	plain, recP, shutdownP := setup()
 	defer shutdownP(context.Background())
-	if got := status(classified, expC); got != codes.Unset {
-		t.Errorf("classified provider: status %v, want unset", got)
-	}
-	if got := status(plain, expP); got != codes.Error {
-		t.Errorf("other provider: status %v, want Error: the classifier leaked", got)
-	}
+	recC.AssertOK(t, lookup(classified, recC))
+	recP.AssertError(t, lookup(plain, recP), "*errors.errorString") // the classifier did not leak
 	if err := shutdownC(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -3,16 +3,15 @@ package otelsetup_test
 import (
 	"context"
 	"errors"
-	"sort"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkit/otelkit/sdk/otelsetup"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/tracing"
 )
 
@@ -23,13 +22,13 @@ func TestSetup_ConventionsInThePipeline(t *testing.T) {
 	for _, v := range []string{"OTEL_TRACES_SAMPLER", "OTEL_TRACES_EXPORTER", "OTEL_SDK_DISABLED", "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"} {
 		t.Setenv(v, "")
 	}
-	exp := tracetest.NewInMemoryExporter()
+	rec := tracingtest.New(t, tracingtest.WithoutGlobals())
 	var p otelsetup.Providers
 	shutdown, err := otelsetup.Setup(context.Background(),
 		otelsetup.WithServiceName("payments"),
 		otelsetup.WithDefaultTracesExporter("none"),
 		otelsetup.WithDefaultMetricsExporter("none"),
-		otelsetup.WithSpanExporter(exp),
+		otelsetup.WithSpanExporter(rec.Exporter()),
 		otelsetup.WithSampler(sdktrace.NeverSample()),
 		otelsetup.WithKeepErrors(time.Second),
 		otelsetup.WithoutGlobals(&p),
@@ -55,35 +54,21 @@ func TestSetup_ConventionsInThePipeline(t *testing.T) {
 	if err == nil {
 		t.Fatal("error lost")
 	}
-	// The in-memory exporter forgets its spans when shut down: flush instead.
-	if err := p.TracerProvider.(*sdktrace.TracerProvider).ForceFlush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	spans := exp.GetSpans()
 	if err := shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	var names []string
-	for _, s := range spans {
-		names = append(names, s.Name)
+	// The failing branch only.
+	rec.AssertNoSpan(t, "payments.ok")
+	rec.AssertNoSpan(t, "payments.step")
+	if n := len(rec.Spans()); n != 2 {
+		t.Errorf("exported %d spans, want 2", n)
 	}
-	sort.Strings(names)
-	if len(names) != 2 || names[0] != "payments.call_provider" || names[1] != "payments.charge" {
-		t.Fatalf("exported %v, want the failing branch only", names)
+	charge, call := rec.Span(t, "payments.charge"), rec.Span(t, "payments.call_provider")
+	rec.AssertParent(t, charge, call)
+	rec.AssertError(t, call, "*errors.errorString")
+	for _, s := range []sdktrace.ReadOnlySpan{charge, call} {
+		rec.AssertAttrs(t, s, tracing.OrderID.String("o-42"), tracing.RedactAttr(tracing.UserID.String("u-7")))
 	}
-	for _, s := range spans {
-		got := map[attribute.Key]string{}
-		for _, kv := range s.Attributes {
-			got[kv.Key] = kv.Value.String()
-		}
-		if got["order.id"] != "o-42" {
-			t.Errorf("%s: order.id = %q", s.Name, got["order.id"])
-		}
-		if u := got["user.id"]; u == "" || u == "u-7" {
-			t.Errorf("%s: user.id = %q, want a hash", s.Name, u)
-		}
-		if s.Name == "payments.call_provider" && got["payment.provider.key"] != "sk_live_abc...xyz" {
-			t.Errorf("provider key exported as %q", got["payment.provider.key"])
-		}
-	}
+	rec.AssertAttrs(t, call, attribute.String("payment.provider.key", "sk_live_abc...xyz"))
+	rec.AssertNoSecrets(t, "u-7", "sk_live_abcdefghijklmnopxyz")
 }

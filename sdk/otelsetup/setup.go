@@ -71,10 +71,13 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 		return nop, err
 	}
 	prop, propErr := parsePropagators()
+	// Read even with the SDK disabled: log lines are redacted with it.
+	hashKey, hashKeyErr := hashKeyFromEnv()
 	if disabled {
-		if propErr != nil {
-			return nop, propErr
+		if err := errors.Join(propErr, hashKeyErr); err != nil {
+			return nop, err
 		}
+		c.conv.useHashKey(hashKey)
 		sc.install(tracenoop.NewTracerProvider(), metricnoop.NewMeterProvider(), prop)
 		return nop, nil
 	}
@@ -88,9 +91,10 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 	if ve := (*batch.VarError)(nil); errors.As(batchErr, &ve) {
 		batchErr = &ConfigError{Variable: ve.Name, Value: ve.Value, Err: ve.Err}
 	}
-	if err := errors.Join(propErr, samplerErr, tracesErr, metricsErr, resErr, batchErr); err != nil {
+	if err := errors.Join(propErr, hashKeyErr, samplerErr, tracesErr, metricsErr, resErr, batchErr); err != nil {
 		return nop, err
 	}
+	c.conv.useHashKey(hashKey)
 
 	exporters, err := sc.spanExporters(ctx, traces)
 	if err != nil {

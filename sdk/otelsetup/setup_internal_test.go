@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 )
 
 type failingExporter struct{ shutdowns int }
@@ -21,29 +21,8 @@ func (*failingExporter) ExportSpans(context.Context, []sdktrace.ReadOnlySpan) er
 
 func (f *failingExporter) Shutdown(context.Context) error { f.shutdowns++; return nil }
 
-// captureReports routes otel.Handle to a slice for the test's duration.
-func captureReports(t *testing.T) func() []error {
-	t.Helper()
-	prev := otel.GetErrorHandler()
-	var (
-		mu   sync.Mutex
-		errs []error
-	)
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
-		mu.Lock()
-		defer mu.Unlock()
-		errs = append(errs, err)
-	}))
-	t.Cleanup(func() { otel.SetErrorHandler(prev) })
-	return func() []error {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]error(nil), errs...)
-	}
-}
-
 func TestReportingExporter_ReportsFailuresAtMostOncePerInterval(t *testing.T) {
-	reported := captureReports(t)
+	reported := tracingtest.Reports(t)
 	inner := &failingExporter{}
 	e := newReportingExporter(inner, time.Hour)
 	spans := tracetest.SpanStubs{{Name: "a"}, {Name: "b"}}.Snapshots()
@@ -74,7 +53,7 @@ func TestReportingExporter_ReportsFailuresAtMostOncePerInterval(t *testing.T) {
 }
 
 func TestReportingExporter_ReportsAgainAfterInterval(t *testing.T) {
-	reported := captureReports(t)
+	reported := tracingtest.Reports(t)
 	e := newReportingExporter(&failingExporter{}, time.Nanosecond)
 	spans := tracetest.SpanStubs{{Name: "a"}}.Snapshots()
 	for range 3 {

@@ -29,15 +29,17 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/otelkit/otelkit/sdk/otelsetup"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/sdk/waterfall"
 	"github.com/otelkit/otelkit/tracing"
 )
 
-// setenv clears every OTEL_* variable for the test, then sets kv pairs.
+// setenv clears every OTEL_* and OTELKIT_* variable for the test, then
+// sets kv pairs.
 func setenv(t *testing.T, kv ...string) {
 	t.Helper()
 	for _, e := range os.Environ() {
-		if k, _, _ := strings.Cut(e, "="); strings.HasPrefix(k, "OTEL_") {
+		if k, _, _ := strings.Cut(e, "="); strings.HasPrefix(k, "OTEL_") || strings.HasPrefix(k, "OTELKIT_") {
 			t.Setenv(k, "")
 		}
 	}
@@ -77,28 +79,6 @@ func keepGlobals(t *testing.T) {
 		otel.SetTextMapPropagator(prop)
 		otel.SetErrorHandler(eh)
 	})
-}
-
-// recorder is a span exporter keeping what it received after Shutdown, which
-// the SDK's in-memory exporter forgets.
-type recorder struct {
-	mu    sync.Mutex
-	spans []sdktrace.ReadOnlySpan
-}
-
-func (r *recorder) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.spans = append(r.spans, spans...)
-	return nil
-}
-
-func (r *recorder) Shutdown(context.Context) error { return nil }
-
-func (r *recorder) Spans() []sdktrace.ReadOnlySpan {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.spans
 }
 
 func setup(t *testing.T, opts ...otelsetup.Option) (otelsetup.Providers, func() error) {
@@ -529,18 +509,14 @@ func (schemaDetector) Detect(context.Context) (*resource.Resource, error) {
 
 func TestSetup_ResourceSchemaConflictDoesNotFail(t *testing.T) {
 	setenv(t, "OTEL_SERVICE_NAME", "svc", "OTEL_TRACES_EXPORTER", "none", "OTEL_METRICS_EXPORTER", "none")
-	mem := &recorder{}
-	p, shutdown := setup(t, otelsetup.WithResourceDetectors(schemaDetector{}), otelsetup.WithSpanExporter(mem))
+	rec := tracingtest.New(t, tracingtest.WithoutGlobals())
+	p, shutdown := setup(t, otelsetup.WithResourceDetectors(schemaDetector{}), otelsetup.WithSpanExporter(rec.Exporter()))
 	_, s := p.TracerProvider.Tracer("t").Start(context.Background(), "op")
 	s.End()
 	if err := shutdown(); err != nil {
 		t.Fatal(err)
 	}
-	spans := mem.Spans()
-	if len(spans) != 1 {
-		t.Fatalf("want 1 span, got %d", len(spans))
-	}
-	res := spans[0].Resource()
+	res := rec.Span(t, "op").Resource()
 	if v, _ := res.Set().Value("cloud.provider"); v.AsString() != "test" {
 		t.Errorf("detector attribute lost: %v", res)
 	}
@@ -553,16 +529,18 @@ func TestSetup_ResourceSchemaConflictDoesNotFail(t *testing.T) {
 // registers once and points the factory at the current run's recorder.
 var (
 	registerMemoryExporter sync.Once
-	memoryExporter         atomic.Pointer[recorder]
+	memoryExporter         atomic.Pointer[tracingtest.Recorder]
 )
 
 func TestSetup_DelegatesOtherNamesToAutoexport(t *testing.T) {
 	noLeaks(t)
-	mem := &recorder{}
+	rec := tracingtest.New(t, tracingtest.WithoutGlobals())
 	registerMemoryExporter.Do(func() {
-		autoexport.RegisterSpanExporter("memory-test", func(context.Context) (sdktrace.SpanExporter, error) { return memoryExporter.Load(), nil })
+		autoexport.RegisterSpanExporter("memory-test", func(context.Context) (sdktrace.SpanExporter, error) {
+			return memoryExporter.Load().Exporter(), nil
+		})
 	})
-	memoryExporter.Store(mem)
+	memoryExporter.Store(rec)
 	setenv(t, "OTEL_SERVICE_NAME", "svc", "OTEL_TRACES_EXPORTER", "memory-test",
 		"OTEL_METRICS_EXPORTER", "prometheus", "OTEL_EXPORTER_PROMETHEUS_HOST", "127.0.0.1", "OTEL_EXPORTER_PROMETHEUS_PORT", "0")
 	p, shutdown := setup(t)
@@ -571,9 +549,7 @@ func TestSetup_DelegatesOtherNamesToAutoexport(t *testing.T) {
 	if err := shutdown(); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(mem.Spans()); n != 1 {
-		t.Errorf("registered exporter got %d spans, want 1", n)
-	}
+	rec.Span(t, "op") // exported through the registered exporter
 }
 
 // freeAddr returns a loopback address nothing listens on.
@@ -592,15 +568,7 @@ func TestSetup_UnreachableCollector(t *testing.T) {
 		t.Run(protocol, func(t *testing.T) {
 			keepGlobals(t)
 			noLeaks(t)
-			var (
-				mu      sync.Mutex
-				reports []error
-			)
-			otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
-				mu.Lock()
-				defer mu.Unlock()
-				reports = append(reports, err)
-			}))
+			reports := tracingtest.CaptureReports(t)
 			setenv(t, "OTEL_SERVICE_NAME", "svc", "OTEL_EXPORTER_OTLP_PROTOCOL", protocol,
 				"OTEL_EXPORTER_OTLP_ENDPOINT", "http://"+freeAddr(t),
 				"OTEL_BSP_MAX_QUEUE_SIZE", "64", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "16")
@@ -632,21 +600,9 @@ func TestSetup_UnreachableCollector(t *testing.T) {
 			}
 			// Exports still running at the deadline are cancelled and
 			// reported in the background.
-			dropped := func() bool {
-				mu.Lock()
-				defer mu.Unlock()
-				return slices.ContainsFunc(reports, func(e error) bool { return strings.Contains(e.Error(), "spans dropped") })
-			}
-			for deadline := time.Now().Add(10 * time.Second); !dropped() && time.Now().Before(deadline); {
-				time.Sleep(10 * time.Millisecond)
-			}
-			if !dropped() {
-				t.Errorf("no dropped-spans report through otel.Handle")
-			}
-			mu.Lock()
-			defer mu.Unlock()
-			if len(reports) > 10 {
-				t.Errorf("%d reports: not rate limited: %v", len(reports), reports)
+			reports.WaitFor(t, func(e error) bool { return strings.Contains(e.Error(), "spans dropped") })
+			if all := reports.All(); len(all) > 10 {
+				t.Errorf("%d reports: not rate limited: %v", len(all), all)
 			}
 		})
 	}

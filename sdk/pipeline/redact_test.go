@@ -8,8 +8,6 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkit/otelkit/sdk/pipeline"
@@ -23,8 +21,8 @@ const (
 )
 
 func TestRedactor_ExporterCoversSpanEventLinkAttributesAndStatus(t *testing.T) {
-	inner := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(pipeline.NewRedactingExporter(inner, nil)))
+	rec := tracingtest.New(t, tracingtest.WithoutGlobals())
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(pipeline.NewRedactingExporter(rec.Exporter(), nil)))
 	defer tp.Shutdown(context.Background())
 	tr := tp.Tracer("t")
 	_, other := tr.Start(context.Background(), "orders.other")
@@ -37,11 +35,10 @@ func TestRedactor_ExporterCoversSpanEventLinkAttributesAndStatus(t *testing.T) {
 	tracing.RecordError(span, errors.New("declined card "+testCard))
 	span.End()
 
-	spans := inner.GetSpans()
-	s := spanNamed(t, spans, "payments.charge")
+	s := rec.Span(t, "payments.charge")
 	dump := strings.Join([]string{
-		attrsString(s.Attributes), attrsString(s.Events[0].Attributes), attrsString(s.Events[1].Attributes),
-		attrsString(s.Links[0].Attributes), s.Status.Description,
+		attrsString(s.Attributes()), attrsString(s.Events()[0].Attributes), attrsString(s.Events()[1].Attributes),
+		attrsString(s.Links()[0].Attributes), s.Status().Description,
 	}, " | ")
 	for _, secret := range []string{testPK, "u-7", "abcdefghijklmnopqrstuvwxyz", "tok_abcdefghijklmnopqrstuv", testCard} {
 		if strings.Contains(dump, secret) {
@@ -53,12 +50,11 @@ func TestRedactor_ExporterCoversSpanEventLinkAttributesAndStatus(t *testing.T) {
 			t.Errorf("%q missing from %s", kept, dump)
 		}
 	}
-	if v, _ := tracingtest.Attr(s.Attributes, semconv.ErrorTypeKey); v.AsString() == "" {
-		t.Errorf("unrelated attributes lost: %s", dump)
-	}
+	rec.AssertError(t, s, "*errors.errorString") // unrelated attributes kept
+	rec.AssertNoSecrets(t, testPK, "u-7", "tok_abcdefghijklmnopqrstuv", testCard)
 	// The untouched span is passed through as recorded.
-	if o := spanNamed(t, spans, "orders.other"); len(o.Attributes) != 0 {
-		t.Errorf("orders.other = %v", o.Attributes)
+	if o := rec.Span(t, "orders.other"); len(o.Attributes()) != 0 {
+		t.Errorf("orders.other = %v", o.Attributes())
 	}
 }
 
@@ -78,23 +74,11 @@ func TestRedactor_ZeroValueHashesPersonalDataOnly(t *testing.T) {
 	if got, _ := r.Attr(tracing.UserID.String("u-7")); got != tracing.RedactAttr(tracing.UserID.String("u-7")) {
 		t.Errorf("zero tracing.Redactor: user.id = %q, want the default hash", got.Value.AsString())
 	}
-	inner := tracetest.NewInMemoryExporter()
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(pipeline.NewRedactingExporter(inner, &r)))
+	rec := tracingtest.New(t, tracingtest.WithoutGlobals())
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(pipeline.NewRedactingExporter(rec.Exporter(), &r)))
 	defer tp.Shutdown(context.Background())
 	_, span := tp.Tracer("t").Start(context.Background(), "orders.zero", trace.WithAttributes(tracing.UserID.String("u-7")))
 	span.End()
-	if v, _ := tracingtest.Attr(inner.GetSpans()[0].Attributes, tracing.UserID.Key()); strings.Contains(v.AsString(), "u-7") {
-		t.Errorf("zero tracing.Redactor exported user.id in clear: %q", v.AsString())
-	}
-}
-
-func spanNamed(t *testing.T, spans tracetest.SpanStubs, name string) tracetest.SpanStub {
-	t.Helper()
-	for _, s := range spans {
-		if s.Name == name {
-			return s
-		}
-	}
-	t.Fatalf("no span %q in %d spans", name, len(spans))
-	return tracetest.SpanStub{}
+	rec.AssertAttrs(t, rec.Span(t, "orders.zero"), tracing.RedactAttr(tracing.UserID.String("u-7")))
+	rec.AssertNoSecrets(t, "u-7")
 }

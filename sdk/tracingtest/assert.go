@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
@@ -39,52 +40,68 @@ func InTrace(s sdktrace.ReadOnlySpan) Match {
 	return func(o sdktrace.ReadOnlySpan) bool { return o.SpanContext().TraceID() == id }
 }
 
-// Find returns the ended spans named name that all of match select.
-func (r *Recorder) Find(name string, match ...Match) []sdktrace.ReadOnlySpan {
-	var out []sdktrace.ReadOnlySpan
-next:
-	for _, s := range r.Spans() {
-		if s.Name() != name {
-			continue
-		}
-		for _, m := range match {
-			if m != nil && !m(s) {
-				continue next
-			}
-		}
-		out = append(out, s)
+// ChildOf matches the spans whose parent is parent: a recorded span or a
+// live [trace.Span].
+func ChildOf(parent interface{ SpanContext() trace.SpanContext }) Match {
+	sc := parent.SpanContext()
+	return func(s sdktrace.ReadOnlySpan) bool {
+		return s.Parent().TraceID() == sc.TraceID() && s.Parent().SpanID() == sc.SpanID()
 	}
-	return out
+}
+
+// Find returns the ended spans named name that all of match select, in the
+// order they ended.
+func (r *Recorder) Find(name string, match ...Match) []sdktrace.ReadOnlySpan {
+	return find(r.Spans(), name, match)
 }
 
 // Span returns the one ended span named name that all of match select, and
-// fails the test, showing the recorded waterfall, if there is none or more
-// than one.
+// fails the test with Fatalf if there is none or more than one, naming what
+// was recorded instead. A span that ends on another goroutine may not have
+// ended yet: wait for it with [Recorder.WaitFor].
 func (r *Recorder) Span(tb TB, name string, match ...Match) sdktrace.ReadOnlySpan {
 	tb.Helper()
 	found := r.Find(name, match...)
-	if len(found) != 1 {
-		tb.Fatalf("tracingtest: want one ended span %q, found %d\n%s", name, len(found), r.Waterfall())
-		return nil
+	switch len(found) {
+	case 1:
+		return found[0]
+	case 0:
+		r.fail(tb, true, "want one ended span %q, found none: %s", name, r.whatIsThere(name, match, 0))
+	default:
+		r.fail(tb, true, "want one ended span %q, found %d: %s", name, len(found), describeAll(found))
 	}
-	return found[0]
+	return nil
+}
+
+// AssertNoSpan checks that no span named name that all of match select was
+// recorded, ended or still open.
+func (r *Recorder) AssertNoSpan(tb TB, name string, match ...Match) bool {
+	tb.Helper()
+	found := append(r.Find(name, match...), find(r.openSpans(), name, match)...)
+	if len(found) == 0 {
+		return true
+	}
+	r.fail(tb, false, "want no span %q, found %d: %s", name, len(found), describeAll(found))
+	return false
 }
 
 // AssertParent checks that parent is the parent of child, across services
-// too.
-func (r *Recorder) AssertParent(tb TB, parent, child sdktrace.ReadOnlySpan) bool {
+// too. parent is a recorded span or a live [trace.Span], such as the span a
+// test starts around the call under test.
+func (r *Recorder) AssertParent(tb TB, parent interface{ SpanContext() trace.SpanContext }, child sdktrace.ReadOnlySpan) bool {
 	tb.Helper()
-	if child.Parent().TraceID() == parent.SpanContext().TraceID() && child.Parent().SpanID() == parent.SpanContext().SpanID() {
+	want := parent.SpanContext()
+	if child.Parent().TraceID() == want.TraceID() && child.Parent().SpanID() == want.SpanID() {
 		return true
 	}
-	tb.Errorf("tracingtest: %s is not the parent of %s (its parent is %s)\n%s",
-		describe(parent), describe(child), r.nameOf(child.Parent()), r.Waterfall())
+	r.fail(tb, false, "want %s as the parent of %s, found %s", r.nameOf(want), describe(child), r.nameOf(child.Parent()))
 	return false
 }
 
 // AssertLinked checks that from has a link to to, as a batch consumer links
-// the producers of its messages.
-func (r *Recorder) AssertLinked(tb TB, from, to sdktrace.ReadOnlySpan) bool {
+// the producers of its messages. to is a recorded span or a live
+// [trace.Span].
+func (r *Recorder) AssertLinked(tb TB, from sdktrace.ReadOnlySpan, to interface{ SpanContext() trace.SpanContext }) bool {
 	tb.Helper()
 	want := to.SpanContext()
 	var have []string
@@ -94,8 +111,25 @@ func (r *Recorder) AssertLinked(tb TB, from, to sdktrace.ReadOnlySpan) bool {
 		}
 		have = append(have, r.nameOf(l.SpanContext))
 	}
-	tb.Errorf("tracingtest: %s has no link to %s (links: %v)\n%s", describe(from), describe(to), have, r.Waterfall())
+	if len(have) == 0 {
+		have = []string{"none"}
+	}
+	r.fail(tb, false, "want a link from %s to %s, found links to %s", describe(from), r.nameOf(want), list(have))
 	return false
+}
+
+// SpanOf returns the ended span with span context sc, as found in a link,
+// a message's headers or a response, and fails the test with Fatalf if it
+// was not recorded.
+func (r *Recorder) SpanOf(tb TB, sc trace.SpanContext) sdktrace.ReadOnlySpan {
+	tb.Helper()
+	for _, s := range r.Spans() {
+		if s.SpanContext().TraceID() == sc.TraceID() && s.SpanContext().SpanID() == sc.SpanID() {
+			return s
+		}
+	}
+	r.fail(tb, true, "want the ended span %s of trace %s, found %s", sc.SpanID(), sc.TraceID(), r.nameOf(sc))
+	return nil
 }
 
 // AssertSameTrace checks that spans all belong to one trace.
@@ -103,7 +137,7 @@ func (r *Recorder) AssertSameTrace(tb TB, spans ...sdktrace.ReadOnlySpan) bool {
 	tb.Helper()
 	for _, s := range spans[min(1, len(spans)):] {
 		if s.SpanContext().TraceID() != spans[0].SpanContext().TraceID() {
-			tb.Errorf("tracingtest: %s and %s are in different traces\n%s", describe(spans[0]), describe(s), r.Waterfall())
+			r.fail(tb, false, "want %s in the trace of %s, found it in trace %s", describe(s), describe(spans[0]), s.SpanContext().TraceID())
 			return false
 		}
 	}
@@ -118,11 +152,7 @@ func (r *Recorder) AssertAllEnded(tb TB) bool {
 	if len(open) == 0 {
 		return true
 	}
-	names := make([]string, len(open))
-	for i, s := range open {
-		names[i] = describe(s)
-	}
-	tb.Errorf("tracingtest: %d span(s) started and never ended: %s\n%s", len(open), strings.Join(names, ", "), r.Waterfall())
+	r.fail(tb, false, "want every span ended, found %d open: %s", len(open), describeAll(open))
 	return false
 }
 
@@ -147,7 +177,7 @@ func (r *Recorder) AssertNames(tb TB) bool {
 	if len(bad) == 0 {
 		return true
 	}
-	tb.Errorf("tracingtest: span names break the convention:\n  %s\n%s", strings.Join(bad, "\n  "), r.Waterfall())
+	r.fail(tb, false, "span names break the convention: %s", list(bad))
 	return false
 }
 
@@ -195,7 +225,7 @@ next:
 	if len(missing) == 0 {
 		return true
 	}
-	tb.Errorf("tracingtest: business attributes missing:\n  %s\n%s", strings.Join(missing, "\n  "), r.Waterfall())
+	r.fail(tb, false, "business attributes missing: %s", list(missing))
 	return false
 }
 
@@ -215,8 +245,63 @@ func (r *Recorder) AssertAttrs(tb TB, s sdktrace.ReadOnlySpan, kvs ...attribute.
 	if len(bad) == 0 {
 		return true
 	}
-	tb.Errorf("tracingtest: %s: %s\n%s", describe(s), strings.Join(bad, "; "), r.Waterfall())
+	r.fail(tb, false, "%s: %s", describe(s), strings.Join(bad, "; "))
 	return false
+}
+
+// AssertNoAttrs checks that s carries none of keys.
+func (r *Recorder) AssertNoAttrs(tb TB, s sdktrace.ReadOnlySpan, keys ...attribute.Key) bool {
+	tb.Helper()
+	var bad []string
+	for _, k := range keys {
+		if v, ok := attr(s, k); ok {
+			bad = append(bad, fmt.Sprintf("%s = %s, want none", k, v.String()))
+		}
+	}
+	if len(bad) == 0 {
+		return true
+	}
+	r.fail(tb, false, "%s: %s", describe(s), strings.Join(bad, "; "))
+	return false
+}
+
+// AssertError checks that s records a failure as the conventions do: status
+// Error and `error.type` errorType (any value when errorType is empty).
+func (r *Recorder) AssertError(tb TB, s sdktrace.ReadOnlySpan, errorType string) bool {
+	tb.Helper()
+	typ, ok := attr(s, semconv.ErrorTypeKey)
+	if s.Status().Code == codes.Error && ok && (errorType == "" || typ.AsString() == errorType) {
+		return true
+	}
+	want := "any error.type"
+	if errorType != "" {
+		want = fmt.Sprintf("error.type %q", errorType)
+	}
+	r.fail(tb, false, "%s: want status Error and %s, found %s", describe(s), want, outcome(s))
+	return false
+}
+
+// AssertOK checks that s records no failure: its status is not Error and it
+// has no `error.type`, as for a success or an expected outcome.
+func (r *Recorder) AssertOK(tb TB, s sdktrace.ReadOnlySpan) bool {
+	tb.Helper()
+	if _, ok := attr(s, semconv.ErrorTypeKey); !ok && s.Status().Code != codes.Error {
+		return true
+	}
+	r.fail(tb, false, "%s: want no error, found %s", describe(s), outcome(s))
+	return false
+}
+
+// outcome describes the status and error.type of s in a failure message.
+func outcome(s sdktrace.ReadOnlySpan) string {
+	st := s.Status().Code.String()
+	if d := s.Status().Description; d != "" {
+		st += fmt.Sprintf(" %q", d)
+	}
+	if typ, ok := attr(s, semconv.ErrorTypeKey); ok {
+		return fmt.Sprintf("status %s and error.type %q", st, typ.AsString())
+	}
+	return fmt.Sprintf("status %s and no error.type", st)
 }
 
 // AssertNoSecrets checks that nothing secret or personal was exported in
@@ -228,11 +313,12 @@ func (r *Recorder) AssertAttrs(tb TB, s sdktrace.ReadOnlySpan, kvs ...attribute.
 // user ids the test used) anywhere, resource values included.
 func (r *Recorder) AssertNoSecrets(tb TB, values ...string) bool {
 	tb.Helper()
-	if leaks := Leaks(r.Spans(), values...); len(leaks) > 0 {
-		tb.Errorf("tracingtest: secrets or personal data exported in clear:\n  %s\n%s", strings.Join(leaks, "\n  "), r.Waterfall())
-		return false
+	leaks := Leaks(r.Spans(), values...)
+	if len(leaks) == 0 {
+		return true
 	}
-	return true
+	r.fail(tb, false, "secrets or personal data exported in clear: %s", list(leaks))
+	return false
 }
 
 // Leaks returns what [Recorder.AssertNoSecrets] reports, one line per leak,
@@ -291,12 +377,7 @@ func Leaks(spans []sdktrace.ReadOnlySpan, values ...string) []string {
 }
 
 func attr(s sdktrace.ReadOnlySpan, k attribute.Key) (attribute.Value, bool) {
-	for _, kv := range s.Attributes() {
-		if kv.Key == k {
-			return kv.Value, true
-		}
-	}
-	return attribute.Value{}, false
+	return Attr(s.Attributes(), k)
 }
 
 func serviceOf(s sdktrace.ReadOnlySpan) string {
@@ -308,18 +389,22 @@ func serviceOf(s sdktrace.ReadOnlySpan) string {
 	return ""
 }
 
-func describe(s sdktrace.ReadOnlySpan) string {
-	return fmt.Sprintf("%q (%s, span %s)", s.Name(), serviceOf(s), s.SpanContext().SpanID())
-}
-
 // nameOf names the recorded span with context sc, for failure messages.
 func (r *Recorder) nameOf(sc trace.SpanContext) string {
 	if !sc.IsValid() {
 		return "none: a root span"
 	}
-	for _, s := range append(r.Spans(), r.openSpans()...) {
-		if s.SpanContext().SpanID() == sc.SpanID() && s.SpanContext().TraceID() == sc.TraceID() {
+	same := func(s sdktrace.ReadOnlySpan) bool {
+		return s.SpanContext().SpanID() == sc.SpanID() && s.SpanContext().TraceID() == sc.TraceID()
+	}
+	for _, s := range r.Spans() {
+		if same(s) {
 			return describe(s)
+		}
+	}
+	for _, s := range r.openSpans() {
+		if same(s) {
+			return describe(s) + ", still open"
 		}
 	}
 	return "span " + sc.SpanID().String() + ", not recorded"
@@ -334,4 +419,15 @@ func Attr(attrs []attribute.KeyValue, key attribute.Key) (attribute.Value, bool)
 		}
 	}
 	return attribute.Value{}, false
+}
+
+// Event returns the first event of s named name, such as
+// semconv.ExceptionEventName; read its attributes with [Attr].
+func Event(s sdktrace.ReadOnlySpan, name string) (sdktrace.Event, bool) {
+	for _, e := range s.Events() {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return sdktrace.Event{}, false
 }

@@ -1,8 +1,8 @@
 // Package tracingtest lets a service's tests prove that the service follows
 // the tracing conventions of package tracing: it records spans in memory and
-// checks names, parents, links, business attributes and redaction, and its
-// failure messages draw the recorded trace as a waterfall, so the reader
-// sees what happened instead of a list of ids.
+// checks names, parents, links, business attributes, errors and redaction.
+// A failing test prints the recorded trace once, as a waterfall, so the
+// reader sees what happened instead of a list of ids.
 //
 // # Wiring
 //
@@ -31,25 +31,77 @@
 //	// ... run both, each with its provider ...
 //	rec.AssertParent(t, rec.Span(t, "checkout.create_order"), rec.Span(t, "POST /orders", tracingtest.InService("orders")))
 //
+// # Waiting for asynchronous spans
+//
+// Many spans end after the call under test returns: a Kafka consumer's
+// span ends on the client's goroutine, an outbox relay's in its loop, a
+// server span after the client has read the response, and spans of a batch
+// processor are exported on its own goroutine. [Recorder.Span] only sees
+// ended spans; [Recorder.WaitFor] and [Recorder.WaitForN] wait for them:
+//
+//	process := rec.WaitFor(t, "process orders", tracingtest.OfKind(trace.SpanKindConsumer))
+//	sends := rec.WaitForN(t, 3, "send orders")
+//
+// Spans of the providers of [New] and [Recorder.Service] are recorded on the
+// goroutine that ends them, before End returns; spans a pipeline of the
+// code under test exports through [Recorder.Exporter] are recorded on that
+// pipeline's exporting goroutine. Each recorded batch wakes the waiters,
+// which check and sleep again: waiting does not poll and costs nothing
+// while no span ends. A wait fails the test with Fatalf after
+// [DefaultWaitTimeout], or the time given with [WithWaitTimeout], naming
+// what was recorded instead.
+//
 // # Assertions
 //
-//   - [Recorder.Span] and [Recorder.Find]: spans by name, narrowed by
-//     [InService], [OfKind], [WithAttr], [InTrace].
+//   - [Recorder.Span] and [Recorder.Find]: ended spans by name, narrowed by
+//     [InService], [OfKind], [WithAttr], [InTrace], [ChildOf].
+//   - [Recorder.WaitFor], [Recorder.WaitForN]: the same, for spans that are
+//     still to end.
+//   - [Recorder.SpanOf]: the span of a span context found in a link, a
+//     message header or a response.
 //   - [Recorder.AssertParent], [Recorder.AssertLinked],
-//     [Recorder.AssertSameTrace]: the shape of the trace.
+//     [Recorder.AssertSameTrace]: the shape of the trace; the parent or the
+//     link target may be a live span the test started.
+//   - [Recorder.AssertNoSpan]: a span that must not be there.
 //   - [Recorder.AssertAllEnded]: every started span ended (run at cleanup).
 //   - [Recorder.AssertNames]: internal spans are `<domain>.<operation>`,
 //     protocol spans are not built from ids or URLs.
-//   - [Recorder.AssertBusiness], [Recorder.AssertAttrs]: required business
-//     attributes are present.
+//   - [Recorder.AssertBusiness], [Recorder.AssertAttrs],
+//     [Recorder.AssertNoAttrs]: attributes present with their values, or
+//     absent.
+//   - [Recorder.AssertError], [Recorder.AssertOK]: the outcome as the
+//     conventions record it, status Error with `error.type`, or neither.
 //   - [Recorder.AssertNoSecrets]: nothing the redaction rules would still
 //     change, and none of the given values, was exported in clear.
 //     [Leaks] makes the same check on spans exported elsewhere: a test that
 //     runs otelsetup.Setup itself hands it an [Exporter], which keeps its
 //     spans after the shutdown that flushes them.
+//   - [Attr], [Event]: read an attribute or an event for checks of your own.
+//   - [Reports], [CaptureReports]: what instrumentation reported through
+//     otel.Handle; [ReportLog.WaitFor] waits for a report made in the
+//     background, as [Recorder.WaitFor] waits for a span.
 //
-// Assertions report with Errorf and return whether they held; Span reports
-// with Fatalf. All take the test's TB so they work in subtests.
+// Assertions report with Errorf and return whether they held; Span and the
+// waits report with Fatalf. All take the test's TB so they work in
+// subtests.
+//
+// # Failure output
+//
+// Each failed assertion prints one line: what was expected and what was
+// found, with spans named as "name" (service, kind). A span looked for by a
+// name that was not recorded lists the closest names recorded; spans of
+// that name that the filters reject, or that are still open, are listed as
+// such:
+//
+//	tracingtest: want one ended span "orders.persit", found none: closest names "orders.persist", "send orders", "POST /orders"
+//	tracingtest: "payments.charge" (orders, internal): want status Error and error.type "timeout", found status Unset and no error.type
+//
+// The recorded trace is printed once per failing test, as a waterfall,
+// when the test ends (with Logf, or Errorf for a TB without Logf): after
+// the test's own work, so it shows every span that ended, and those still
+// open. The test given to [New] prints it whatever made it fail, its own
+// checks included; a subtest that fails an assertion of the kit prints it
+// when the subtest ends; a test that passes prints nothing.
 //
 // # Cost
 //

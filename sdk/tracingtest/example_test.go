@@ -66,3 +66,47 @@ func Example() {
 	// all ended: true
 	// failures: 0
 }
+
+// accept is code under test that hands work to a background worker: it
+// returns before the worker's span ends.
+func accept(ctx context.Context, work chan<- context.Context) error {
+	return tracing.Run(ctx, "orders.accept", func(ctx context.Context) error {
+		work <- ctx
+		return nil
+	})
+}
+
+// fulfil is the background worker, as a Kafka consumer or an outbox relay
+// would run it.
+func fulfil(work <-chan context.Context) {
+	for ctx := range work {
+		_ = tracing.Run(ctx, "orders.fulfil", func(context.Context) error { return nil })
+	}
+}
+
+// A span that ends on another goroutine, after the call under test
+// returns, is waited for: WaitFor wakes when it is recorded, or fails the
+// test after the wait timeout.
+func ExampleRecorder_WaitFor() {
+	t := &exampleT{}
+	defer t.done()
+	rec := tracingtest.New(t)
+	work := make(chan context.Context, 1)
+	defer close(work)
+	go fulfil(work)
+
+	err := accept(context.Background(), work)
+
+	fulfilled := rec.WaitFor(t, "orders.fulfil")
+	fmt.Println("error:", err)
+	fmt.Println("ended:", !fulfilled.EndTime().IsZero())
+	fmt.Println("parent:", rec.AssertParent(t, rec.Span(t, "orders.accept"), fulfilled))
+	fmt.Println("ok:", rec.AssertOK(t, fulfilled))
+	fmt.Println("failures:", t.failures)
+	// Output:
+	// error: <nil>
+	// ended: true
+	// parent: true
+	// ok: true
+	// failures: 0
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
@@ -45,7 +46,11 @@ type config struct {
 	endCheck bool
 	redact   bool
 	rules    tracing.RedactionRules
+	wait     time.Duration
 }
+
+// DefaultWaitTimeout is how long [Recorder.WaitFor] waits by default.
+const DefaultWaitTimeout = 10 * time.Second
 
 // WithService sets the service.name of the default provider. By default it
 // is [DefaultService].
@@ -73,6 +78,18 @@ func WithRedaction(rules tracing.RedactionRules) Option {
 	return optionFunc(func(c *config) { c.redact, c.rules = true, rules })
 }
 
+// WithWaitTimeout sets how long [Recorder.WaitFor] and [Recorder.WaitForN]
+// wait for spans to end before failing the test; d <= 0 is ignored. By
+// default they wait [DefaultWaitTimeout], long enough for a loaded CI
+// machine: a wait only lasts that long when the test is failing anyway.
+func WithWaitTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d > 0 {
+			c.wait = d
+		}
+	})
+}
+
 // WithoutRedaction records spans as the SDK ends them, to match a service
 // using [otelsetup.WithoutRedaction]. By default spans are redacted.
 func WithoutRedaction() Option { return optionFunc(func(c *config) { c.redact = false }) }
@@ -86,9 +103,14 @@ type Recorder struct {
 
 	mu        sync.Mutex
 	spans     []sdktrace.ReadOnlySpan // ended, as exported
+	changed   chan struct{}           // closed, and replaced, when spans grows
 	open      map[spanKey]sdktrace.ReadWriteSpan
 	providers map[string]*sdktrace.TracerProvider
 	stops     []func()
+	shown     map[TB]bool // tests whose failures print the waterfall at cleanup
+
+	// onWait, set by the package's own tests, runs when a wait blocks.
+	onWait func()
 }
 
 type spanKey struct {
@@ -102,16 +124,19 @@ type spanKey struct {
 // the global TracerProvider, with the W3C trace-context and baggage
 // propagators, until the test ends. Span names given to the tracing helpers
 // are checked strictly: a bad name fails the test. When the test ends, spans
-// left open fail it and the globals are restored.
+// left open fail it, a failed test prints the recorded spans as a waterfall
+// and the globals are restored.
 //
 //	rec := tracingtest.New(t)
 func New(tb TB, opts ...Option) *Recorder {
 	tb.Helper()
 	r := &Recorder{
-		cfg:       config{service: DefaultService, global: true, endCheck: true, redact: true},
+		cfg:       config{service: DefaultService, global: true, endCheck: true, redact: true, wait: DefaultWaitTimeout},
 		tb:        tb,
+		changed:   make(chan struct{}),
 		open:      make(map[spanKey]sdktrace.ReadWriteSpan),
 		providers: make(map[string]*sdktrace.TracerProvider),
+		shown:     make(map[TB]bool),
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -134,8 +159,11 @@ func New(tb TB, opts ...Option) *Recorder {
 			r.AssertAllEnded(tb)
 		}
 		r.mu.Lock()
-		stops, tps := r.stops, r.providers
+		stops, tps, failed := r.stops, r.providers, rememberable(tb) && r.shown[tb]
 		r.mu.Unlock()
+		if f, ok := tb.(interface{ Failed() bool }); failed || ok && f.Failed() {
+			r.show(tb)
+		}
 		for _, stop := range stops {
 			stop()
 		}
@@ -178,10 +206,20 @@ func (r *Recorder) Service(name string) *sdktrace.TracerProvider {
 	)
 	r.providers[name] = tp
 	r.stops = append(r.stops, tracing.StrictNames(tp, func(span string, err error) {
-		r.tb.Errorf("tracingtest: %s: %v", name, err)
+		r.fail(r.tb, false, "%s: %v", name, err)
 	}))
 	return tp
 }
+
+// Exporter returns an exporter that records into r, for code under test that
+// builds its own pipeline ([otelsetup.WithSpanExporter], a batch processor):
+// the spans it exports are found, waited for and checked like those of
+// r's own providers. It records spans as it receives them, without
+// redaction, and on the goroutine its pipeline exports on, so wait for them
+// with [Recorder.WaitFor]. Spans started by other providers are not tracked
+// while open: [Recorder.AssertAllEnded] does not see them. Its Shutdown does
+// nothing and r keeps what it recorded.
+func (r *Recorder) Exporter() sdktrace.SpanExporter { return recorderExporter{r} }
 
 // Spans returns the ended spans, as exported, in the order they ended.
 func (r *Recorder) Spans() []sdktrace.ReadOnlySpan {
@@ -197,8 +235,8 @@ func (r *Recorder) Reset() {
 	r.mu.Unlock()
 }
 
-// Waterfall renders the recorded spans, and those still open, as the
-// failure messages show them.
+// Waterfall renders the recorded spans, and those still open, as a failing
+// test prints them when it ends.
 func (r *Recorder) Waterfall() string {
 	var b bytes.Buffer
 	spans := r.Spans()
@@ -223,14 +261,21 @@ func (r *Recorder) openSpans() []sdktrace.ReadOnlySpan {
 	return out
 }
 
-// recorderExporter appends exported spans to the recorder.
+// recorderExporter appends exported spans to the recorder and wakes the
+// waiters. For the providers of New it runs synchronously on the goroutine
+// that ends the span, before End returns.
 type recorderExporter struct{ r *Recorder }
 
 var _ sdktrace.SpanExporter = recorderExporter{}
 
 func (e recorderExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	if len(spans) == 0 {
+		return nil
+	}
 	e.r.mu.Lock()
 	e.r.spans = append(e.r.spans, spans...)
+	close(e.r.changed) // wakes every waiter
+	e.r.changed = make(chan struct{})
 	e.r.mu.Unlock()
 	return nil
 }

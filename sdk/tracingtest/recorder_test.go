@@ -13,16 +13,20 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/tracing"
 )
 
-// fakeTB records what an assertion reports, to test that assertions fail.
+// fakeTB records what the kit reports, to test that assertions fail and
+// what they print. Cleanups run as the testing package runs them: last
+// first, including those registered while cleaning up.
 type fakeTB struct {
 	mu       sync.Mutex
 	errors   []string
+	logs     []string
 	fatal    bool
 	cleanups []func()
 }
@@ -34,16 +38,48 @@ func (f *fakeTB) Errorf(format string, args ...any) {
 	f.errors = append(f.errors, fmt.Sprintf(format, args...))
 }
 func (f *fakeTB) Fatalf(format string, args ...any) { f.Errorf(format, args...); f.fatal = true }
-func (f *fakeTB) Cleanup(fn func())                 { f.cleanups = append(f.cleanups, fn) }
+func (f *fakeTB) Logf(format string, args ...any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.logs = append(f.logs, fmt.Sprintf(format, args...))
+}
+func (f *fakeTB) Cleanup(fn func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cleanups = append(f.cleanups, fn)
+}
 func (f *fakeTB) finish() {
-	for i := len(f.cleanups) - 1; i >= 0; i-- {
-		f.cleanups[i]()
+	for {
+		f.mu.Lock()
+		if len(f.cleanups) == 0 {
+			f.mu.Unlock()
+			return
+		}
+		fn := f.cleanups[len(f.cleanups)-1]
+		f.cleanups = f.cleanups[:len(f.cleanups)-1]
+		f.mu.Unlock()
+		fn()
 	}
+}
+func (f *fakeTB) Failed() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.errors) > 0
 }
 func (f *fakeTB) failures() string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return strings.Join(f.errors, "\n")
+}
+func (f *fakeTB) logged() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return strings.Join(f.logs, "\n")
+}
+func (f *fakeTB) reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.errors, f.fatal = nil, false
 }
 
 // checkout runs a two-service checkout: the gateway sets business context
@@ -106,7 +142,9 @@ func TestRecorder_CheckoutAcrossServices(t *testing.T) {
 	}
 }
 
-func TestRecorder_FailuresShowTheWaterfall(t *testing.T) {
+// Each failed assertion is one line saying what was expected and what was
+// found; the waterfall is printed once, when the test ends.
+func TestRecorder_FailuresAreOneLineAndTheWaterfallIsPrintedOnce(t *testing.T) {
 	ft := &fakeTB{}
 	rec := tracingtest.New(ft, tracingtest.WithService("gateway"), tracingtest.WithoutRedaction())
 	checkout(t, rec, "4111 1111 1111 1111")
@@ -115,31 +153,190 @@ func TestRecorder_FailuresShowTheWaterfall(t *testing.T) {
 	if ft.failures() != "" {
 		t.Fatalf("unexpected failures: %s", ft.failures())
 	}
-	for name, check := range map[string]func() bool{
-		"parent":   func() bool { return rec.AssertParent(ft, persist, edge) },
-		"link":     func() bool { return rec.AssertLinked(ft, edge, persist) },
-		"business": func() bool { return rec.AssertBusiness(ft, []attribute.Key{tracing.TenantID.Key()}) },
-		"attrs":    func() bool { return rec.AssertAttrs(ft, persist, tracing.OrderID.String("o-1")) },
-		"secrets":  func() bool { return rec.AssertNoSecrets(ft) },
-		"values":   func() bool { return rec.AssertNoSecrets(ft, "o-42") },
-		"missing":  func() bool { rec.Span(ft, "orders.missing"); return !ft.fatal },
+	for _, tc := range []struct {
+		name  string
+		check func() bool
+		want  string
+	}{
+		{"parent", func() bool { return rec.AssertParent(ft, persist, edge) },
+			`want "orders.persist" (orders, internal) as the parent of "POST /checkout" (gateway, server), found none: a root span`},
+		{"link", func() bool { return rec.AssertLinked(ft, edge, persist) },
+			`want a link from "POST /checkout" (gateway, server) to "orders.persist" (orders, internal), found links to none`},
+		{"business", func() bool { return rec.AssertBusiness(ft, []attribute.Key{tracing.TenantID.Key()}) },
+			`business attributes missing: "send orders" (orders, producer) lacks tenant.id`},
+		{"attrs", func() bool { return rec.AssertAttrs(ft, persist, tracing.OrderID.String("o-1")) },
+			`"orders.persist" (orders, internal): order.id = o-42, want o-1`},
+		{"no attrs", func() bool { return rec.AssertNoAttrs(ft, persist, tracing.OrderID.Key()) },
+			`"orders.persist" (orders, internal): order.id = o-42, want none`},
+		{"secrets", func() bool { return rec.AssertNoSecrets(ft) }, `attribute user.id exported in clear`},
+		{"values", func() bool { return rec.AssertNoSecrets(ft, "o-42") }, `attribute order.id contains "o-42"`},
+		{"error", func() bool { return rec.AssertError(ft, persist, "timeout") },
+			`"orders.persist" (orders, internal): want status Error and error.type "timeout", found status Unset and no error.type`},
+		{"no span", func() bool { return rec.AssertNoSpan(ft, "orders.persist") },
+			`want no span "orders.persist", found 1: "orders.persist" (orders, internal)`},
+		{"misspelt", func() bool { return rec.Span(ft, "orders.persit") != nil },
+			`want one ended span "orders.persit", found none: closest names "orders.persist", "send orders", "POST /orders"`},
+		{"filtered", func() bool { return rec.Span(ft, "POST /orders", tracingtest.InService("gateway")) != nil },
+			`want one ended span "POST /orders", found none: the filters reject "POST /orders" (orders, server)`},
 	} {
-		ft.errors, ft.fatal = nil, false
-		if check() {
-			t.Errorf("%s: assertion passed on a bad trace", name)
+		ft.reset()
+		if tc.check() {
+			t.Errorf("%s: assertion passed on a bad trace", tc.name)
 		}
 		msg := ft.failures()
-		// The waterfall names every service and span of the trace.
-		for _, want := range []string{"gateway", "orders", "checkout.create_order", "orders.persist", "POST /orders"} {
-			if !strings.Contains(msg, want) {
-				t.Errorf("%s: failure message lacks %q:\n%s", name, want, msg)
-			}
+		if !strings.HasPrefix(msg, "tracingtest: ") || !strings.Contains(msg, tc.want) {
+			t.Errorf("%s: failure message\n%s\nwant it to contain\n%s", tc.name, msg, tc.want)
+		}
+		if strings.Contains(msg, "\n") {
+			t.Errorf("%s: failure message is not one line:\n%s", tc.name, msg)
 		}
 	}
-	ft.errors = nil
+	if ft.logged() != "" {
+		t.Errorf("waterfall printed before the test ended:\n%s", ft.logged())
+	}
+	ft.reset()
 	ft.finish()
 	if ft.failures() != "" {
 		t.Errorf("cleanup failed a test whose spans all ended: %s", ft.failures())
+	}
+	logs := ft.logged()
+	if n := strings.Count(logs, "recorded spans when the test ended"); n != 1 {
+		t.Errorf("waterfall printed %d times, want once:\n%s", n, logs)
+	}
+	// The waterfall names every service and span of the trace.
+	for _, want := range []string{"gateway", "orders", "POST /checkout", "checkout.create_order", "POST /orders", "send orders", "orders.persist"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("waterfall lacks %q:\n%s", want, logs)
+		}
+	}
+}
+
+// A test that passes prints no waterfall; a subtest's failure prints it
+// when the subtest ends, not when the test that made the recorder does.
+func TestRecorder_WaterfallOnlyForTheFailingTest(t *testing.T) {
+	parent, sub := &fakeTB{}, &fakeTB{}
+	rec := tracingtest.New(parent)
+	_ = tracing.Run(context.Background(), "orders.create", func(context.Context) error { return nil })
+	rec.AssertNoSpan(sub, "orders.create")
+	rec.AssertNoSpan(sub, "orders.create")
+	sub.finish()
+	if n := strings.Count(sub.logged(), "orders.create  "); n != 1 {
+		t.Errorf("subtest printed the waterfall %d times, want once:\n%s", n, sub.logged())
+	}
+	parent.finish()
+	if parent.logged() != "" || parent.failures() != "" {
+		t.Errorf("passing test printed %q, failed with %q", parent.logged(), parent.failures())
+	}
+}
+
+// A test that fails on a check of its own also gets the waterfall.
+func TestRecorder_WaterfallWhenTheTestFailsItsOwnCheck(t *testing.T) {
+	ft := &fakeTB{}
+	tracingtest.New(ft)
+	_ = tracing.Run(context.Background(), "orders.create", func(context.Context) error { return nil })
+	ft.Errorf("got 2 orders, want 1")
+	ft.finish()
+	if n := strings.Count(ft.logged(), "orders.create  "); n != 1 {
+		t.Errorf("waterfall printed %d times, want once:\n%s", n, ft.logged())
+	}
+}
+
+// Without Logf, as in a custom TB, the waterfall is reported with Errorf.
+func TestRecorder_WaterfallWithoutLogf(t *testing.T) {
+	et := &errorsOnlyTB{}
+	rec := tracingtest.New(et)
+	_ = tracing.Run(context.Background(), "orders.create", func(context.Context) error { return nil })
+	rec.Span(et, "orders.missing")
+	et.finish()
+	if msg := et.failures(); strings.Count(msg, "recorded spans when the test ended") != 1 || !strings.Contains(msg, "orders.create") {
+		t.Errorf("failures: %s", msg)
+	}
+}
+
+type errorsOnlyTB struct{ f fakeTB }
+
+func (e *errorsOnlyTB) Helper()                           {}
+func (e *errorsOnlyTB) Errorf(format string, args ...any) { e.f.Errorf(format, args...) }
+func (e *errorsOnlyTB) Fatalf(format string, args ...any) { e.f.Fatalf(format, args...) }
+func (e *errorsOnlyTB) Cleanup(fn func())                 { e.f.Cleanup(fn) }
+func (e *errorsOnlyTB) finish()                           { e.f.finish() }
+func (e *errorsOnlyTB) failures() string                  { return e.f.failures() }
+
+func TestRecorder_AssertErrorAndOK(t *testing.T) {
+	rec := tracingtest.New(t)
+	ctx := context.Background()
+	_ = tracing.Run(ctx, "payments.charge", func(context.Context) error { return &declined{} })
+	_ = tracing.Run(ctx, "payments.refund", func(context.Context) error { return nil })
+	_ = tracing.Run(ctx, "payments.poll", func(context.Context) error { return context.Canceled })
+	charge, refund, poll := rec.Span(t, "payments.charge"), rec.Span(t, "payments.refund"), rec.Span(t, "payments.poll")
+	rec.AssertError(t, charge, "*tracingtest_test.declined")
+	rec.AssertError(t, charge, "")
+	rec.AssertOK(t, refund)
+	rec.AssertOK(t, poll) // the caller giving up is not a failure
+
+	ft := &fakeTB{}
+	if rec.AssertOK(ft, charge) || rec.AssertError(ft, refund, "") || rec.AssertError(ft, charge, "timeout") {
+		t.Errorf("assertion passed on the wrong outcome")
+	}
+	want := []string{
+		`"payments.charge" (test, internal): want no error, found status Error "card declined" and error.type "*tracingtest_test.declined"`,
+		`"payments.refund" (test, internal): want status Error and any error.type, found status Unset and no error.type`,
+		`"payments.charge" (test, internal): want status Error and error.type "timeout", found status Error "card declined" and error.type "*tracingtest_test.declined"`,
+	}
+	if got := ft.failures(); got != "tracingtest: "+strings.Join(want, "\ntracingtest: ") {
+		t.Errorf("failures:\n%s\nwant:\n%s", got, strings.Join(want, "\n"))
+	}
+}
+
+type declined struct{}
+
+func (*declined) Error() string { return "card declined" }
+
+func TestChildOfSpanOfAndEvent(t *testing.T) {
+	rec := tracingtest.New(t)
+	ctx, root := tracing.Start(context.Background(), "orders.create")
+	_ = tracing.Run(ctx, "orders.insert", func(context.Context) error { return errors.New("duplicate key") })
+	_ = tracing.Run(context.Background(), "orders.insert", func(context.Context) error { return nil })
+	root.End()
+
+	// A live span and a recorded one select the same children.
+	insert := rec.Span(t, "orders.insert", tracingtest.ChildOf(root))
+	if got := rec.Find("orders.insert", tracingtest.ChildOf(rec.Span(t, "orders.create"))); len(got) != 1 || got[0] != insert {
+		t.Errorf("ChildOf(recorded span) found %v", got)
+	}
+	ev, ok := tracingtest.Event(insert, semconv.ExceptionEventName)
+	if msg, _ := tracingtest.Attr(ev.Attributes, semconv.ExceptionMessageKey); !ok || msg.AsString() != "duplicate key" {
+		t.Errorf("exception event %v, %v", ev, ok)
+	}
+	if _, ok := tracingtest.Event(insert, "missing"); ok {
+		t.Errorf("Event found a missing event")
+	}
+
+	// A live span is a parent too; a span context finds its span.
+	rec.AssertParent(t, root, insert)
+	if got := rec.SpanOf(t, insert.SpanContext()); got != insert {
+		t.Errorf("SpanOf returned %v", got)
+	}
+
+	ft := &fakeTB{}
+	_, open := tracing.Start(context.Background(), "orders.open")
+	if rec.SpanOf(ft, open.SpanContext()) != nil || !ft.fatal {
+		t.Errorf("SpanOf returned an open span")
+	}
+	if want := fmt.Sprintf(`tracingtest: want the ended span %s of trace %s, found "orders.open" (test, internal), still open`,
+		open.SpanContext().SpanID(), open.SpanContext().TraceID()); ft.failures() != want {
+		t.Errorf("message\n%s\nwant\n%s", ft.failures(), want)
+	}
+	if rec.AssertParent(ft, open, insert) {
+		t.Errorf("AssertParent passed for the wrong parent")
+	}
+	open.End()
+	ft.reset()
+	if rec.Span(ft, "orders.insert") != nil || !ft.fatal {
+		t.Errorf("Span returned one of two spans of the name")
+	}
+	if want := `tracingtest: want one ended span "orders.insert", found 2: "orders.insert" (test, internal), "orders.insert" (test, internal)`; ft.failures() != want {
+		t.Errorf("message\n%s\nwant\n%s", ft.failures(), want)
 	}
 }
 
@@ -154,16 +351,16 @@ func TestRecorder_OpenSpanAndBadNameFailTheTest(t *testing.T) {
 	if msg := ft.failures(); !strings.Contains(msg, `"checkout.Bad Name"`) || !errors.Is(tracing.ValidName("checkout.Bad Name"), tracing.ErrInvalidName) {
 		t.Errorf("strict names did not fail the test: %q", msg)
 	}
-	ft.errors = nil
+	ft.reset()
 	if rec.AssertNames(ft) {
 		t.Errorf("AssertNames passed")
 	}
 	if msg := ft.failures(); !strings.Contains(msg, "GET /orders/123456") || !strings.Contains(msg, "contains an id") {
 		t.Errorf("AssertNames message: %s", msg)
 	}
-	ft.errors = nil
+	ft.reset()
 	ft.finish()
-	if msg := ft.failures(); !strings.Contains(msg, "never ended") || !strings.Contains(msg, "checkout.leaked") {
+	if msg := ft.failures(); !strings.Contains(msg, "found 1 open") || !strings.Contains(msg, "checkout.leaked") {
 		t.Errorf("open span not reported at cleanup: %q", msg)
 	}
 	leaked.End()

@@ -3,6 +3,7 @@ package waterfall_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,20 +17,27 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
 
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/sdk/waterfall"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-// syncBuffer is a bytes.Buffer safe for the exporter's timer goroutine.
+// syncBuffer is a bytes.Buffer safe for the exporter's timer goroutine,
+// which signals every write.
 type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	written chan struct{} // closed, and replaced, by each Write
 }
 
 func (b *syncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.written != nil {
+		close(b.written)
+	}
+	b.written = make(chan struct{})
 	return b.buf.Write(p)
 }
 
@@ -39,17 +47,29 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
-// waitFor polls until out contains want, failing after a generous deadline.
+// waitFor waits until out contains want, waking at each write, and fails
+// after a generous deadline.
 func waitFor(t *testing.T, out *syncBuffer, want string) string {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("output never contained %q:\n%s", want, out.String())
+	deadline := time.NewTimer(tracingtest.DefaultWaitTimeout)
+	defer deadline.Stop()
+	for {
+		out.mu.Lock()
+		got := out.buf.String()
+		if out.written == nil {
+			out.written = make(chan struct{})
 		}
-		time.Sleep(5 * time.Millisecond)
+		written := out.written
+		out.mu.Unlock()
+		if strings.Contains(got, want) {
+			return got
+		}
+		select {
+		case <-written:
+		case <-deadline.C:
+			t.Fatalf("output never contained %q:\n%s", want, got)
+		}
 	}
-	return out.String()
 }
 
 func provider(service string, e sdktrace.SpanExporter) *sdktrace.TracerProvider {
@@ -233,4 +253,28 @@ func TestExporter_ShutdownWaitsForTracesBeingPrinted(t *testing.T) {
 	if got := w.n.Load(); got != 1 {
 		t.Errorf("want 1 write, got %d", got)
 	}
+}
+
+type failingWriter struct{}
+
+var errDiskFull = errors.New("disk full")
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errDiskFull }
+
+// A write that fails, on the linger timer's goroutine, is reported through
+// otel.Handle and does not stop the exporter.
+func TestExporter_WriteErrorsAreReported(t *testing.T) {
+	reports := tracingtest.CaptureReports(t)
+	exp := waterfall.NewExporter(failingWriter{}, waterfall.WithLinger(time.Millisecond))
+	tp := provider("gateway", exp)
+	defer tp.Shutdown(context.Background())
+	_, root := tp.Tracer("t").Start(context.Background(), "POST /checkout")
+	root.End()
+	err := reports.WaitFor(t, func(err error) bool { return errors.Is(err, errDiskFull) })
+	if err == nil || !strings.HasPrefix(err.Error(), "waterfall: writing traces") {
+		t.Errorf("report %v", err)
+	}
+	_, next := tp.Tracer("t").Start(context.Background(), "GET /orders")
+	next.End()
+	reports.WaitFor(t, func(e error) bool { return e != err && errors.Is(e, errDiskFull) })
 }

@@ -2,15 +2,6 @@ module github.com/otelkit/otelkit/sqltrace/outbox
 
 go 1.26.0
 
-replace (
-	github.com/otelkit/otelkit => ../..
-	github.com/otelkit/otelkit/httptrace => ../../httptrace
-	github.com/otelkit/otelkit/internal/kafkatest => ../../internal/kafkatest
-	github.com/otelkit/otelkit/internal/pgtest => ../../internal/pgtest
-	github.com/otelkit/otelkit/kafkatrace => ../../kafkatrace
-	github.com/otelkit/otelkit/sdk => ../../sdk
-)
-
 require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/otelkit/otelkit v0.0.0-00010101000000-000000000000
@@ -44,8 +35,16 @@ require (
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0 // indirect
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
-	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
+)
+
+replace (
+	github.com/otelkit/otelkit => ../..
+	github.com/otelkit/otelkit/httptrace => ../../httptrace
+	github.com/otelkit/otelkit/internal/kafkatest => ../../internal/kafkatest
+	github.com/otelkit/otelkit/internal/pgtest => ../../internal/pgtest
+	github.com/otelkit/otelkit/kafkatrace => ../../kafkatrace
+	github.com/otelkit/otelkit/sdk => ../../sdk
 )

@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/tracing/w3c"
 )
 
@@ -351,15 +351,9 @@ func TestFields(t *testing.T) {
 	}
 }
 
-type handlerFunc func(error)
-
-func (f handlerFunc) Handle(err error) { f(err) }
-
 func TestExtract_ReportsMalformedHeaders(t *testing.T) {
 	defer w3c.SetReportEvery(0)()
-	var got []error
-	otel.SetErrorHandler(handlerFunc(func(err error) { got = append(got, err) }))
-	defer otel.SetErrorHandler(handlerFunc(func(error) {}))
+	reports := tracingtest.Reports(t)
 
 	extract(t, header{{"traceparent", "00-" + traceID + "-" + spanID + "-0"}})
 	extract(t, header{{"traceparent", valid00}, {"traceparent", valid00}})
@@ -367,6 +361,7 @@ func TestExtract_ReportsMalformedHeaders(t *testing.T) {
 	extract(t, header{{"traceparent", valid00}, {"tracestate", ""}})
 	extract(t, header{})
 
+	got := reports()
 	if len(got) != 3 {
 		t.Fatalf("reports = %v, want 3", got)
 	}
@@ -377,13 +372,11 @@ func TestExtract_ReportsMalformedHeaders(t *testing.T) {
 
 func TestExtract_ReportsAreRateLimited(t *testing.T) {
 	defer w3c.SetReportEvery(1 << 62)()
-	n := 0
-	otel.SetErrorHandler(handlerFunc(func(error) { n++ }))
-	defer otel.SetErrorHandler(handlerFunc(func(error) {}))
+	reports := tracingtest.Reports(t)
 	for range 100 {
 		extract(t, header{{"traceparent", "garbage"}})
 	}
-	if n != 1 {
+	if n := len(reports()); n != 1 {
 		t.Errorf("reports = %d, want 1", n)
 	}
 }
