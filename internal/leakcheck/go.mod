@@ -22,6 +22,7 @@ require (
 	github.com/otelkit/otelkit/internal/kafkatest v0.0.0-00010101000000-000000000000
 	github.com/otelkit/otelkit/internal/pgtest v0.0.0-00010101000000-000000000000
 	github.com/otelkit/otelkit/kafkatrace v0.0.0-00010101000000-000000000000
+	github.com/otelkit/otelkit/logcorr v0.0.0-00010101000000-000000000000
 	github.com/otelkit/otelkit/sdk v0.0.0-00010101000000-000000000000
 	github.com/otelkit/otelkit/sdk/otelsetup v0.0.0-00010101000000-000000000000
 	github.com/otelkit/otelkit/sqltrace v0.0.0-00010101000000-000000000000

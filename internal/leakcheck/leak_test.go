@@ -1,9 +1,11 @@
 package leakcheck_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -23,6 +25,7 @@ import (
 	"github.com/otelkit/otelkit/internal/kafkatest"
 	"github.com/otelkit/otelkit/internal/pgtest"
 	"github.com/otelkit/otelkit/kafkatrace"
+	"github.com/otelkit/otelkit/logcorr"
 	"github.com/otelkit/otelkit/sdk/otelsetup"
 	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/sqltrace"
@@ -93,6 +96,7 @@ var paths = []path{
 	{"pgx", pgx},
 	{"kafka", kafka},
 	{"outbox", outboxRelay},
+	{"logs", logLines},
 }
 
 // TestNoSeedLeaves runs every seed through every path into an exporter
@@ -349,5 +353,20 @@ func outboxRelay(t *testing.T) runner {
 			t.Fatal(err)
 		}
 		return nil
+	}
+}
+
+// logLines writes a log line through logcorr, with its default redaction,
+// inside a span: the message, an error, a URL and a note hold the seed,
+// and the business attributes the user id.
+func logLines(t *testing.T) runner {
+	return func(t *testing.T, p otelsetup.Providers, ctx context.Context, s seed) []string {
+		var buf bytes.Buffer
+		log := slog.New(logcorr.NewHandler(slog.NewJSONHandler(&buf, nil), logcorr.WithBusiness(tracing.UserID.Key())))
+		ctx, span := p.TracerProvider.Tracer("leakcheck").Start(ctx, "leakcheck.log")
+		log.ErrorContext(ctx, "request failed: "+s.text, "err", errors.New("failed: "+s.text),
+			"callback", "https://hooks.test/cb?"+s.query, "note", s.text)
+		span.End()
+		return strings.Split(strings.TrimSpace(buf.String()), "\n")
 	}
 }
