@@ -16,7 +16,7 @@ require (
 	github.com/otelkit/otelkit/sdk/otelsetup v0.0.0-00010101000000-000000000000
 	github.com/otelkit/otelkit/sqltrace v0.0.0-00010101000000-000000000000
 	github.com/otelkit/otelkit/sqltrace/outbox v0.0.0-00010101000000-000000000000
-	github.com/twmb/franz-go v1.22.2
+	github.com/twmb/franz-go v1.22.3
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c
 	github.com/twmb/franz-go/plugin/kotel v1.7.1
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0
@@ -43,13 +43,14 @@ require (
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/klauspost/compress v1.20.3 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/otelkit/otelkit/internal/kafkaerr v0.0.0-00010101000000-000000000000 // indirect
 	github.com/pierrec/lz4/v4 v4.1.33 // indirect
 	github.com/prometheus/client_golang v1.24.1 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
 	github.com/prometheus/common v0.72.0 // indirect
 	github.com/prometheus/otlptranslator v1.0.0 // indirect
 	github.com/prometheus/procfs v0.22.0 // indirect
-	github.com/twmb/franz-go/pkg/kmsg v1.15.0 // indirect
+	github.com/twmb/franz-go/pkg/kmsg v1.15.1 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/contrib/bridges/prometheus v0.72.0 // indirect
 	go.opentelemetry.io/contrib/exporters/autoexport v0.72.0 // indirect
@@ -90,6 +91,7 @@ replace (
 	github.com/otelkit/otelkit => ..
 	github.com/otelkit/otelkit/examples/checkout => ../examples/checkout
 	github.com/otelkit/otelkit/httptrace => ../httptrace
+	github.com/otelkit/otelkit/internal/kafkaerr => ../internal/kafkaerr
 	github.com/otelkit/otelkit/internal/kafkatest => ../internal/kafkatest
 	github.com/otelkit/otelkit/internal/pgtest => ../internal/pgtest
 	github.com/otelkit/otelkit/kafkatrace => ../kafkatrace

@@ -8,6 +8,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelkit/otelkit/examples/checkout/shop"
 	"github.com/otelkit/otelkit/logcorr"
 	"github.com/otelkit/otelkit/tracing"
 )
@@ -87,7 +88,7 @@ func BenchmarkSlogRedactionPaired(b *testing.B) {
 		SpanID:     trace.SpanID{0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7},
 		TraceFlags: trace.FlagsSampled,
 	}))
-	business := tracing.SetBusiness(spanCtx, tracing.OrderID.String("ord-1042"))
+	business := tracing.SetBusiness(spanCtx, shop.OrderID.String("ord-1042"))
 	for _, tc := range []struct {
 		name string
 		ctx  context.Context

@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelkit/otelkit/examples/checkout/shop"
 	"github.com/otelkit/otelkit/sdk/pipeline"
 	"github.com/otelkit/otelkit/tracing"
 )
@@ -93,8 +94,8 @@ func BenchmarkHelpers(b *testing.B) {
 // attributes by hand.
 func BenchmarkBaggageCopy(b *testing.B) {
 	ctx := tracing.SetBusiness(context.Background(),
-		tracing.OrderID.String("o-42"), tracing.UserID.String("u-7"), tracing.TenantID.String("t-1"),
-		tracing.OrderAmount.Float64(99.5), tracing.OrderItemCount.Int(3))
+		shop.OrderID.String("o-42"), tracing.UserID.String("u-7"), tracing.TenantID.String("t-1"),
+		shop.OrderAmount.Float64(99.5), shop.OrderItemCount.Int(3))
 	bag := baggage.FromContext(ctx)
 	for _, kv := range [][2]string{{"vendor.session", "abc"}, {"ab.test", "b"}} {
 		m, _ := baggage.NewMember(kv[0], kv[1])
@@ -163,7 +164,7 @@ func BenchmarkRedaction(b *testing.B) {
 var cleanSpan = tracetest.SpanStub{
 	Name: "orders.persist",
 	Attributes: []attribute.KeyValue{
-		tracing.OrderID.String("o-42"), tracing.OrderItemCount.Int(3),
+		shop.OrderID.String("o-42"), shop.OrderItemCount.Int(3),
 		attribute.String("db.system.name", "postgresql"),
 		attribute.String("db.query.text", "INSERT INTO orders (id, user_id, amount) VALUES ($1, $2, $3)"),
 		attribute.String("db.query.summary", "INSERT orders"),
@@ -204,7 +205,7 @@ var dirtyTextSpan = tracetest.SpanStub{
 var dirtySpan = tracetest.SpanStub{
 	Name: "payments.charge",
 	Attributes: []attribute.KeyValue{
-		tracing.OrderID.String("o-42"), tracing.UserID.String("u-7"),
+		shop.OrderID.String("o-42"), tracing.UserID.String("u-7"),
 		attribute.String("http.request.header.authorization", "Bearer abcdefghijklmnopqrstuvwxyz"),
 		attribute.String("payment.provider.key", "pk_live_abcdefghijklmnopxyz"),
 		attribute.String("server.address", "api.provider.test"), attribute.Int("http.response.status_code", 402),
@@ -257,8 +258,8 @@ func BenchmarkHelpersPaired(b *testing.B) {
 func BenchmarkConventionsPaired(b *testing.B) {
 	b.Run("baggage-copy", func(b *testing.B) {
 		ctx := tracing.SetBusiness(context.Background(),
-			tracing.OrderID.String("o-42"), tracing.UserID.String("u-7"), tracing.TenantID.String("t-1"),
-			tracing.OrderAmount.Float64(99.5), tracing.OrderItemCount.Int(3))
+			shop.OrderID.String("o-42"), tracing.UserID.String("u-7"), tracing.TenantID.String("t-1"),
+			shop.OrderAmount.Float64(99.5), shop.OrderItemCount.Int(3))
 		byHand := tracing.Business(ctx)
 		plain := globalProvider(b, sdktrace.AlwaysSample()).Tracer("bench")
 		copying := globalProvider(b, sdktrace.AlwaysSample(), sdktrace.WithSpanProcessor(pipeline.NewBaggageSpanProcessor())).Tracer("bench")

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
@@ -66,10 +65,7 @@ type config struct {
 
 func newConfig(opts []Option) *config {
 	c := &config{
-		tp:          otel.GetTracerProvider(),
-		mp:          otel.GetMeterProvider(),
-		propagators: otel.GetTextMapPropagator(),
-		trusted:     InternalHost,
+		trusted: InternalHost,
 		statusIsError: func(code int) bool {
 			return code >= 400
 		},
@@ -94,7 +90,9 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 // WithTracerProvider sets the TracerProvider spans are created with. By
-// default the global TracerProvider is used. A nil provider is ignored.
+// default the global TracerProvider is used, read for every request, so that
+// a handler or transport built before the providers are installed uses
+// them. A nil provider is ignored.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return optionFunc(func(c *config) {
 		if tp != nil {
@@ -104,7 +102,8 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 }
 
 // WithMeterProvider sets the MeterProvider of otelhttp's request metrics. By
-// default the global MeterProvider is used. A nil provider is ignored.
+// default the global MeterProvider is used, read for every request. A nil
+// provider is ignored.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(c *config) {
 		if mp != nil {
@@ -115,7 +114,9 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 
 // WithPropagators sets the propagators that read and write trace context
 // and baggage. By default the global TextMapPropagator is used (the one
-// otelsetup.Setup installs). A nil propagator is ignored.
+// otelsetup.Setup installs), read for every request; while it is the no-op
+// default, W3C trace context and baggage are used, as in every package of
+// this module. A nil propagator is ignored.
 func WithPropagators(p propagation.TextMapPropagator) Option {
 	return optionFunc(func(c *config) {
 		if p != nil {
@@ -256,19 +257,49 @@ func WithMetricAttributesFn(fn func(r *http.Request) []attribute.KeyValue) Optio
 }
 
 // WithTrustedHosts sets the hosts trace context and baggage are sent to.
-// An entry matches the host name exactly, or, if it starts with a dot, as a
-// suffix (`.corp.example`). It replaces the default, [InternalHost].
+// An entry matches the host name (without the port) exactly, or, if it
+// starts with a dot, as a suffix (`.corp.example`), ignoring ASCII case as
+// DNS does. Empty entries match nothing. It replaces the default,
+// [InternalHost].
 func WithTrustedHosts(hosts ...string) Option {
-	list := append([]string(nil), hosts...)
+	list := make([]string, 0, len(hosts))
+	for _, h := range hosts {
+		if h != "" {
+			list = append(list, h)
+		}
+	}
 	return WithTrustedHostFn(func(r *http.Request) bool {
 		host := r.URL.Hostname()
 		for _, h := range list {
-			if host == h || len(h) > 0 && h[0] == '.' && len(host) > len(h) && host[len(host)-len(h):] == h {
+			if equalFoldASCII(host, h) ||
+				h[0] == '.' && len(host) > len(h) && equalFoldASCII(host[len(host)-len(h):], h) {
 				return true
 			}
 		}
 		return false
 	})
+}
+
+// equalFoldASCII is strings.EqualFold for ASCII letters only: host names
+// are ASCII (IDNs travel as punycode), and Unicode folding would let the
+// Kelvin sign stand for a "k".
+func equalFoldASCII(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // WithTrustedHostFn sets the predicate that decides whether a request goes

@@ -14,8 +14,11 @@
 //	srv := &http.Server{Handler: httptrace.NewHandler(mux, httptrace.WithPublicEndpoint())}
 //	client := &http.Client{Transport: httptrace.NewTransport(nil)}
 //
-// Providers and propagators default to the globals otelsetup.Setup installs;
-// pass WithTracerProvider, WithMeterProvider and WithPropagators to use
+// Providers and propagators default to the globals otelsetup.Setup installs,
+// read for every request (the rule of every package of this module), so a
+// handler or transport built before Setup uses them; while the global
+// propagator is the no-op default, W3C trace context and baggage are used.
+// Pass WithTracerProvider, WithMeterProvider and WithPropagators to use
 // others.
 //
 // # Server spans
@@ -60,8 +63,14 @@
 // names such as token or api_key), so they are masked even for an exporter
 // without the tracing redaction; personal data in the query is hashed by
 // that redaction at export. Every status code >= 400 is an error unless
-// [WithStatusIsError] says otherwise; a call the caller cancelled is not an
-// error, one that ran out of time is.
+// [WithStatusIsError] says otherwise (error.type is then the status code).
+// A transport error follows the one rule of the tracing package, so that
+// the same failure has the same error.type in every package: a call the
+// caller cancelled is not an error (nor is any error the tracing
+// classifier, tracing.SetErrorClassifier, calls expected); one that ran
+// out of time is, with error.type "timeout"; any other has the Go error
+// type ("*net.OpError"). otelhttp's http.client.request.duration metric
+// keeps otelhttp's own error.type for transport errors.
 //
 // Trace context and baggage are injected only for trusted hosts
 // ([InternalHost] by default, [WithTrustedHosts], [WithTrustedHostFn]).

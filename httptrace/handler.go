@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
@@ -23,8 +24,8 @@ import (
 // (response header, business hook, panic, route).
 type handler struct {
 	next           http.Handler
-	otel           http.Handler
-	propagators    propagation.TextMapPropagator
+	otel           *tracing.Resolver[metric.MeterProvider, http.Handler]
+	propagators    *tracing.Resolver[propagation.TextMapPropagator, propagation.TextMapPropagator]
 	filters        []Filter
 	publicEndpoint func(*http.Request) bool
 	edgeBaggage    map[string]struct{}
@@ -46,7 +47,7 @@ func NewHandler(h http.Handler, opts ...Option) http.Handler {
 	c := newConfig(opts)
 	hd := &handler{
 		next:           h,
-		propagators:    c.propagators,
+		propagators:    tracing.Propagators(c.propagators),
 		filters:        c.filters,
 		publicEndpoint: c.publicEndpoint,
 		edgeBaggage:    c.edgeBaggage,
@@ -61,13 +62,8 @@ func NewHandler(h http.Handler, opts ...Option) http.Handler {
 	if c.exposeHeader {
 		hd.exposeHeaders = hd.exposedHeaderNames()
 	}
-	mp := c.mp
-	if !c.hostInMetrics {
-		mp = newHostFilteringMeterProvider(mp)
-	}
 	oopts := []otelhttp.Option{
 		otelhttp.WithTracerProvider(newTracerProvider(c.tp)),
-		otelhttp.WithMeterProvider(mp),
 		// Extraction happens in ServeHTTP, where the edge policy applies.
 		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator()),
 		otelhttp.WithSpanOptions(c.serverSpanStart...),
@@ -76,7 +72,14 @@ func NewHandler(h http.Handler, opts ...Option) http.Handler {
 		f := c.spanName
 		oopts = append(oopts, otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return f(r) }))
 	}
-	hd.otel = otelhttp.NewHandler(http.HandlerFunc(hd.serveInner), "", oopts...)
+	// otelhttp creates its instruments when it is built: it is built
+	// again for each MeterProvider in force (conv's rule).
+	hd.otel = tracing.NewMeterResolver(c.mp, func(mp metric.MeterProvider) http.Handler {
+		if !c.hostInMetrics {
+			mp = newHostFilteringMeterProvider(mp)
+		}
+		return otelhttp.NewHandler(http.HandlerFunc(hd.serveInner), "", append(oopts, otelhttp.WithMeterProvider(mp))...)
+	})
 	return hd
 }
 
@@ -177,19 +180,20 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := &serverState{routeAtStart: r.Pattern != ""}
 	ctx := r.Context()
 	carrier := propagation.HeaderCarrier(r.Header)
+	props := h.propagators.Get()
 	if h.publicEndpoint != nil && h.publicEndpoint(r) {
 		// An untrusted client's context is only linked, and only the
 		// allowlisted baggage is kept.
-		remote := h.propagators.Extract(context.Background(), carrier)
+		remote := props.Extract(context.Background(), carrier)
 		st.link = trace.SpanContextFromContext(remote)
 		if bag := h.keepEdgeBaggage(baggage.FromContext(remote)); bag.Len() > 0 {
 			ctx = baggage.ContextWithBaggage(ctx, bag)
 		}
 	} else {
-		ctx = h.propagators.Extract(ctx, carrier)
+		ctx = props.Extract(ctx, carrier)
 	}
 	st.stateContext = stateContext{Context: ctx, state: st}
-	h.otel.ServeHTTP(w, r.WithContext(st))
+	h.otel.Get().ServeHTTP(w, r.WithContext(st))
 }
 
 func (h *handler) keepEdgeBaggage(in baggage.Baggage) baggage.Baggage {

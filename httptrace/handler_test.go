@@ -161,7 +161,7 @@ func TestHandler_TrustedBaggageReachesTheSpan(t *testing.T) {
 	srv := httptest.NewServer(httptrace.NewHandler(http.NotFoundHandler(), svc.opts()...))
 	defer srv.Close()
 	get(t, srv.Client(), srv.URL, http.Header{"Traceparent": {remoteTraceparent}, "Baggage": {"order.id=o-1"}})
-	wantAttr(t, svc.ended(t, 1)[0], tracing.OrderID.String("o-1"))
+	wantAttr(t, svc.ended(t, 1)[0], orderID.String("o-1"))
 }
 
 func TestHandler_ResponseHeaders(t *testing.T) {

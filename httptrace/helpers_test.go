@@ -17,8 +17,13 @@ import (
 
 	"github.com/otelkit/otelkit/httptrace"
 	"github.com/otelkit/otelkit/sdk/pipeline"
+	"github.com/otelkit/otelkit/tracing"
 	"github.com/otelkit/otelkit/tracing/w3c"
 )
+
+// orderID is a business key of the tests' own, declared as a company
+// declares its keys: it travels.
+var orderID = tracing.NewStringKey("order.id", tracing.Travels())
 
 // propagators is what otelsetup.Setup installs by default.
 var propagators = propagation.NewCompositeTextMapPropagator(w3c.TraceContext{}, propagation.Baggage{})

@@ -6,11 +6,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
@@ -23,8 +25,8 @@ import (
 // retries), send between it and the base transport (propagation policy).
 type transport struct {
 	base           http.RoundTripper
-	otel           http.RoundTripper
-	propagators    propagation.TextMapPropagator
+	otel           *tracing.Resolver[metric.MeterProvider, http.RoundTripper]
+	propagators    *tracing.Resolver[propagation.TextMapPropagator, propagation.TextMapPropagator]
 	filters        []Filter
 	trusted        func(*http.Request) bool
 	traceparentOut bool
@@ -46,7 +48,7 @@ func NewTransport(base http.RoundTripper, opts ...Option) http.RoundTripper {
 	c := newConfig(opts)
 	t := &transport{
 		base:           base,
-		propagators:    c.propagators,
+		propagators:    tracing.Propagators(c.propagators),
 		filters:        c.filters,
 		trusted:        c.trusted,
 		traceparentOut: c.traceparentOut,
@@ -59,14 +61,19 @@ func NewTransport(base http.RoundTripper, opts ...Option) http.RoundTripper {
 	if c.spanName != nil {
 		name = c.spanName
 	}
-	t.otel = otelhttp.NewTransport(roundTripperFunc(t.send),
-		otelhttp.WithTracerProvider(newTracerProvider(c.tp)),
-		otelhttp.WithMeterProvider(c.mp),
-		// Injection happens in send, where the host is known.
-		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator()),
-		otelhttp.WithSpanOptions(c.clientSpanOption...),
-		otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return name(r) }),
-	)
+	tp := newTracerProvider(c.tp)
+	// otelhttp creates its instruments when it is built: it is built again
+	// for each MeterProvider in force (conv's rule).
+	t.otel = tracing.NewMeterResolver(c.mp, func(mp metric.MeterProvider) http.RoundTripper {
+		return otelhttp.NewTransport(roundTripperFunc(t.send),
+			otelhttp.WithTracerProvider(tp),
+			otelhttp.WithMeterProvider(mp),
+			// Injection happens in send, where the host is known.
+			otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator()),
+			otelhttp.WithSpanOptions(c.clientSpanOption...),
+			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return name(r) }),
+		)
+	})
 	return t
 }
 
@@ -100,7 +107,8 @@ type clientState struct {
 
 	// Written by send before otelhttp sets the span status.
 	status   int
-	canceled bool // the caller cancelled the request
+	err      error // the transport's error
+	expected bool  // err is no failure (tracing.Failed): the caller cancelled
 }
 
 func (s *clientState) startOptions(opts []trace.SpanStartOption) []trace.SpanStartOption {
@@ -132,15 +140,18 @@ func (s *clientState) started(span trace.Span) trace.Span {
 }
 
 // clientSpan is the span otelhttp holds: a status code WithStatusIsError
-// does not call an error, or the caller cancelling the request, leaves the
-// status unset and brings no error.type; url.full gets its query masked.
+// does not call an error, or an error that is no failure by the one policy
+// (tracing.Failed: the caller cancelling the request), leaves the status unset
+// and brings no error.type; a transport error gets the error.type every
+// package records for it (tracing.ErrorType), not otelhttp's; url.full
+// gets its query masked.
 type clientSpan struct {
 	trace.Span
 	st *clientState
 }
 
 func (s *clientSpan) expected() bool {
-	return s.st.canceled || s.st.status >= 400 && !s.st.t.statusIsError(s.st.status)
+	return s.st.expected || s.st.status >= 400 && !s.st.t.statusIsError(s.st.status)
 }
 
 func (s *clientSpan) SetStatus(code codes.Code, description string) {
@@ -168,6 +179,13 @@ func (s *clientSpan) SetAttributes(kv ...attribute.KeyValue) {
 			}
 		}
 		kv = kept
+	} else if s.st.err != nil {
+		kv = slices.Clone(kv)
+		for i := range kv {
+			if kv[i].Key == semconv.ErrorTypeKey {
+				kv[i] = tracing.ErrorType(s.st.Context, s.st.err)
+			}
+		}
 	}
 	s.Span.SetAttributes(kv...)
 }
@@ -186,7 +204,7 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	for attempt := 0; ; attempt++ {
 		st := &clientState{t: t, resend: resend + attempt, urlFull: full}
 		st.stateContext = stateContext{Context: req.Context(), state: st}
-		resp, err := t.otel.RoundTrip(req.WithContext(st))
+		resp, err := t.otel.Get().RoundTrip(req.WithContext(st))
 		if attempt >= t.retries || r.Context().Err() != nil || !t.retryable(req, resp, err) {
 			return resp, err
 		}
@@ -274,12 +292,13 @@ func idempotent(method string) bool {
 // so it may set headers. It applies the propagation policy.
 func (t *transport) send(r *http.Request) (*http.Response, error) {
 	ctx := r.Context()
+	props := t.propagators.Get()
 	if t.trusted(r) {
-		t.propagators.Inject(ctx, propagation.HeaderCarrier(r.Header))
+		props.Inject(ctx, propagation.HeaderCarrier(r.Header))
 	} else {
 		// Nothing the propagators (or the caller) put in a header
 		// leaves for an untrusted host; personal data in baggage above all.
-		for _, f := range t.propagators.Fields() {
+		for _, f := range props.Fields() {
 			r.Header.Del(f)
 		}
 		r.Header.Del("Baggage")
@@ -297,7 +316,8 @@ func (t *transport) send(r *http.Request) (*http.Response, error) {
 			st.status = resp.StatusCode
 		}
 		// The caller giving up is not a failure of the call; a deadline is.
-		st.canceled = err != nil && errors.Is(ctx.Err(), context.Canceled)
+		st.err = err
+		st.expected = err != nil && !tracing.Failed(ctx, trace.SpanFromContext(ctx).TracerProvider(), err, nil)
 	}
 	return resp, err
 }

@@ -42,7 +42,7 @@ func TestTwoServices_ParentChild(t *testing.T) {
 	}), gw.opts(
 		httptrace.WithPublicEndpoint(),
 		httptrace.WithBusinessAttributes(func(r *http.Request) []attribute.KeyValue {
-			return []attribute.KeyValue{tracing.OrderID.String("o-42")}
+			return []attribute.KeyValue{orderID.String("o-42")}
 		}),
 	)...))
 	defer gwSrv.Close()
@@ -64,9 +64,9 @@ func TestTwoServices_ParentChild(t *testing.T) {
 	if p := ordersSpan.Parent(); p.SpanID() != gwClient.SpanContext().SpanID() || !p.IsRemote() || p.TraceID() != gwServer.SpanContext().TraceID() {
 		t.Errorf("orders span parent = %v, want the gateway client span", p)
 	}
-	wantAttr(t, gwServer, tracing.OrderID.String("o-42"))
-	wantAttr(t, gwClient, tracing.OrderID.String("o-42"))
-	wantAttr(t, ordersSpan, tracing.OrderID.String("o-42"))
+	wantAttr(t, gwServer, orderID.String("o-42"))
+	wantAttr(t, gwClient, orderID.String("o-42"))
+	wantAttr(t, ordersSpan, orderID.String("o-42"))
 	wantAttr(t, gwClient, semconv.HTTPResponseStatusCode(201))
 }
 
@@ -119,7 +119,7 @@ func TestTransport_PropagationPolicy(t *testing.T) {
 		t.Helper()
 		ctx, span := svc.tp.Tracer("test").Start(context.Background(), "payments.charge")
 		defer span.End()
-		ctx = tracing.SetBusiness(ctx, tracing.UserID.String("alice@example.com"), tracing.OrderID.String("o-1"))
+		ctx = tracing.SetBusiness(ctx, tracing.UserID.String("alice@example.com"), orderID.String("o-1"))
 		client := &http.Client{Transport: httptrace.NewTransport(nil, svc.opts(append([]httptrace.Option{trusted}, opts...)...)...)}
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader("{}"))
 		req.Header.Set("Baggage", "api.key=set-by-hand")

@@ -10,6 +10,8 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	traceembedded "go.opentelemetry.io/otel/trace/embedded"
+
+	"github.com/otelkit/otelkit/tracing"
 )
 
 // otelhttp creates the spans and records the metrics; this package steers it
@@ -55,8 +57,10 @@ type tracerProvider struct {
 	tracer tracer
 }
 
+// newTracerProvider resolves tp, or the global TracerProvider when tp is
+// nil, by conv's rule: the global one is read when a span starts.
 func newTracerProvider(tp trace.TracerProvider) tracerProvider {
-	return tracerProvider{tracer: tracer{t: tp.Tracer(ScopeName,
+	return tracerProvider{tracer: tracer{r: tracing.NewTracerResolver(tp, ScopeName,
 		trace.WithInstrumentationVersion(Version),
 		trace.WithSchemaURL(semconv.SchemaURL),
 	)}}
@@ -66,15 +70,16 @@ func (p tracerProvider) Tracer(string, ...trace.TracerOption) trace.Tracer { ret
 
 type tracer struct {
 	traceembedded.Tracer
-	t trace.Tracer
+	r *tracing.Resolver[trace.TracerProvider, trace.Tracer]
 }
 
 func (t tracer) Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (context.Context, trace.Span) {
+	tr := t.r.Get()
 	st, _ := ctx.Value(stateKey{}).(requestState)
 	if st == nil {
-		return t.t.Start(ctx, name, opts...)
+		return tr.Start(ctx, name, opts...)
 	}
-	ctx, span := t.t.Start(ctx, name, st.startOptions(opts)...)
+	ctx, span := tr.Start(ctx, name, st.startOptions(opts)...)
 	return ctx, st.started(span)
 }
 

@@ -4,9 +4,13 @@ package kafkatrace
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 )
@@ -33,6 +37,39 @@ func TestAllocs_Produce(t *testing.T) {
 		tr.OnProduceRecordUnbuffered(r, nil)
 	})
 	t.Logf("produce: %.0f allocs per record", got)
+	if got > produceBudget {
+		t.Errorf("produce hooks: %.0f allocs per record, budget %d", got, produceBudget)
+	}
+}
+
+// The same budget holds with the global providers, which the Tracer reads
+// for every record.
+func TestAllocs_ProduceWithGlobals(t *testing.T) {
+	tp, ctx := allocSDK(t)
+	prevTP, prevProp := otel.GetTracerProvider(), otel.GetTextMapPropagator()
+	// Setting otel's own stand-ins back would do nothing (they delegate to
+	// what is set): restore what behaves like them, for the tests that need
+	// the defaults.
+	if fmt.Sprintf("%T", prevTP) == "*global.tracerProvider" {
+		prevTP = tracenoop.NewTracerProvider()
+	}
+	if len(prevProp.Fields()) == 0 {
+		prevProp = propagation.NewCompositeTextMapPropagator()
+	}
+	t.Cleanup(func() {
+		otel.SetTracerProvider(prevTP)
+		otel.SetTextMapPropagator(prevProp)
+	})
+	otel.SetTracerProvider(tp)
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	tr := NewTracer()
+	r := &kgo.Record{Topic: "orders", Key: []byte("o-42"), Value: []byte("v")}
+	got := testing.AllocsPerRun(200, func() {
+		r.Context, r.Headers = ctx, nil
+		tr.OnProduceRecordBuffered(r)
+		tr.OnProduceRecordUnbuffered(r, nil)
+	})
+	t.Logf("produce with globals: %.0f allocs per record", got)
 	if got > produceBudget {
 		t.Errorf("produce hooks: %.0f allocs per record, budget %d", got, produceBudget)
 	}

@@ -42,8 +42,9 @@ func (f optionFunc) apply(c *config) { f(c) }
 // WithTracerProvider sets the provider of the tracer that creates the
 // spans.
 //
-// By default, the global provider (otel.GetTracerProvider) is used. A nil
-// provider is ignored.
+// By default, the global provider (otel.GetTracerProvider) is used, read
+// when a span starts, so that a Tracer created before the providers are
+// installed uses them. A nil provider is ignored.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return optionFunc(func(c *config) {
 		if tp != nil {
@@ -57,9 +58,9 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 // the ones the Tracer owns: it removes them before every injection.
 //
 // By default, the global propagator (otel.GetTextMapPropagator) is used,
-// as it is when the Tracer handles its first record; if that is still the
-// no-op default, W3C trace context and baggage are used instead, so that
-// records never silently lose their trace. A nil propagator is ignored.
+// read when a record is produced or processed; while it is the no-op
+// default, W3C trace context and baggage are used instead, so that records
+// never silently lose their trace. A nil propagator is ignored.
 func WithPropagators(p propagation.TextMapPropagator) Option {
 	return optionFunc(func(c *config) {
 		if p != nil {

@@ -61,8 +61,8 @@ func (t *Tracer) Process(ctx context.Context, r *kgo.Record, fn func(context.Con
 	case t.cfg.newRoot:
 		opts = append(opts, newRoot, trace.WithLinks(trace.Link{SpanContext: rsc}))
 	}
-	ctx, span := t.tracer.Start(ctx, ti.process, opts...)
-	defer tracing.End(span, &err)
+	ctx, span := t.tracer().Start(ctx, ti.process, opts...)
+	defer func() { tracing.FinishOutcome(ctx, span, &err, recover()) }()
 	return fn(ctx)
 }
 
@@ -133,9 +133,9 @@ func (t *Tracer) ProcessBatch(ctx context.Context, records []*kgo.Record, fn fun
 		attrs = append(attrs, TimeInQueueKey.Float64(max(start.Sub(oldest), 0).Seconds()))
 	}
 
-	ctx, span := t.tracer.Start(ctx, ti.process, consumerKind, trace.WithTimestamp(start),
+	ctx, span := t.tracer().Start(ctx, ti.process, consumerKind, trace.WithTimestamp(start),
 		trace.WithAttributes(attrs...), trace.WithLinks(links...))
-	defer tracing.End(span, &err)
+	defer func() { tracing.FinishOutcome(ctx, span, &err, recover()) }()
 	return fn(ctx)
 }
 

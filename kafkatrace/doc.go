@@ -67,15 +67,27 @@
 // broker), messaging.kafka.message.key (only when valid UTF-8),
 // messaging.kafka.message.tombstone, messaging.batch.message_count
 // (batches) and, with [WithBodySize], messaging.message.body.size.
-// Everything known before the span starts is passed to the sampler. A
-// failed send or process sets status Error and error.type: the Kafka
-// error code name (such as NOT_LEADER_FOR_PARTITION) for broker errors.
+// Everything known before the span starts is passed to the sampler.
+//
+// # Errors
+//
+// A failed send or process sets status Error, error.type and an exception
+// event, by the one rule of the tracing package, so that the same failure
+// has the same error.type in every package: "timeout" when a deadline
+// expired, the Kafka error code name (such as NOT_LEADER_FOR_PARTITION) for
+// broker errors, the sentinel's name for the client's own
+// (kgo.ErrRecordRetries, kgo.ErrClientClosed), the Go error type otherwise.
+// A record whose produce context the caller cancelled, and a process
+// function that returns the caller's context.Canceled, are not errors; the
+// tracing package's classifier (tracing.SetErrorClassifier) decides about
+// the rest.
 //
 // # Propagation
 //
-// By default the global propagator is used; if it is still the no-op
-// default when the Tracer handles its first record, W3C trace context and
-// baggage are used, so records never silently lose their trace. These are
+// By default the global propagator is used, read when a record is produced
+// or processed (the global TracerProvider too); while it is the no-op
+// default, W3C trace context and baggage are used, so records never
+// silently lose their trace. These are
 // the headers other OpenTelemetry Kafka instrumentations (franz-go's
 // plugin/kotel, the OpenTelemetry Java agent) read and write: a record from
 // another instrumented client continues its trace in [Tracer.Process], and

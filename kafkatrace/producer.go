@@ -5,9 +5,11 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	_ "github.com/otelkit/otelkit/internal/kafkaerr" // Kafka error codes as error.type
+	"github.com/otelkit/otelkit/tracing"
 )
 
 // sendContext is the record context while the record is in flight: the
@@ -65,7 +67,7 @@ func (t *Tracer) OnProduceRecordBuffered(r *kgo.Record) {
 	attrs = t.recordAttrs(attrs, r)
 	sc.opts = [...]trace.SpanStartOption{producerKind, trace.WithAttributes(attrs...)}
 
-	sc.Context, sc.span = t.tracer.Start(parent, ti.send, sc.opts[:]...)
+	sc.Context, sc.span = t.tracer().Start(parent, ti.send, sc.opts[:]...)
 	if ti.inject {
 		p := t.propagation()
 		r.Headers = p.strip(r.Headers, len(p.all), sc.headers[:0])
@@ -79,7 +81,10 @@ func (t *Tracer) OnProduceRecordBuffered(r *kgo.Record) {
 // OnProduceRecordUnbuffered implements kgo.HookProduceRecordUnbuffered. It
 // ends the record's send span, just before the promise runs, with the
 // partition and offset the record was written at, or with the error and
-// its error.type (the Kafka error code name for broker errors).
+// its error.type (the Kafka error code name for broker errors) by the one
+// policy of the tracing package: a record failed because the caller
+// cancelled its context is not an error, an expired deadline has
+// error.type "timeout".
 func (t *Tracer) OnProduceRecordUnbuffered(r *kgo.Record, err error) {
 	sc, ok := r.Context.(*sendContext)
 	if !ok {
@@ -91,9 +96,9 @@ func (t *Tracer) OnProduceRecordUnbuffered(r *kgo.Record, err error) {
 			sc.end = [...]attribute.KeyValue{partitionID(r.Partition), semconv.MessagingKafkaOffset(int(r.Offset))}
 			span.SetAttributes(sc.end[:]...)
 		} else {
-			span.RecordError(err)
-			span.SetStatus(codes.Error, err.Error())
-			span.SetAttributes(errorType(err))
+			// sc's cancellation and deadline are those of the context
+			// the record was produced with.
+			tracing.RecordOutcome(sc, span, err)
 		}
 	}
 	span.End()

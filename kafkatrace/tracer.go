@@ -1,7 +1,6 @@
 package kafkatrace
 
 import (
-	"context"
 	"errors"
 	"net"
 	"strconv"
@@ -10,7 +9,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
@@ -18,7 +16,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otelkit/otelkit/tracing/w3c"
+	"github.com/otelkit/otelkit/tracing"
 )
 
 // TimeInQueueKey is the span attribute [WithTimeInQueue] records: the
@@ -51,11 +49,10 @@ const maxCachedTopics = 1024
 // and brokers from the client it is attached to with kgo.WithHooks. Create
 // one Tracer per kgo.Client. A Tracer is safe for concurrent use.
 type Tracer struct {
-	cfg    config
-	tracer trace.Tracer
-
-	prop   atomic.Pointer[propagator]
-	client atomic.Pointer[clientInfo]
+	cfg     config
+	tracers *tracing.Resolver[trace.TracerProvider, trace.Tracer]
+	props   *tracing.Resolver[propagation.TextMapPropagator, *propagator]
+	client  atomic.Pointer[clientInfo]
 
 	topics  sync.Map // topic string -> *topicInfo
 	ntopics atomic.Int32
@@ -74,16 +71,10 @@ var (
 // with kgo.WithHooks(tracer).
 func NewTracer(opts ...Option) *Tracer {
 	t := &Tracer{cfg: newConfig(opts)}
-	tp := t.cfg.provider
-	if tp == nil {
-		tp = otel.GetTracerProvider()
-	}
-	t.tracer = tp.Tracer(ScopeName,
+	t.tracers = tracing.NewTracerResolver(t.cfg.provider, ScopeName,
 		trace.WithInstrumentationVersion(Version),
 		trace.WithSchemaURL(semconv.SchemaURL))
-	if t.cfg.propagator != nil {
-		t.prop.Store(newPropagator(t.cfg.propagator))
-	}
+	t.props = tracing.NewPropagatorResolver(t.cfg.propagator, newPropagator)
 	return t
 }
 
@@ -97,25 +88,14 @@ func newPropagator(p propagation.TextMapPropagator) *propagator {
 	return &propagator{TextMapPropagator: p, fields: newFields(p)}
 }
 
-// fallback is used when the global propagator is the no-op default.
-var fallback = propagation.NewCompositeTextMapPropagator(w3c.TraceContext{}, propagation.Baggage{})
+// propagation returns the propagator in force, with the headers it owns,
+// by conv's rule: the option's, or the global one at the time of the call
+// (W3C trace context and baggage when the global one propagates nothing).
+// The owned headers are computed again only when the global changes.
+func (t *Tracer) propagation() *propagator { return t.props.Get() }
 
-// propagation returns the propagator, resolving the global one on first
-// use: by the time a client produces or processes its first record the
-// application has installed its propagator, even if it created the Tracer
-// earlier. Resolving once keeps the per-record cost to an atomic load and
-// the set of owned headers fixed.
-func (t *Tracer) propagation() *propagator {
-	if p := t.prop.Load(); p != nil {
-		return p
-	}
-	g := otel.GetTextMapPropagator()
-	if len(g.Fields()) == 0 {
-		g = fallback
-	}
-	t.prop.CompareAndSwap(nil, newPropagator(g))
-	return t.prop.Load()
-}
+// tracer returns the tracer of the TracerProvider in force, by conv's rule.
+func (t *Tracer) tracer() trace.Tracer { return t.tracers.Get() }
 
 // reportEvery limits how often a Tracer reports bad headers: a topic full
 // of them must not flood the error handler, and the first report already
@@ -255,34 +235,4 @@ func (t *Tracer) recordAttrs(attrs []attribute.KeyValue, r *kgo.Record) []attrib
 // conventions define as a string.
 func partitionID(p int32) attribute.KeyValue {
 	return semconv.MessagingDestinationPartitionID(strconv.Itoa(int(p)))
-}
-
-// errorType returns the error.type of a failed produce or process: the
-// Kafka error code name (NOT_LEADER_FOR_PARTITION) for broker errors,
-// the sentinel's name for the client's and the context's, and the Go type
-// otherwise.
-func errorType(err error) attribute.KeyValue {
-	var ke *kerr.Error
-	if errors.As(err, &ke) {
-		return semconv.ErrorTypeKey.String(ke.Message)
-	}
-	for _, s := range sentinels {
-		if errors.Is(err, s.err) {
-			return semconv.ErrorTypeKey.String(s.name)
-		}
-	}
-	return semconv.ErrorType(err)
-}
-
-var sentinels = []struct {
-	err  error
-	name string
-}{
-	{kgo.ErrRecordTimeout, "kgo.ErrRecordTimeout"},
-	{kgo.ErrRecordRetries, "kgo.ErrRecordRetries"},
-	{kgo.ErrMaxBuffered, "kgo.ErrMaxBuffered"},
-	{kgo.ErrAborting, "kgo.ErrAborting"},
-	{kgo.ErrClientClosed, "kgo.ErrClientClosed"},
-	{context.Canceled, "context.Canceled"},
-	{context.DeadlineExceeded, "context.DeadlineExceeded"},
 }

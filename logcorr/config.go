@@ -67,8 +67,8 @@ func WithUnsampled() Option {
 }
 
 // WithBusiness adds the business context of the request to every correlated
-// line, at the root, under the conventions' attribute names (order.id,
-// tenant.id, ...). The attributes come from
+// line, at the root, under the registered key names (tenant.id, a
+// company's order.id, ...). The attributes come from
 // [github.com/otelkit/otelkit/tracing.Business], which returns only keys of
 // the conventions registry; keys narrows that further to the listed keys.
 // With no keys, every attribute tracing.Business returns is written.

@@ -34,9 +34,9 @@ func TestRedaction_LineHashEqualsSpanHash(t *testing.T) {
 	rec := tracingtest.New(t, tracingtest.WithoutGlobals())
 
 	var s jsonSink
-	logger := slog.New(NewHandler(s.handler(), WithBusiness(tracing.UserID.Key(), tracing.OrderID.Key())))
+	logger := slog.New(NewHandler(s.handler(), WithBusiness(tracing.UserID.Key(), orderID.Key())))
 	ctx, span := rec.TracerProvider().Tracer("test").Start(context.Background(), "orders.place")
-	ctx = tracing.SetBusiness(ctx, tracing.UserID.String("u-7"), tracing.OrderID.String("ord-1042"))
+	ctx = tracing.SetBusiness(ctx, tracing.UserID.String("u-7"), orderID.String("ord-1042"))
 	logger.InfoContext(ctx, "order accepted")
 	logger.Info("order accepted", "user.id", "u-7")
 	span.End()

@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
@@ -26,10 +25,8 @@ type config struct {
 
 func newConfig(opts []Option) config {
 	c := config{
-		tracerProvider: otel.GetTracerProvider(),
-		meterProvider:  otel.GetMeterProvider(),
-		acquire:        AcquireSpan,
-		cacheSize:      2048,
+		acquire:   AcquireSpan,
+		cacheSize: 2048,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -49,8 +46,9 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 // WithTracerProvider sets the provider of the tracer that creates the spans.
-// By default the global provider (otel.GetTracerProvider) is used, read once
-// by [NewTracer]. A nil provider is ignored.
+// By default the global provider (otel.GetTracerProvider) is used, read
+// when an operation starts, so that a Tracer created before the providers
+// are installed uses them. A nil provider is ignored.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return optionFunc(func(c *config) {
 		if tp != nil {
@@ -61,8 +59,9 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 
 // WithMeterProvider sets the provider of the meter that records
 // db.client.operation.duration and the db.client.connection.* metrics.
-// By default the global provider (otel.GetMeterProvider) is used, read once
-// by [NewTracer]. A nil provider is ignored.
+// By default the global provider (otel.GetMeterProvider) is used, read
+// when a measurement is taken (a pool's connection gauges use the one in
+// force when the Tracer first sees the pool). A nil provider is ignored.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(c *config) {
 		if mp != nil {
@@ -154,15 +153,17 @@ func WithQueryParameters() Option {
 	return optionFunc(func(c *config) { c.parameters = true })
 }
 
-// WithErrorClassifier sets the function that decides whether an error
-// returned by the database is an expected outcome (expected == true) rather
-// than a failure of the operation, with the same meaning as
-// tracing.ErrorClassifier, so one classifier serves both. Expected outcomes
-// leave the span status unset and do not count as failed in the metric; they
-// still record their SQLSTATE in db.response.status_code. It is not asked
-// about sql.ErrNoRows (pgx.ErrNoRows) nor about the caller's own
-// cancellation, which are always expected.
-// By default every other error is a failure. A nil function is ignored.
+// WithErrorClassifier adds a classifier of this Tracer's own, asked before
+// the one the tracing package holds (tracing.SetErrorClassifier, or
+// tracing.WithErrorClassifier for the spans of a Setup's provider), which
+// every Tracer consults: use it for outcomes that are expected from this
+// database only, such as a unique_violation a caller handles. Expected
+// outcomes leave the span status unset and do not count as failed in the
+// metric; they still record their SQLSTATE in db.response.status_code.
+// Neither classifier is asked about sql.ErrNoRows (pgx.ErrNoRows) nor about
+// the caller's own cancellation, which are always expected.
+// By default only the tracing package's classifier is asked. A nil function
+// is ignored.
 func WithErrorClassifier(classify func(err error) (expected bool)) Option {
 	return optionFunc(func(c *config) {
 		if classify != nil {

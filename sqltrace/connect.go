@@ -35,7 +35,7 @@ func (t *Tracer) TraceConnectEnd(ctx context.Context, data pgx.TraceConnectEndDa
 		return
 	}
 	if data.Err == nil && o.info != nil {
-		t.m.create.Inst().Record(o, time.Since(o.start).Seconds(), o.info.pool.record...)
+		t.m().create.Inst().Record(o, time.Since(o.start).Seconds(), o.info.pool.record...)
 		if data.Conn != nil {
 			t.state(data.Conn)
 		}

@@ -63,12 +63,15 @@
 //
 // # Errors
 //
-// A failed operation has status Error, error.type (the SQLSTATE when the
-// server answered, "timeout" for deadlines, the Go error type otherwise),
-// db.response.status_code (the SQLSTATE, for example 23505 for a unique
-// violation) and an exception event. sql.ErrNoRows (pgx.ErrNoRows) and the
-// caller's own cancellation are outcomes, not failures; [WithErrorClassifier]
-// decides about the rest.
+// A failed operation has status Error, error.type, db.response.status_code
+// (the SQLSTATE, for example 23505 for a unique violation) and an exception
+// event. error.type follows the one rule of the tracing package, so that the
+// same failure has the same value in every package: "timeout" when a
+// deadline expired (even if the server answered 57014 query_canceled to the
+// cancel request), the SQLSTATE when the server answered, the Go error type
+// otherwise. sql.ErrNoRows (pgx.ErrNoRows) and the caller's own cancellation
+// are outcomes, not failures; [WithErrorClassifier], then the tracing
+// package's classifier (tracing.SetErrorClassifier) decide about the rest.
 //
 // # Metrics
 //

@@ -2,28 +2,25 @@ package sqltrace
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"go.opentelemetry.io/otel/attribute"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+
+	"github.com/otelkit/otelkit/tracing"
 )
 
-// failed reports whether err fails the operation: sql.ErrNoRows and the
-// caller's cancellation do not; the classifier decides the rest.
+// failed reports whether err fails the operation run under ctx, by the one
+// classifier of the module (tracing.Failed): sql.ErrNoRows and the caller's
+// cancellation never do, WithErrorClassifier and then the tracing
+// classifier decide the rest.
 func (t *Tracer) failed(ctx context.Context, err error) bool {
-	if err == nil || errors.Is(err, sql.ErrNoRows) {
-		return false
-	}
-	if ctx.Err() == context.Canceled && (errors.Is(err, context.Canceled) || sqlState(err) == "57014") {
-		return false
-	}
-	if t.expected != nil {
-		return !t.expected(err)
-	}
-	return true
+	return tracing.Failed(ctx, t.provider(), err, t.expected)
 }
+
+// The SQLSTATE is the error.type of a PostgreSQL error on every span,
+// this package's and those the application ends with one.
+func init() { tracing.RegisterErrorTyper(sqlState) }
 
 // sqlState returns the SQLSTATE of a PostgreSQL error, or "".
 func sqlState(err error) string {
@@ -37,14 +34,9 @@ func sqlState(err error) string {
 	return ""
 }
 
-// errorType is the error.type of err: its SQLSTATE when the server
-// answered, "timeout" for deadlines, the Go type otherwise.
-func errorType(err error, code string) attribute.KeyValue {
-	switch {
-	case code != "":
-		return semconv.ErrorTypeKey.String(code)
-	case errors.Is(err, context.DeadlineExceeded) || pgconn.Timeout(err):
-		return semconv.ErrorTypeKey.String("timeout")
-	}
-	return semconv.ErrorType(err)
+// errorType is the error.type of err, a failure under ctx: "timeout" for
+// deadlines, its SQLSTATE when the server answered, the Go type otherwise
+// (tracing.ErrorType).
+func errorType(ctx context.Context, err error) attribute.KeyValue {
+	return tracing.ErrorType(ctx, err)
 }

@@ -22,8 +22,8 @@ type metrics struct {
 // for database durations, in seconds.
 var durationBuckets = metric.WithExplicitBucketBoundaries(0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10)
 
-func newMetrics(mp metric.MeterProvider) metrics {
-	m := metrics{meter: mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version))}
+func newMetrics(mp metric.MeterProvider) *metrics {
+	m := &metrics{meter: mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version))}
 	var err error
 	// An instrument that cannot be created is a no-op one: report and go on.
 	if m.duration, err = dbconv.NewClientOperationDuration(m.meter, durationBuckets); err != nil {

@@ -38,7 +38,7 @@ var internalKind = trace.WithSpanKind(trace.SpanKindInternal)
 func (t *Tracer) TraceAcquireStart(ctx context.Context, pool *pgxpool.Pool, data pgxpool.TraceAcquireStartData) context.Context {
 	pi := t.pool(pool)
 	o := &op{Context: ctx, start: time.Now(), info: pi.info, pool: pi}
-	t.m.pending.Inst().Add(ctx, 1, pi.info.pool.add...)
+	t.m().pending.Inst().Add(ctx, 1, pi.info.pool.add...)
 	if t.acquire == AcquireSpan && t.traced(ctx) {
 		if t.acquireMin > 0 {
 			o.acq = &deferredAcquire{}
@@ -68,9 +68,9 @@ func (t *Tracer) TraceAcquireEnd(ctx context.Context, pool *pgxpool.Pool, data p
 		return
 	}
 	wait := now.Sub(o.start)
-	t.m.pending.Inst().Add(o, -1, o.pool.info.pool.add...)
+	t.m().pending.Inst().Add(o, -1, o.pool.info.pool.add...)
 	if data.Err == nil {
-		t.m.wait.Inst().Record(o, wait.Seconds(), o.pool.info.pool.record...)
+		t.m().wait.Inst().Record(o, wait.Seconds(), o.pool.info.pool.record...)
 		if data.Conn != nil {
 			st := t.state(data.Conn)
 			st.acquiredAt = now
@@ -79,11 +79,11 @@ func (t *Tracer) TraceAcquireEnd(ctx context.Context, pool *pgxpool.Pool, data p
 			}
 		}
 	} else if errors.Is(data.Err, context.DeadlineExceeded) || (pgconn.Timeout(data.Err) && o.Err() != context.Canceled) {
-		t.m.timeouts.Inst().Add(o, 1, o.pool.info.pool.add...)
+		t.m().timeouts.Inst().Add(o, 1, o.pool.info.pool.add...)
 	}
 	if o.span == nil && data.Err != nil && t.acquire == AcquireAttribute && t.failed(o, data.Err) && t.traced(o) {
 		// No query will carry this wait: the failure gets its own span.
-		_, o.span = t.tracer.Start(o.Context, acquireSpanName, internalKind, o.pool.startOpt, trace.WithTimestamp(o.start))
+		_, o.span = t.tracer().Start(o.Context, acquireSpanName, internalKind, o.pool.startOpt, trace.WithTimestamp(o.start))
 	}
 	if o.span != nil {
 		t.endSpan(o, data.Err)
@@ -108,7 +108,7 @@ func (t *Tracer) endDeferred(o *op, wait time.Duration, err error) {
 // start; from then on the acquire's context holds it (see op.Value). The
 // caller holds o.acq.mu.
 func (t *Tracer) startAcquireLate(o *op) trace.Span {
-	ctx, span := t.tracer.Start(o.Context, acquireSpanName, internalKind, o.pool.startOpt, trace.WithTimestamp(o.start))
+	ctx, span := t.tracer().Start(o.Context, acquireSpanName, internalKind, o.pool.startOpt, trace.WithTimestamp(o.start))
 	o.acq.ctx.Store(&ctx)
 	return span
 }
@@ -144,7 +144,7 @@ func (t *Tracer) TraceRelease(pool *pgxpool.Pool, data pgxpool.TraceReleaseData)
 	if st.acquiredAt.IsZero() {
 		return
 	}
-	t.m.use.Inst().Record(context.Background(), time.Since(st.acquiredAt).Seconds(), t.pool(pool).info.pool.record...)
+	t.m().use.Inst().Record(context.Background(), time.Since(st.acquiredAt).Seconds(), t.pool(pool).info.pool.record...)
 	st.acquiredAt = time.Time{}
 }
 
@@ -160,15 +160,15 @@ func (t *Tracer) TraceRelease(pool *pgxpool.Pool, data pgxpool.TraceReleaseData)
 // schema share that name.
 func (t *Tracer) ObservePool(pool *pgxpool.Pool) (metric.Registration, error) {
 	pi := t.pool(pool)
-	count, err := dbconv.NewClientConnectionCountObservable(t.m.meter)
+	count, err := dbconv.NewClientConnectionCountObservable(t.m().meter)
 	if err != nil {
 		return nil, err
 	}
-	maxConns, err := dbconv.NewClientConnectionMaxObservable(t.m.meter)
+	maxConns, err := dbconv.NewClientConnectionMaxObservable(t.m().meter)
 	if err != nil {
 		return nil, err
 	}
-	idleMin, err := dbconv.NewClientConnectionIdleMinObservable(t.m.meter)
+	idleMin, err := dbconv.NewClientConnectionIdleMinObservable(t.m().meter)
 	if err != nil {
 		return nil, err
 	}
@@ -179,7 +179,7 @@ func (t *Tracer) ObservePool(pool *pgxpool.Pool) (metric.Registration, error) {
 		count.AttrClientConnectionPoolName(name), count.AttrClientConnectionState(dbconv.ClientConnectionStateUsed)))
 	pooled := metric.WithAttributeSet(pi.info.pool.set)
 	minIdle := int64(pool.Config().MinIdleConns)
-	return t.m.meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+	return t.m().meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		s := pool.Stat()
 		o.ObserveInt64(count.Inst(), int64(s.IdleConns()), idle)
 		o.ObserveInt64(count.Inst(), int64(s.AcquiredConns()+s.ConstructingConns()), used)

@@ -11,8 +11,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/metric"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkit/otelkit/tracing"
 )
 
 // dbSystem is the span name of an operation without a summary, as the
@@ -39,7 +42,8 @@ const AcquireDurationKey = attribute.Key("pgxpool.acquire.duration")
 // parsed once and cached. A Tracer is safe for concurrent use by any number
 // of connections and pools.
 type Tracer struct {
-	tracer        trace.Tracer
+	tracers       *tracing.Resolver[trace.TracerProvider, trace.Tracer]
+	meters        *tracing.Resolver[metric.MeterProvider, *metrics]
 	next          *multitracer.Tracer
 	acquire       AcquireMode
 	acquireMin    time.Duration
@@ -49,7 +53,6 @@ type Tracer struct {
 	extra         []attribute.KeyValue
 
 	cache   *queryCache
-	m       metrics
 	infosMu sync.Mutex
 	infos   map[infoKey]*connInfo
 	pools   sync.Map // *pgxpool.Pool -> *poolInfo
@@ -72,9 +75,10 @@ var (
 func NewTracer(opts ...Option) *Tracer {
 	c := newConfig(opts)
 	t := &Tracer{
-		tracer: c.tracerProvider.Tracer(ScopeName,
+		tracers: tracing.NewTracerResolver(c.tracerProvider, ScopeName,
 			trace.WithInstrumentationVersion(Version),
 			trace.WithSchemaURL(semconv.SchemaURL)),
+		meters:        tracing.NewMeterResolver(c.meterProvider, newMetrics),
 		acquire:       c.acquire,
 		acquireMin:    c.acquireMin,
 		requireParent: c.requireParent,
@@ -82,7 +86,6 @@ func NewTracer(opts ...Option) *Tracer {
 		expected:      c.expected,
 		extra:         c.attrs,
 		cache:         newQueryCache(c.cacheSize),
-		m:             newMetrics(c.meterProvider),
 		infos:         map[infoKey]*connInfo{},
 	}
 	if len(c.next) > 0 {
@@ -97,6 +100,20 @@ func NewTracer(opts ...Option) *Tracer {
 	}
 	return t
 }
+
+// tracer returns the tracer of the TracerProvider in force (conv's rule:
+// the option's, or the global one at the time of the call).
+func (t *Tracer) tracer() trace.Tracer { return t.tracers.Get() }
+
+// provider returns the TracerProvider in force, whose error classifier
+// applies.
+func (t *Tracer) provider() trace.TracerProvider {
+	_, tp := t.tracers.Resolve()
+	return tp
+}
+
+// m returns the instruments of the MeterProvider in force.
+func (t *Tracer) m() *metrics { return t.meters.Get() }
 
 // op is the state of one traced operation between its start and end hooks.
 // It is the context the start hook returns, so that the end hook finds it
@@ -187,7 +204,7 @@ func (t *Tracer) startSpan(o *op, name string, kind trace.SpanStartOption, add f
 	}
 	b := t.bufs.Get().(*startBuf)
 	opts := append(b.opts[:0], kind, start)
-	o.Context, o.span = t.tracer.Start(o.Context, name, opts...)
+	o.Context, o.span = t.tracer().Start(o.Context, name, opts...)
 	b.opts = opts[:0]
 	if (add != nil || o.waited) && o.span.IsRecording() {
 		attrs := b.attrs[:0]
@@ -216,7 +233,7 @@ func (t *Tracer) end(o *op, err error) {
 	d := time.Since(o.start).Seconds()
 	code := sqlState(err)
 	if !failed && code == "" {
-		t.m.duration.Inst().Record(o, d, o.info.metricOpts(o.summary)...)
+		t.m().duration.Inst().Record(o, d, o.info.metricOpts(o.summary)...)
 		return
 	}
 	attrs := append(o.info.metricAttrs(o.summary), semconv.DBResponseStatusCode(code))
@@ -224,9 +241,9 @@ func (t *Tracer) end(o *op, err error) {
 		attrs = attrs[:len(attrs)-1]
 	}
 	if failed {
-		attrs = append(attrs, errorType(err, code))
+		attrs = append(attrs, errorType(o, err))
 	}
-	t.m.duration.RecordSet(o, d, attribute.NewSet(attrs...))
+	t.m().duration.RecordSet(o, d, attribute.NewSet(attrs...))
 }
 
 func (t *Tracer) endSpan(o *op, err error) { t.endSpanAs(o, err, t.failed(o, err)) }
@@ -240,7 +257,7 @@ func (t *Tracer) endSpanAs(o *op, err error, failed bool) {
 			span.SetAttributes(semconv.DBResponseStatusCode(code))
 		}
 		if failed {
-			span.SetAttributes(errorType(err, code))
+			span.SetAttributes(errorType(o, err))
 			// Server messages can quote the value that was refused
 			// ("invalid input syntax for type uuid: ..."): they go through
 			// the same redaction as parameters.

@@ -32,8 +32,8 @@ func TestSetBusiness_TravelsAcrossHTTPToDownstreamSpans(t *testing.T) {
 
 	ctx, edge := gatewayTP.Tracer("gateway").Start(context.Background(), "POST /checkout")
 	ctx = tracing.SetBusiness(ctx,
-		tracing.OrderID.String("o-42"), tracing.UserID.String("u-7"), tracing.OrderAmount.Float64(99.5),
-		tracing.OrderItemCount.Int(3), tracing.PaymentProvider.String("stripe"),
+		OrderID.String("o-42"), tracing.UserID.String("u-7"), OrderAmount.Float64(99.5),
+		OrderItemCount.Int(3), PaymentProvider.String("stripe"),
 	)
 	// A third party's member rides along; it must not reach a span.
 	m, _ := baggage.NewMember("evil.key", "x")
@@ -51,13 +51,13 @@ func TestSetBusiness_TravelsAcrossHTTPToDownstreamSpans(t *testing.T) {
 	edge.End()
 
 	want := []attribute.KeyValue{
-		tracing.OrderAmount.Float64(99.5), tracing.OrderID.String("o-42"), tracing.OrderItemCount.Int(3), tracing.UserID.String("u-7"),
+		OrderAmount.Float64(99.5), OrderID.String("o-42"), OrderItemCount.Int(3), tracing.UserID.String("u-7"),
 	}
 	if got := tracing.Business(ctx); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Business = %v, want %v", got, want)
 	}
 	edgeSpan := spanNamed(t, gatewayExp.GetSpans(), "POST /checkout")
-	if v, _ := attrOf(edgeSpan.Attributes, tracing.PaymentProvider.Key()); v.AsString() != "stripe" {
+	if v, _ := attrOf(edgeSpan.Attributes, PaymentProvider.Key()); v.AsString() != "stripe" {
 		t.Errorf("SetBusiness did not set payment.provider on the current span: %v", edgeSpan.Attributes)
 	}
 	for _, s := range []struct {
@@ -73,7 +73,7 @@ func TestSetBusiness_TravelsAcrossHTTPToDownstreamSpans(t *testing.T) {
 				t.Errorf("%s: %s = %v, want %v", s.name, kv.Key, v.String(), kv.Value.String())
 			}
 		}
-		for _, k := range []attribute.Key{"evil.key", tracing.PaymentProvider.Key()} {
+		for _, k := range []attribute.Key{"evil.key", PaymentProvider.Key()} {
 			if _, ok := attrOf(s.spans, k); ok {
 				t.Errorf("%s: %s copied from baggage", s.name, k)
 			}
@@ -106,7 +106,7 @@ func TestSetBusiness_KeyThatDoesNotFitIsReported(t *testing.T) {
 	}
 	ctx = baggage.ContextWithBaggage(ctx, bag)
 	ctx, span := tracing.Start(ctx, "checkout.start")
-	ctx = tracing.SetBusiness(ctx, tracing.OrderID.String("o-1"), tracing.TenantID.String(strings.Repeat("t", 250)))
+	ctx = tracing.SetBusiness(ctx, OrderID.String("o-1"), tracing.TenantID.String(strings.Repeat("t", 250)))
 	span.End()
 
 	got := baggage.FromContext(ctx)

@@ -31,14 +31,14 @@
 //
 // # Business context
 //
-// Business keys are typed and registered: [OrderID], [UserID], [TenantID],
-// [OrderAmount], [OrderCurrency], [OrderItemCount], [PaymentProvider], and a
-// team's own from [NewStringKey], [NewInt64Key], [NewFloat64Key],
-// [NewBoolKey] or [Register]. Each declares whether it is personal data
-// ([HashPersonal], [DropPersonal]) and whether it [Travels]. One call at the
-// edge sets the context for the rest of the request:
+// Business keys are typed and registered. Package tracing declares the
+// generic ones, [UserID] (the semantic conventions' `user.id`, hashed on
+// export) and [TenantID]; a company declares its domain's own keys, see
+// below. Each declares whether it is personal data ([HashPersonal],
+// [DropPersonal]) and whether it [Travels]. One call at the edge sets the
+// context for the rest of the request:
 //
-//	ctx = tracing.SetBusiness(ctx, tracing.OrderID.String(id), tracing.UserID.String(user))
+//	ctx = tracing.SetBusiness(ctx, keys.OrderID.String(id), tracing.UserID.String(user))
 //
 // It sets the attributes on the current span and puts the traveling keys in
 // W3C baggage; the baggage propagator carries them over HTTP and Kafka (and
@@ -52,6 +52,31 @@
 // the business attributes a context carries (the log correlation handler
 // uses it).
 //
+// # Declaring a company's keys
+//
+// A company declares its keys once, as package-level variables of a package
+// that every service imports, with [NewStringKey], [NewInt64Key],
+// [NewFloat64Key] or [NewBoolKey] (see Example (DeclaringKeys)):
+//
+//	package keys // example.com/acme/telemetry/keys
+//
+//	var (
+//		OrderID        = tracing.NewStringKey("order.id", tracing.Travels())
+//		OrderItemCount = tracing.NewInt64Key("order.item_count", tracing.Travels())
+//		CustomerEmail  = tracing.NewStringKey("customer.email", tracing.PersonalData(tracing.DropPersonal))
+//	)
+//
+// Declaring a key registers it when the package initialises, so the
+// registry ([Keys], [LookupKey]) is complete before the first request and
+// every service spells the key, its type and its data handling the same
+// way. Keys known only from configuration are registered with [Register].
+// Registering the same key twice with the same properties is allowed; with
+// other properties it panics at initialisation. What reads the registry
+// follows what the program registered: the baggage allowlist, redaction of
+// personal data, the waterfall's trace header, the log handler's business
+// attributes; tracelint's businesskey check reads the declarations from the
+// code it analyses.
+//
 // # Span helpers
 //
 //	func (s *Service) Charge(ctx context.Context, o Order) (err error) {
@@ -63,13 +88,48 @@
 // [End] ends the span on every path. An error sets status Error with its
 // message, `error.type` and an exception event; a panic is recorded with its
 // stack, sets status Error and is re-raised unchanged. Expected outcomes are
-// not errors: context.Canceled (the caller gave up) and whatever the
-// classifier calls expected: the one otelsetup.WithErrorClassifier sets for
-// the spans of Setup's provider, else the process-wide one of
-// [SetErrorClassifier]; context.DeadlineExceeded is a timeout and stays an error. [Run]
-// does the same around a function. [SetAttributesFunc] builds attributes
-// only for a recording span. The helpers take the TracerProvider of the
-// recording span in ctx, else the global one.
+// not errors: context.Canceled (the caller gave up), sql.ErrNoRows and
+// whatever the classifier calls expected: the one otelsetup.WithErrorClassifier
+// sets for the spans of Setup's provider, else the process-wide one of
+// [SetErrorClassifier]; context.DeadlineExceeded is a timeout and stays an
+// error. [Run] does the same around a function. [SetAttributesFunc] builds
+// attributes only for a recording span. The helpers take the TracerProvider
+// of the recording span in ctx, else the global one.
+//
+// # One policy for errors
+//
+// The helpers and every instrumentation package of this module (httptrace's
+// client, sqltrace, kafkatrace's producer and consumer, the outbox relay)
+// decide the same way whether an outcome is a failure, with the classifier
+// above, and give the same failure the same `error.type`, so that "all
+// failed requests of every service" is one query:
+//
+//   - the caller's cancellation is never a failure: no status, no
+//     `error.type`, in any package;
+//   - an expired deadline (context.DeadlineExceeded, or any error whose
+//     Timeout method reports true) has `error.type` "timeout", the value the
+//     semantic conventions give;
+//   - an error of a client library with a domain code has that code: the
+//     SQLSTATE of a PostgreSQL error ("42601"), the code name of a Kafka
+//     error ("UNKNOWN_TOPIC_OR_PARTITION"), on the package's spans and on a
+//     span [End] ends with such an error alike (when the program links
+//     sqltrace or kafkatrace); an HTTP client span whose response is an
+//     error has the status code ("503");
+//   - any other error has its Go type ("*net.OpError"), as
+//     semconv.ErrorType computes it, past fmt.Errorf's wrappers and
+//     *url.Error.
+//
+// # Providers
+//
+// Every instrumentation package resolves its TracerProvider, MeterProvider
+// and propagator by one rule: the one an option gave, else the global one,
+// read when the instrumentation is used (a request, a query, a record), not
+// when it is built, so that an instrumentation built before otelsetup.Setup uses
+// its providers. A global propagator that propagates nothing (the
+// OpenTelemetry default) is replaced by W3C trace context and baggage, so
+// that no request, record or outbox row silently loses its trace. Reading
+// the globals costs an atomic load and a comparison per use and no
+// allocation.
 //
 // # Redaction
 //

@@ -28,10 +28,10 @@ func Example_conventions() {
 
 	// The edge's server span; the helpers use its provider.
 	ctx, edge := tp.Tracer("gateway").Start(context.Background(), "POST /checkout")
-	ctx = tracing.SetBusiness(ctx, tracing.OrderID.String("o-42"), tracing.UserID.String("u-7"))
+	ctx = tracing.SetBusiness(ctx, OrderID.String("o-42"), tracing.UserID.String("u-7"))
 	err := tracing.Run(ctx, "checkout.charge_payment", func(ctx context.Context) error {
 		trace.SpanFromContext(ctx).SetAttributes(
-			tracing.PaymentProvider.String("stripe"),
+			PaymentProvider.String("stripe"),
 			attribute.String("payment.provider.key", "pk_live_abcdefghijklmnopxyz"),
 		)
 		return errors.New("card declined")
@@ -73,13 +73,13 @@ func ExampleValidName() {
 	// orders.get_12345 -> tracing: span name does not follow <domain>.<operation>: "orders.get_12345": contains an id
 }
 
-// A team registers its own business keys next to the checkout ones.
+// A team registers its own business keys next to the company's.
 func ExampleNewStringKey() {
 	var (
 		loyaltyTier = tracing.NewStringKey("loyalty.tier", tracing.Travels())
 		email       = tracing.NewStringKey("customer.email", tracing.PersonalData(tracing.DropPersonal))
 	)
-	ctx := tracing.SetBusiness(context.Background(), tracing.OrderID.String("o-42"), loyaltyTier.String("gold"), email.String("a@example.com"))
+	ctx := tracing.SetBusiness(context.Background(), OrderID.String("o-42"), loyaltyTier.String("gold"), email.String("a@example.com"))
 	fmt.Println("travels:", tracing.Business(ctx))
 	fmt.Println("exported email valid:", tracing.RedactAttr(email.String("a@example.com")).Valid())
 	// Output:
@@ -93,7 +93,7 @@ func ExampleRedactAttr() {
 		attribute.String("exception.message", "card 4111 1111 1111 1111 declined"),
 		attribute.String("db.password", "hunter2"),
 		tracing.UserID.String("u-7"),
-		tracing.OrderID.String("o-42"),
+		OrderID.String("o-42"),
 	} {
 		fmt.Printf("%s=%s\n", kv.Key, tracing.RedactAttr(kv).Value.String())
 	}

@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"go.opentelemetry.io/otel/attribute"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 )
 
 // Personal says what the export pipeline does with the value of a business
@@ -99,24 +100,18 @@ func (k BoolKey) Bool(v bool) attribute.KeyValue { return k.key.Bool(v) }
 // Key returns the attribute key.
 func (k BoolKey) Key() attribute.Key { return k.key }
 
-// The checkout domain's business keys. Teams add their own with
-// [NewStringKey] and friends, usually as package-level variables.
+// The generic business keys: every service of a company has a user and,
+// when it serves several, a tenant. A domain's own keys (order.id,
+// payment.provider, ...) are declared by the company in its own package,
+// with [NewStringKey] and friends; see "Declaring a company's keys" in the
+// package documentation.
 var (
-	// OrderID identifies an order in every service that handles it.
-	OrderID = NewStringKey("order.id", Travels())
-	// UserID identifies the customer. It is personal data: hashed on export.
-	UserID = NewStringKey("user.id", Travels(), PersonalData(HashPersonal))
-	// TenantID identifies the tenant (shop) an order belongs to.
+	// UserID identifies the end user (semantic conventions `user.id`). It
+	// is personal data: hashed on export. It travels.
+	UserID = NewStringKey(string(semconv.UserIDKey), Travels(), PersonalData(HashPersonal))
+	// TenantID identifies the tenant (customer organisation, shop) a
+	// request is served for. It travels.
 	TenantID = NewStringKey("tenant.id", Travels())
-	// OrderAmount is the order total in OrderCurrency units.
-	OrderAmount = NewFloat64Key("order.amount", Travels())
-	// OrderCurrency is the ISO 4217 code of OrderAmount.
-	OrderCurrency = NewStringKey("order.currency", Travels())
-	// OrderItemCount is the number of items in the order.
-	OrderItemCount = NewInt64Key("order.item_count", Travels())
-	// PaymentProvider names the payment provider that charges the order. It
-	// is set where the provider is chosen and does not travel.
-	PaymentProvider = NewStringKey("payment.provider")
 )
 
 // NewStringKey registers a business key with string values. It panics if

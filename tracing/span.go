@@ -2,7 +2,6 @@ package tracing
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"reflect"
 	"runtime/debug"
@@ -50,10 +49,11 @@ func Start(ctx context.Context, name string, opts ...trace.SpanStartOption) (con
 // `defer tracing.End(span, &err)` with a named error result, for the panic to
 // be seen.
 //
-// A non-nil error that [SetErrorClassifier]'s classifier does not call
-// expected sets status Error with the error's message, the `error.type`
-// attribute and an exception event. context.Canceled, the caller giving up,
-// is expected by default. A panic is recorded as an exception event with its
+// A non-nil error that [Failed] calls a failure sets status Error with the
+// error's message, the `error.type` attribute ([ErrorType]) and an
+// exception event. context.Canceled, the caller giving up, and
+// sql.ErrNoRows are never failures; [SetErrorClassifier]'s classifier
+// decides the rest. A panic is recorded as an exception event with its
 // stack, sets status Error and `error.type` to the panic value's type, ends
 // the span and is re-raised, unchanged, to the caller. errp may be nil.
 func End(span trace.Span, errp *error) { Finish(span, errp, recover()) }
@@ -62,14 +62,19 @@ func End(span trace.Span, errp *error) { Finish(span, errp, recover()) }
 // function called directly by defer, recovered (nil if none): recover only
 // stops a panic when the deferred function calls it itself, so a wrapper of
 // End calls Finish(span, errp, recover()). A non-nil r is re-raised.
-func Finish(span trace.Span, errp *error, r any) {
+func Finish(span trace.Span, errp *error, r any) { FinishOutcome(context.Background(), span, errp, r) }
+
+// FinishOutcome is [Finish] for an instrumentation that knows the context
+// ctx the operation ran under: its cancellation and deadline decide too
+// (see [Failed] and [ErrorType]).
+func FinishOutcome(ctx context.Context, span trace.Span, errp *error, r any) {
 	if r != nil {
 		RecordPanic(span, r)
 		span.End()
 		panic(r)
 	}
 	if errp != nil && *errp != nil {
-		RecordError(span, *errp)
+		RecordOutcome(ctx, span, *errp)
 	}
 	span.End()
 }
@@ -84,15 +89,9 @@ func Run(ctx context.Context, name string, fn func(context.Context) error, opts 
 }
 
 // RecordError records err on span as [End] does: status Error, `error.type`
-// and an exception event, unless err is nil or an expected outcome.
-func RecordError(span trace.Span, err error) {
-	if err == nil || !span.IsRecording() || expected(span, err) {
-		return
-	}
-	span.SetStatus(codes.Error, err.Error())
-	span.SetAttributes(semconv.ErrorType(err))
-	span.RecordError(err)
-}
+// and an exception event, unless err is nil or an expected outcome. It is
+// [RecordOutcome] without a context.
+func RecordError(span trace.Span, err error) { RecordOutcome(context.Background(), span, err) }
 
 // SetAttributesFunc sets the attributes fn returns on span, calling fn only
 // if span is recording: use it for attributes that cost something to build
@@ -115,7 +114,7 @@ func RecordPanic(span trace.Span, r any) {
 	}
 	typ := fmt.Sprintf("%T", r)
 	if err, ok := r.(error); ok {
-		typ = semconv.ErrorType(err).Value.AsString()
+		typ = ErrorType(context.Background(), err).Value.AsString()
 	}
 	msg := fmt.Sprint(r)
 	span.SetStatus(codes.Error, "panic: "+msg)
@@ -136,12 +135,14 @@ type ErrorClassifier func(err error) (expected bool)
 
 var classifier atomic.Pointer[ErrorClassifier]
 
-// SetErrorClassifier sets the process-wide classifier the helpers consult
-// before recording an error; nil restores the default. By default only
-// context.Canceled is expected: the caller gave up, the operation did not
-// fail (context.DeadlineExceeded is a timeout and stays an error). The
-// classifier is called in addition to that rule, on the goroutine that ends
-// the span, and must be safe for concurrent use. A classifier set for the
+// SetErrorClassifier sets the process-wide classifier that the helpers and
+// every instrumentation package of this module consult (through [Failed])
+// before recording an error; nil restores the default. By default only the
+// caller's context.Canceled (the caller gave up, the operation did not fail)
+// and sql.ErrNoRows (a caller handles it) are expected;
+// context.DeadlineExceeded is a timeout and stays an error. The classifier
+// is called in addition to that rule, on the goroutine that ends the span,
+// and must be safe for concurrent use. A classifier set for the
 // span's provider ([SetProviderErrorClassifier]) takes precedence.
 func SetErrorClassifier(c ErrorClassifier) {
 	if c == nil {
@@ -182,13 +183,12 @@ func SetProviderErrorClassifier(tp trace.TracerProvider, c ErrorClassifier) (rem
 // own, for tests.
 func ProviderClassifiers() int { return int(providerClassifierCount.Load()) }
 
-func expected(span trace.Span, err error) bool {
-	if errors.Is(err, context.Canceled) {
-		return true
-	}
+// classified reports whether the classifier of tp, or else the process-wide
+// one, calls err expected.
+func classified(tp trace.TracerProvider, err error) bool {
 	if providerClassifierCount.Load() > 0 {
 		// A provider of a type that is not comparable cannot be a key.
-		if tp := span.TracerProvider(); tp != nil && reflect.TypeOf(tp).Comparable() {
+		if tp != nil && reflect.TypeOf(tp).Comparable() {
 			if c, ok := providerClassifiers.Load(tp); ok {
 				return c.(ErrorClassifier)(err)
 			}

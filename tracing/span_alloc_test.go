@@ -60,8 +60,8 @@ func TestBaggageSpanProcessor_Allocs(t *testing.T) {
 	defer tp.Shutdown(context.Background())
 	plain := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(nopProcessor{}))
 	defer plain.Shutdown(context.Background())
-	ctx := tracing.SetBusiness(context.Background(), tracing.OrderID.String("o-42"), tracing.UserID.String("u-7"),
-		tracing.TenantID.String("t-1"), tracing.OrderAmount.Float64(99.5), tracing.OrderItemCount.Int(3))
+	ctx := tracing.SetBusiness(context.Background(), OrderID.String("o-42"), tracing.UserID.String("u-7"),
+		tracing.TenantID.String("t-1"), OrderAmount.Float64(99.5), OrderItemCount.Int(3))
 	if baggage.FromContext(ctx).Len() != 5 {
 		t.Fatal("baggage not set")
 	}

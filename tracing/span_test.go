@@ -226,7 +226,7 @@ func TestRun_ReturnsErrorAndParentsChildren(t *testing.T) {
 func TestSetAttributesFunc_OnlyForRecordingSpans(t *testing.T) {
 	tp, exp := newRecorder(t, sdktrace.WithSampler(sdktrace.NeverSample()))
 	calls := 0
-	fn := func() []attribute.KeyValue { calls++; return []attribute.KeyValue{tracing.OrderItemCount.Int(3)} }
+	fn := func() []attribute.KeyValue { calls++; return []attribute.KeyValue{OrderItemCount.Int(3)} }
 	_, span := tp.Tracer("t").Start(context.Background(), "cart.load")
 	tracing.SetAttributesFunc(span, fn)
 	span.End()
@@ -240,7 +240,7 @@ func TestSetAttributesFunc_OnlyForRecordingSpans(t *testing.T) {
 	if calls != 1 {
 		t.Errorf("fn called %d times for a recording span", calls)
 	}
-	if v, _ := attrOf(exp2.GetSpans()[0].Attributes, tracing.OrderItemCount.Key()); v.AsInt64() != 3 {
+	if v, _ := attrOf(exp2.GetSpans()[0].Attributes, OrderItemCount.Key()); v.AsInt64() != 3 {
 		t.Errorf("attribute not set")
 	}
 	if len(exp.GetSpans()) != 0 {

@@ -4,7 +4,6 @@ go 1.26.0
 
 require (
 	github.com/otelkit/otelkit v0.0.0-00010101000000-000000000000
-	go.opentelemetry.io/otel v1.47.0
 	golang.org/x/tools v0.52.0
 )
 
@@ -13,6 +12,7 @@ require (
 	github.com/go-logr/logr v1.4.4 // indirect
 	github.com/go-logr/stdr v1.2.2 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
+	go.opentelemetry.io/otel v1.47.0 // indirect
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect

@@ -17,8 +17,9 @@
 // Each check is an analyzer with its own flag: -spanname=false turns one
 // off, -spanname alone runs only that one. -fix applies the suggested fixes
 // (renaming a span literal to lower snake case, defer tracing.End(span, &err)
-// in place of defer span.End(), tracing.OrderID.String(v) in place of
-// attribute.String("order.id", v)). tracelint help <check> prints what a
+// in place of defer span.End(), keys.OrderID.String(v) in place of
+// attribute.String("order.id", v) where package keys declares OrderID with
+// tracing.NewStringKey). tracelint help <check> prints what a
 // check enforces and why.
 //
 // A //tracelint:ignore comment on the line of a finding, or alone on the

@@ -14,9 +14,9 @@ require (
 	github.com/otelkit/otelkit/sdk/otelsetup v0.0.0-00010101000000-000000000000
 	github.com/otelkit/otelkit/sqltrace v0.0.0-00010101000000-000000000000
 	github.com/otelkit/otelkit/sqltrace/outbox v0.0.0-00010101000000-000000000000
-	github.com/twmb/franz-go v1.22.2
+	github.com/twmb/franz-go v1.22.3
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c
-	github.com/twmb/franz-go/pkg/kmsg v1.15.0
+	github.com/twmb/franz-go/pkg/kmsg v1.15.1
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/sdk v1.47.0
 	go.opentelemetry.io/otel/trace v1.47.0
@@ -39,6 +39,7 @@ require (
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/klauspost/compress v1.20.3 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/otelkit/otelkit/internal/kafkaerr v0.0.0-00010101000000-000000000000 // indirect
 	github.com/pierrec/lz4/v4 v4.1.33 // indirect
 	github.com/prometheus/client_golang v1.24.1 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect
@@ -83,6 +84,7 @@ require (
 replace (
 	github.com/otelkit/otelkit => ../..
 	github.com/otelkit/otelkit/httptrace => ../../httptrace
+	github.com/otelkit/otelkit/internal/kafkaerr => ../../internal/kafkaerr
 	github.com/otelkit/otelkit/internal/kafkatest => ../../internal/kafkatest
 	github.com/otelkit/otelkit/internal/pgtest => ../../internal/pgtest
 	github.com/otelkit/otelkit/kafkatrace => ../../kafkatrace

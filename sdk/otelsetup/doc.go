@@ -81,7 +81,7 @@
 //	OTEL_METRICS_EXPORTER              otlp, console, none (a list), or one of prometheus or a name registered with autoexport.RegisterMetricReader
 //	OTEL_TRACES_SAMPLER                always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio
 //	OTEL_TRACES_SAMPLER_ARG            the ratio, 0 to 1 (default 1)
-//	OTEL_PROPAGATORS                   tracecontext, baggage, b3, b3multi, jaeger, xray, ottrace, none
+//	OTEL_PROPAGATORS                   tracecontext, baggage, b3, b3multi, jaeger, xray, ottrace, none (a list; none wins, an unknown name is refused)
 //	OTEL_EXPORTER_OTLP_PROTOCOL        grpc, http/protobuf      (and _TRACES_, _METRICS_ variants)
 //	OTEL_EXPORTER_OTLP_ENDPOINT        http:// or https:// URL (and _TRACES_, _METRICS_)
 //	OTEL_EXPORTER_OTLP_HEADERS         key=value,... (and _TRACES_, _METRICS_)

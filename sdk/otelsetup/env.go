@@ -3,10 +3,12 @@ package otelsetup
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/propagation"
@@ -33,6 +35,10 @@ const (
 
 	envOTLPPrefix = "OTEL_EXPORTER_OTLP_"
 )
+
+// maxMillis is the largest number of milliseconds a time.Duration holds
+// (292 years).
+const maxMillis = math.MaxInt64 / int64(time.Millisecond)
 
 // ConfigError reports an environment variable or option value Setup cannot
 // use.
@@ -100,7 +106,7 @@ func parseSampler(def sdktrace.Sampler) (sdktrace.Sampler, error) {
 			return 1, nil
 		}
 		r, err := strconv.ParseFloat(arg, 64)
-		if err != nil || r < 0 || r > 1 {
+		if err != nil || !(r >= 0 && r <= 1) { // NaN is neither
 			return 0, configErr(envTracesSamplerArg, arg, "want a sampling ratio between 0 and 1 for %s=%s", envTracesSampler, name)
 		}
 		return r, nil
@@ -142,10 +148,13 @@ func parsePropagators() (propagation.TextMapPropagator, error) {
 		names = []string{"tracecontext", "baggage"}
 	}
 	var props []propagation.TextMapPropagator
+	none := false
 	for _, n := range names {
 		switch n {
 		case "none":
-			return propagation.NewCompositeTextMapPropagator(), nil
+			// It wins over the other names, as in autoprop; they are still
+			// checked, so that a typo is refused wherever it stands.
+			none = true
 		case "tracecontext":
 			props = append(props, w3c.TraceContext{})
 		case "baggage":
@@ -157,6 +166,9 @@ func parsePropagators() (propagation.TextMapPropagator, error) {
 			}
 			props = append(props, p)
 		}
+	}
+	if none {
+		return propagation.NewCompositeTextMapPropagator(), nil
 	}
 	return propagation.NewCompositeTextMapPropagator(props...), nil
 }
@@ -275,8 +287,10 @@ func validateOTLPEnv(signal string) error {
 			}
 		}
 		if v := getenv(prefix + "TIMEOUT"); v != "" {
-			if ms, err := strconv.ParseInt(v, 10, 64); err != nil || ms < 0 {
-				errs = append(errs, configErr(prefix+"TIMEOUT", v, "want a non-negative number of milliseconds"))
+			// The exporters multiply by time.Millisecond: a larger value
+			// overflows into a negative timeout that fails every export.
+			if ms, err := strconv.ParseInt(v, 10, 64); err != nil || ms < 0 || ms > maxMillis {
+				errs = append(errs, configErr(prefix+"TIMEOUT", v, "want milliseconds from 0 to %d", maxMillis))
 			}
 		}
 		if v := getenv(prefix + "COMPRESSION"); v != "" && v != "gzip" && v != "none" {

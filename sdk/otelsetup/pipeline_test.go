@@ -45,7 +45,7 @@ func TestSetup_ConventionsInThePipeline(t *testing.T) {
 
 	// An unsampled trace that fails.
 	ctx, root := tr.Start(context.Background(), "payments.charge")
-	ctx = tracing.SetBusiness(ctx, tracing.OrderID.String("o-42"), tracing.UserID.String("u-7"))
+	ctx = tracing.SetBusiness(ctx, tracing.TenantID.String("t-42"), tracing.UserID.String("u-7"))
 	err = tracing.Run(ctx, "payments.call_provider", func(ctx context.Context) error {
 		trace.SpanFromContext(ctx).SetAttributes(attribute.String("payment.provider.key", "sk_live_abcdefghijklmnopxyz"))
 		return errors.New("401 from provider")
@@ -67,7 +67,7 @@ func TestSetup_ConventionsInThePipeline(t *testing.T) {
 	rec.AssertParent(t, charge, call)
 	rec.AssertError(t, call, "*errors.errorString")
 	for _, s := range []sdktrace.ReadOnlySpan{charge, call} {
-		rec.AssertAttrs(t, s, tracing.OrderID.String("o-42"), tracing.RedactAttr(tracing.UserID.String("u-7")))
+		rec.AssertAttrs(t, s, tracing.TenantID.String("t-42"), tracing.RedactAttr(tracing.UserID.String("u-7")))
 	}
 	rec.AssertAttrs(t, call, attribute.String("payment.provider.key", "sk_live_abc...xyz"))
 	rec.AssertNoSecrets(t, "u-7", "sk_live_abcdefghijklmnopxyz")

@@ -18,7 +18,7 @@ func TestRedactor_NoAllocsWhenClean(t *testing.T) {
 	span := tracetest.SpanStub{
 		Name: "orders.persist",
 		Attributes: []attribute.KeyValue{
-			tracing.OrderID.String("o-42"), attribute.String("db.query.text", "SELECT id FROM orders WHERE id = $1"),
+			tracing.TenantID.String("t-42"), attribute.String("db.query.text", "SELECT id FROM orders WHERE id = $1"),
 			attribute.Int("order.item_count", 3), attribute.String("http.route", "/orders/{id}"),
 			// URLs, pairs and text the scan looks into and leaves as they are.
 			attribute.String("url.full", "https://recs.test:8443/recommendations?limit=3&page=2#top"),

@@ -29,7 +29,7 @@ func TestRedactor_ExporterCoversSpanEventLinkAttributesAndStatus(t *testing.T) {
 	other.End()
 	_, span := tr.Start(context.Background(), "payments.charge",
 		trace.WithLinks(trace.Link{SpanContext: other.SpanContext(), Attributes: []attribute.KeyValue{attribute.String("auth.token", "tok_abcdefghijklmnopqrstuv")}}),
-		trace.WithAttributes(attribute.String("payment.provider.key", testPK), tracing.UserID.String("u-7"), tracing.OrderID.String("o-1")),
+		trace.WithAttributes(attribute.String("payment.provider.key", testPK), tracing.UserID.String("u-7"), tracing.TenantID.String("t-1")),
 	)
 	span.AddEvent("provider.request", trace.WithAttributes(attribute.String("http.request.header.authorization", "Bearer abcdefghijklmnopqrstuvwxyz")))
 	tracing.RecordError(span, errors.New("declined card "+testCard))
@@ -45,7 +45,7 @@ func TestRedactor_ExporterCoversSpanEventLinkAttributesAndStatus(t *testing.T) {
 			t.Errorf("%q exported in clear: %s", secret, dump)
 		}
 	}
-	for _, kept := range []string{"o-1", "pk_live_abc...xyz", "Bearer abc...xyz", "****1111"} {
+	for _, kept := range []string{"t-1", "pk_live_abc...xyz", "Bearer abc...xyz", "****1111"} {
 		if !strings.Contains(dump, kept) {
 			t.Errorf("%q missing from %s", kept, dump)
 		}

@@ -29,9 +29,12 @@ func (t *exampleT) done() {
 	}
 }
 
+// OrderID is a business key as a company declares it: it travels.
+var OrderID = tracing.NewStringKey("order.id", tracing.Travels())
+
 // chargePayment is the code under test.
 func chargePayment(ctx context.Context, orderID string) error {
-	ctx = tracing.SetBusiness(ctx, tracing.OrderID.String(orderID))
+	ctx = tracing.SetBusiness(ctx, OrderID.String(orderID))
 	return tracing.Run(ctx, "checkout.charge_payment", func(ctx context.Context) error {
 		return tracing.Run(ctx, "payments.call_provider", func(context.Context) error {
 			return errors.New("card declined")
@@ -51,7 +54,7 @@ func Example() {
 	fmt.Println("error:", err)
 	fmt.Println("parent:", rec.AssertParent(t, charge, call))
 	fmt.Println("names:", rec.AssertNames(t))
-	fmt.Println("business:", rec.AssertBusiness(t, []attribute.Key{tracing.OrderID.Key()}))
+	fmt.Println("business:", rec.AssertBusiness(t, []attribute.Key{OrderID.Key()}))
 	fmt.Println("status:", call.Status().Code)
 	fmt.Println("no secrets:", rec.AssertNoSecrets(t))
 	fmt.Println("all ended:", rec.AssertAllEnded(t))

@@ -102,7 +102,7 @@ func checkout(t *testing.T, rec *tracingtest.Recorder, card string) {
 	defer srv.Close()
 
 	ctx, edge := otel.Tracer("gateway").Start(context.Background(), "POST /checkout", trace.WithSpanKind(trace.SpanKindServer))
-	ctx = tracing.SetBusiness(ctx, tracing.OrderID.String("o-42"), tracing.UserID.String("u-7"))
+	ctx = tracing.SetBusiness(ctx, OrderID.String("o-42"), tracing.UserID.String("u-7"))
 	err := tracing.Run(ctx, "checkout.create_order", func(ctx context.Context) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, srv.URL, nil)
 		otel.GetTextMapPropagator().Inject(ctx, propagation.HeaderCarrier(req.Header))
@@ -133,8 +133,8 @@ func TestRecorder_CheckoutAcrossServices(t *testing.T) {
 	rec.AssertLinked(t, persist, msg)
 	rec.AssertSameTrace(t, edge, create, server, persist, msg)
 	rec.AssertNames(t)
-	rec.AssertBusiness(t, []attribute.Key{tracing.OrderID.Key(), tracing.UserID.Key()})
-	rec.AssertAttrs(t, persist, tracing.OrderID.String("o-42"))
+	rec.AssertBusiness(t, []attribute.Key{OrderID.Key(), tracing.UserID.Key()})
+	rec.AssertAttrs(t, persist, OrderID.String("o-42"))
 	rec.AssertNoSecrets(t, "u-7", "4111 1111 1111 1111")
 	rec.AssertAllEnded(t)
 	if got := len(rec.Spans()); got != 5 {
@@ -164,9 +164,9 @@ func TestRecorder_FailuresAreOneLineAndTheWaterfallIsPrintedOnce(t *testing.T) {
 			`want a link from "POST /checkout" (gateway, server) to "orders.persist" (orders, internal), found links to none`},
 		{"business", func() bool { return rec.AssertBusiness(ft, []attribute.Key{tracing.TenantID.Key()}) },
 			`business attributes missing: "send orders" (orders, producer) lacks tenant.id`},
-		{"attrs", func() bool { return rec.AssertAttrs(ft, persist, tracing.OrderID.String("o-1")) },
+		{"attrs", func() bool { return rec.AssertAttrs(ft, persist, OrderID.String("o-1")) },
 			`"orders.persist" (orders, internal): order.id = o-42, want o-1`},
-		{"no attrs", func() bool { return rec.AssertNoAttrs(ft, persist, tracing.OrderID.Key()) },
+		{"no attrs", func() bool { return rec.AssertNoAttrs(ft, persist, OrderID.Key()) },
 			`"orders.persist" (orders, internal): order.id = o-42, want none`},
 		{"secrets", func() bool { return rec.AssertNoSecrets(ft) }, `attribute user.id exported in clear`},
 		{"values", func() bool { return rec.AssertNoSecrets(ft, "o-42") }, `attribute order.id contains "o-42"`},

@@ -10,20 +10,9 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"golang.org/x/term"
-)
 
-// Attribute keys the conventions of this module put on spans. They are
-// repeated here rather than imported because package tracing imports this
-// package.
-const (
-	keyOrderID  = attribute.Key("order.id")
-	keyUserID   = attribute.Key("user.id")
-	keyTenantID = attribute.Key("tenant.id")
+	"github.com/otelkit/otelkit/tracing"
 )
-
-// traceKeys are shown once per trace, in the header line; a span line repeats
-// one only where its value differs from the header's.
-var traceKeys = []attribute.Key{keyOrderID, keyUserID, keyTenantID}
 
 // defaultSpanKeys are the attributes shown on a span's line by default.
 var defaultSpanKeys = []attribute.Key{
@@ -55,6 +44,10 @@ type config struct {
 	timeout  time.Duration
 	maxSpans int
 	spanKeys []attribute.Key
+	// traceKeys are shown once per trace, in the header line; a span line
+	// repeats one only where its value differs from the header's. nil
+	// means the traveling keys of tracing's registry.
+	traceKeys []attribute.Key
 }
 
 func newConfig(opts []Option) config {
@@ -133,8 +126,9 @@ func WithMaxSpans(n int) Option {
 }
 
 // WithAttributes sets the span attributes shown on each span's line, in
-// order, replacing the default list. The business keys order.id, user.id and
-// tenant.id are always shown once in the trace header.
+// order, replacing the default list. The business keys of the trace header
+// ([WithTraceAttributes]) are shown on a span's line only where their value
+// differs from the header's.
 //
 // By default error.type, http.response.status_code (400 and above) and
 // messaging.destination.partition.id are shown. A service adds its own keys
@@ -144,9 +138,38 @@ func WithAttributes(keys ...attribute.Key) Option {
 	return optionFunc(func(c *config) { c.spanKeys = keys })
 }
 
+// WithTraceAttributes sets the business keys shown once per trace, in the
+// header line, in order: the first value of each found on the trace's spans,
+// earliest span first. A span's line repeats one only where its value
+// differs from the header's. Calling it with no keys shows none.
+//
+// By default the header shows the keys registered with [tracing.Travels]
+// (tracing.UserID, tracing.TenantID and the program's own, such as an
+// order id), sorted by key, as registered when the trace is rendered.
+func WithTraceAttributes(keys ...attribute.Key) Option {
+	keys = append([]attribute.Key{}, keys...) // not nil: an explicit empty list
+	return optionFunc(func(c *config) { c.traceKeys = keys })
+}
+
 // DefaultAttributes returns the keys shown on a span's line when
 // [WithAttributes] is not given.
 func DefaultAttributes() []attribute.Key { return slices.Clone(defaultSpanKeys) }
+
+// headerKeys returns the keys of the trace header: the configured ones,
+// else the traveling keys registered now, so that keys a program registers
+// after creating the exporter are shown too.
+func (c *config) headerKeys() []attribute.Key {
+	if c.traceKeys != nil {
+		return c.traceKeys
+	}
+	var keys []attribute.Key
+	for _, k := range tracing.Keys() {
+		if k.Travels {
+			keys = append(keys, k.Key)
+		}
+	}
+	return keys
+}
 
 // widthFor returns the configured width, or the width detected for w.
 func (c *config) widthFor(w io.Writer) int {

@@ -13,8 +13,10 @@
 // Each line is one span: its service, its name under its parent, a bar on the
 // trace's shared time axis, its duration, and for failed spans ERROR with the
 // status description, the exception message and error.type. The business keys
-// order.id, user.id and tenant.id are shown once per trace, in the header, and
-// on a span only where they differ. Spans whose parent is not in the trace
+// that travel (registered with tracing.Travels: tracing.UserID,
+// tracing.TenantID and the program's own, here an order id) are shown once
+// per trace, in the header, and on a span only where they differ;
+// [WithTraceAttributes] sets the list instead. Spans whose parent is not in the trace
 // (another process) are drawn as roots.
 //
 // # Wiring

@@ -191,7 +191,7 @@ func (e *Exporter) print(ps []*pending) {
 	e.wmu.Lock()
 	defer e.wmu.Unlock()
 	var buf bytes.Buffer
-	r := renderer{cfg: &e.cfg, width: e.width, color: e.color, buf: &buf}
+	r := renderer{cfg: &e.cfg, traceKeys: e.cfg.headerKeys(), width: e.width, color: e.color, buf: &buf}
 	for _, p := range ps {
 		note := ""
 		if e.seen(p.id) {

@@ -19,6 +19,7 @@ import (
 
 	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/sdk/waterfall"
+	"github.com/otelkit/otelkit/tracing"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -99,6 +100,24 @@ func TestExporter_PrintsTraceWhenLocalRootEnds(t *testing.T) {
 	}
 	if strings.Contains(got, "root span not ended") {
 		t.Errorf("ended trace labelled as not ended:\n%s", got)
+	}
+}
+
+// The exporter reads the registry when it prints, not when it is created: a
+// key the program registers later is in the header.
+func TestExporter_HeaderShowsKeysRegisteredAfterCreation(t *testing.T) {
+	var out syncBuffer
+	exp := waterfall.NewExporter(&out, waterfall.WithLinger(20*time.Millisecond), waterfall.WithWidth(200))
+	tp := provider("gateway", exp)
+	defer tp.Shutdown(context.Background())
+	giftWrap := tracing.NewBoolKey("gift.wrap", tracing.Travels())
+
+	_, root := tp.Tracer("test").Start(context.Background(), "POST /checkout")
+	root.SetAttributes(giftWrap.Bool(true))
+	root.End()
+	got := waitFor(t, &out, "POST /checkout")
+	if header, _, _ := strings.Cut(got, "\n"); !strings.HasSuffix(header, "1 span  gift.wrap=true") {
+		t.Errorf("header %q, want gift.wrap=true in it", header)
 	}
 }
 

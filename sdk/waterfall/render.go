@@ -43,7 +43,7 @@ const (
 func Render(w io.Writer, spans []sdktrace.ReadOnlySpan, opts ...Option) error {
 	c := newConfig(opts)
 	var buf bytes.Buffer
-	r := renderer{cfg: &c, width: c.widthFor(w), color: c.colorFor(w), buf: &buf}
+	r := renderer{cfg: &c, traceKeys: c.headerKeys(), width: c.widthFor(w), color: c.colorFor(w), buf: &buf}
 	for i, t := range groupTraces(spans) {
 		if i > 0 {
 			buf.WriteByte('\n')
@@ -89,10 +89,11 @@ func earliest(spans []sdktrace.ReadOnlySpan) time.Time {
 }
 
 type renderer struct {
-	cfg   *config
-	width int
-	color bool
-	buf   *bytes.Buffer
+	cfg       *config
+	traceKeys []attribute.Key // of the header, resolved once per rendering
+	width     int
+	color     bool
+	buf       *bytes.Buffer
 }
 
 type node struct {
@@ -137,7 +138,7 @@ func (r *renderer) trace(spans []sdktrace.ReadOnlySpan, note string) {
 	}
 	total := end.Sub(start)
 
-	header := traceAttrs(spans)
+	header := r.traceAttrs(spans)
 	r.header(spans, roots[0].span, total, failed, header, note)
 
 	svcW, nameW := 0, 0
@@ -295,7 +296,7 @@ func (r *renderer) spanAttrs(s sdktrace.ReadOnlySpan, header []attribute.KeyValu
 		}
 	}
 	for _, kv := range attrs {
-		if !slices.Contains(traceKeys, kv.Key) {
+		if !slices.Contains(r.traceKeys, kv.Key) {
 			continue
 		}
 		i := slices.IndexFunc(header, func(h attribute.KeyValue) bool { return h.Key == kv.Key })
@@ -308,11 +309,11 @@ func (r *renderer) spanAttrs(s sdktrace.ReadOnlySpan, header []attribute.KeyValu
 
 // traceAttrs returns the first value of each trace key found on spans,
 // earliest span first.
-func traceAttrs(spans []sdktrace.ReadOnlySpan) []attribute.KeyValue {
+func (r *renderer) traceAttrs(spans []sdktrace.ReadOnlySpan) []attribute.KeyValue {
 	byStart := slices.Clone(spans)
 	slices.SortStableFunc(byStart, func(a, b sdktrace.ReadOnlySpan) int { return a.StartTime().Compare(b.StartTime()) })
 	var out []attribute.KeyValue
-	for _, k := range traceKeys {
+	for _, k := range r.traceKeys {
 	search:
 		for _, s := range byStart {
 			for _, kv := range s.Attributes() {

@@ -21,7 +21,12 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkit/otelkit/sdk/waterfall"
+	"github.com/otelkit/otelkit/tracing"
 )
+
+// orderID is the tests' own business key, declared as a company declares
+// its keys: it travels, so the trace header shows it.
+var orderID = tracing.NewStringKey("order.id", tracing.Travels())
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
@@ -66,8 +71,8 @@ func failed(s tracetest.SpanStub, desc, excType, excMsg string) tracetest.SpanSt
 // failed notification, and an unrelated single-span trace that started
 // earlier.
 func checkout() []sdktrace.ReadOnlySpan {
-	order := attribute.String("order.id", "ord-42")
-	user := attribute.String("user.id", "u-7")
+	order := orderID.String("ord-42")
+	user := tracing.UserID.String("u-7")
 	ms := time.Millisecond
 	stubs := tracetest.SpanStubs{
 		stub(1, 1, 0, false, "gateway", "POST /checkout", 0, 1250*ms, order, user, semconv.HTTPResponseStatusCode(200)),
@@ -167,6 +172,62 @@ func TestRender_ValuesCannotInjectEscapes(t *testing.T) {
 	}
 	if strings.ContainsAny(buf.String(), "\x1b\x07") || strings.Count(buf.String(), "\n") != 2 {
 		t.Errorf("control characters reached the output: %q", buf.String())
+	}
+}
+
+// headerOf renders spans and returns the header line of their trace.
+func headerOf(t *testing.T, spans []sdktrace.ReadOnlySpan, opts ...waterfall.Option) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := waterfall.Render(&buf, spans, append([]waterfall.Option{waterfall.WithWidth(200), waterfall.WithColor(false)}, opts...)...); err != nil {
+		t.Fatal(err)
+	}
+	header, _, _ := strings.Cut(buf.String(), "\n")
+	return header
+}
+
+// The header shows what the program registered as traveling, not a list
+// compiled into the waterfall: a key registered by the test (after the
+// package initialised) shows; an unregistered attribute and a registered
+// key that does not travel do not.
+func TestRender_HeaderShowsRegisteredTravelingKeys(t *testing.T) {
+	tier := tracing.NewStringKey("loyalty.tier", tracing.Travels())
+	coupon := tracing.NewStringKey("coupon.code")
+	spans := tracetest.SpanStubs{
+		stub(4, 1, 0, false, "gateway", "POST /checkout", 0, 10*time.Millisecond,
+			tier.String("gold"), coupon.String("SPRING"), attribute.String("campaign.name", "spring")),
+		stub(4, 2, 1, false, "gateway", "checkout.charge", time.Millisecond, 5*time.Millisecond,
+			tracing.TenantID.String("acme"), orderID.String("ord-42")),
+	}.Snapshots()
+	header := headerOf(t, spans)
+	want := "2 spans  loyalty.tier=gold  order.id=ord-42  tenant.id=acme"
+	if !strings.HasSuffix(header, want) {
+		t.Errorf("header %q, want it to end in %q", header, want)
+	}
+	for _, absent := range []string{"campaign.name", "coupon.code"} {
+		if strings.Contains(header, absent) {
+			t.Errorf("header %q shows %s", header, absent)
+		}
+	}
+}
+
+// WithTraceAttributes replaces the registry's list, in the order given; a
+// key in neither list shows only on the span lines WithAttributes names.
+func TestRender_WithTraceAttributes(t *testing.T) {
+	spans := tracetest.SpanStubs{
+		stub(5, 1, 0, false, "gateway", "POST /checkout", 0, 10*time.Millisecond,
+			orderID.String("ord-42"), tracing.UserID.String("u-7"), attribute.String("campaign.name", "spring")),
+	}.Snapshots()
+	for _, tt := range []struct {
+		keys []attribute.Key
+		want string
+	}{
+		{[]attribute.Key{"campaign.name", orderID.Key()}, "1 span  campaign.name=spring  order.id=ord-42"},
+		{nil, "1 span"},
+	} {
+		if got := headerOf(t, spans, waterfall.WithTraceAttributes(tt.keys...)); !strings.HasSuffix(got, tt.want) {
+			t.Errorf("WithTraceAttributes(%v): header %q, want it to end in %q", tt.keys, got, tt.want)
+		}
 	}
 }
 

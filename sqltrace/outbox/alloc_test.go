@@ -8,13 +8,17 @@ import (
 	"time"
 
 	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/otelkit/otelkit/tracing"
 )
 
 // The relay's per-row tracing work (restoring the stored context, starting
 // and ending the outbox.relay span) with tracing disabled: what every row
 // pays for the trace to continue.
 func TestStartSpan_AllocationBudget(t *testing.T) {
-	w := &worker{tracer: noop.NewTracerProvider().Tracer(""), prop: fallbackPropagator}
+	w := &worker{r: &Relay{cfg: newConfig([]Option{
+		WithTracerProvider(noop.NewTracerProvider()), WithPropagators(tracing.FallbackPropagator),
+	})}}
 	o := &row{
 		id: 1, topic: "orders", createdAt: time.Now(),
 		traceparent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",

@@ -8,6 +8,8 @@ import (
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkit/otelkit/tracing"
 )
 
 func TestCarrier_KeepsFieldsBeyondW3C(t *testing.T) {
@@ -43,7 +45,7 @@ func TestRestore_NeverInheritsTheRelaysContext(t *testing.T) {
 	bag, _ := baggage.New(member)
 	base := baggage.ContextWithBaggage(trace.ContextWithSpanContext(context.Background(), running), bag)
 
-	ctx, ok, err := restore(cleanBase(base), fallbackPropagator, &carrier{}, nil)
+	ctx, ok, err := restore(cleanBase(base), tracing.FallbackPropagator, &carrier{}, nil)
 	if ok || err != nil {
 		t.Fatalf("empty row: ok=%v err=%v, want not restored and no error", ok, err)
 	}
@@ -64,7 +66,7 @@ func FuzzRestore(f *testing.F) {
 	f.Add("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", "", "", []byte("null"))
 	f.Add("01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-09-extra", "k=v", "a=1;p", []byte(`{}`))
 	f.Fuzz(func(t *testing.T, traceparent, tracestate, bag string, extra []byte) {
-		ctx, ok, err := restore(context.Background(), fallbackPropagator, &carrier{traceparent: traceparent, tracestate: tracestate, baggage: bag}, extra)
+		ctx, ok, err := restore(context.Background(), tracing.FallbackPropagator, &carrier{traceparent: traceparent, tracestate: tracestate, baggage: bag}, extra)
 		sc := trace.SpanContextFromContext(ctx)
 		if ok != sc.IsValid() {
 			t.Fatalf("ok=%v but span context valid=%v", ok, sc.IsValid())
@@ -77,8 +79,8 @@ func FuzzRestore(f *testing.F) {
 		}
 		// What the relay restored survives another trip through a row.
 		var c carrier
-		fallbackPropagator.Inject(ctx, &c)
-		ctx2, ok2, err2 := restore(context.Background(), fallbackPropagator, &carrier{traceparent: c.traceparent, tracestate: c.tracestate, baggage: c.baggage}, c.extraJSON())
+		tracing.FallbackPropagator.Inject(ctx, &c)
+		ctx2, ok2, err2 := restore(context.Background(), tracing.FallbackPropagator, &carrier{traceparent: c.traceparent, tracestate: c.tracestate, baggage: c.baggage}, c.extraJSON())
 		if !ok2 || err2 != nil {
 			t.Fatalf("re-injected context %+v not restored: %v", c, err2)
 		}

@@ -3,12 +3,11 @@ package outbox
 import (
 	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/otelkit/otelkit/tracing/w3c"
+	"github.com/otelkit/otelkit/tracing"
 )
 
 // Option configures a [Writer] or a [Relay]. A Writer only uses
@@ -32,6 +31,12 @@ type config struct {
 	maxAttempts  int
 	backoffMin   time.Duration
 	backoffMax   time.Duration
+
+	// Resolved by conv's rule: the option's provider, or the global one
+	// at the time of use.
+	tracers *tracing.Resolver[trace.TracerProvider, trace.Tracer]
+	meters  *tracing.Resolver[metric.MeterProvider, metric.Meter]
+	props   *tracing.Resolver[propagation.TextMapPropagator, propagation.TextMapPropagator]
 }
 
 func newConfig(opts []Option) config {
@@ -48,46 +53,28 @@ func newConfig(opts []Option) config {
 			o.apply(&c)
 		}
 	}
+	c.tracers = tracing.NewTracerResolver(c.tracerProvider, ScopeName, trace.WithInstrumentationVersion(Version))
+	c.meters = tracing.NewMeterResolver(c.meterProvider, func(mp metric.MeterProvider) metric.Meter {
+		return mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version))
+	})
+	c.props = tracing.Propagators(c.propagator)
 	return c
 }
 
-// tracer returns the configured tracer, resolving the global provider at
-// call time so a provider installed after NewRelay is still used.
-func (c *config) tracer() trace.Tracer {
-	tp := c.tracerProvider
-	if tp == nil {
-		tp = otel.GetTracerProvider()
-	}
-	return tp.Tracer(ScopeName, trace.WithInstrumentationVersion(Version))
-}
+// tracer returns the tracer of the TracerProvider in force.
+func (c *config) tracer() trace.Tracer { return c.tracers.Get() }
 
-func (c *config) meter() metric.Meter {
-	mp := c.meterProvider
-	if mp == nil {
-		mp = otel.GetMeterProvider()
-	}
-	return mp.Meter(ScopeName, metric.WithInstrumentationVersion(Version))
-}
+// meter returns the meter of the MeterProvider in force.
+func (c *config) meter() metric.Meter { return c.meters.Get() }
 
-// fallbackPropagator is used when neither an option nor the global
-// propagator says how to carry the context: the global default propagates
-// nothing, and an outbox row without its trace context defeats the purpose.
-var fallbackPropagator = propagation.NewCompositeTextMapPropagator(w3c.TraceContext{}, propagation.Baggage{})
-
-func (c *config) textMapPropagator() propagation.TextMapPropagator {
-	if c.propagator != nil {
-		return c.propagator
-	}
-	p := otel.GetTextMapPropagator()
-	if len(p.Fields()) == 0 {
-		return fallbackPropagator
-	}
-	return p
-}
+// textMapPropagator returns the propagator in force: W3C trace context plus
+// baggage while the global one propagates nothing, since an outbox row
+// without its trace context defeats the purpose.
+func (c *config) textMapPropagator() propagation.TextMapPropagator { return c.props.Get() }
 
 // WithTracerProvider sets the provider of the relay's tracer.
-// By default the global provider (otel.GetTracerProvider) is used. A nil
-// provider is ignored.
+// By default the global provider (otel.GetTracerProvider) is used, read
+// for every row the relay publishes. A nil provider is ignored.
 func WithTracerProvider(tp trace.TracerProvider) Option {
 	return optionFunc(func(c *config) {
 		if tp != nil {
@@ -98,8 +85,8 @@ func WithTracerProvider(tp trace.TracerProvider) Option {
 
 // WithMeterProvider sets the provider of the relay's outbox.pending,
 // outbox.lag and outbox.set_aside gauges.
-// By default the global provider (otel.GetMeterProvider) is used. A nil
-// provider is ignored.
+// By default the global provider (otel.GetMeterProvider) is used, the one
+// in force when [Relay.Run] starts. A nil provider is ignored.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(c *config) {
 		if mp != nil {
@@ -110,9 +97,10 @@ func WithMeterProvider(mp metric.MeterProvider) Option {
 
 // WithPropagators sets the propagator that writes the trace context into the
 // row ([Writer]) and reads it back ([Relay]). Writer and Relay must agree.
-// By default the global propagator is used, or W3C trace context plus
-// baggage when the global one propagates nothing (the OTel default). A nil
-// propagator is ignored.
+// By default the global propagator is used, read at every Enqueue and for
+// every row the relay publishes, or W3C trace context plus baggage while the
+// global one propagates nothing (the OTel default). A nil propagator is
+// ignored.
 func WithPropagators(p propagation.TextMapPropagator) Option {
 	return optionFunc(func(c *config) {
 		if p != nil {

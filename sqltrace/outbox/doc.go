@@ -58,7 +58,9 @@
 // it, in the transaction that holds its lock, so a relay that dies at any
 // moment loses nothing: its transactions roll back and the rows of the
 // batches in flight (two by default, see [WithConcurrency]) are published
-// again. Those batches are the only source of duplicates; consumers that must not see one deduplicate on the event's own
+// again: none of them when it died right after the claim, all of them when
+// Kafka had acknowledged the batch but the commit had not happened, each
+// key's rows still in order. Those batches are the only source of duplicates; consumers that must not see one deduplicate on the event's own
 // id. Relays running side by side never publish the same row twice, since a
 // row is locked by one claim until it is gone.
 //
@@ -98,15 +100,25 @@
 // Attributes: messaging.destination.name, outbox.id (the row id),
 // outbox.attempt (1 for the first), outbox.wait.duration (seconds between
 // created_at and the claim). A failed attempt has Error status, the
-// exception event and error.type (the Kafka error code name, such as
-// MESSAGE_TOO_LARGE); the attempt after which the row is set aside also has
-// outbox.set_aside=true.
+// exception event and error.type, the value the send span of kafkatrace
+// records for the same failure, by the one rule of the tracing package
+// ("timeout" for a deadline, the Kafka error code name such as
+// MESSAGE_TOO_LARGE, the Go error type otherwise); the attempt after which
+// the row is set aside also has outbox.set_aside=true.
 //
 // A row whose stored context is NULL, empty or unparsable is published all
 // the same, under a new trace: its outbox.relay span is a root with
 // outbox.id and outbox.trace_context set to "missing" or "invalid"; an
-// invalid one is also reported through otel.Handle with the row id. Never
-// does a bad row block the relay.
+// invalid one is also reported through otel.Handle with the row id.
+//
+// A row whose user headers cannot be paired (header_keys and header_values
+// of different lengths, or a NULL key; rows written by something other than
+// [Enqueue]) is published too, with its trace context but without any of
+// its user headers: once the arrays disagree the positions cannot be
+// trusted, and a value under the wrong key is worse than a missing header.
+// Its span has outbox.headers_dropped=true and the relay reports it through
+// otel.Handle with the row id and both lengths. Never does a bad row block
+// the relay.
 //
 // The relay's own queries (claim, delete, commit) run under a valid but
 // unsampled span context, so a query tracer on the pool (with the default

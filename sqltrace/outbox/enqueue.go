@@ -37,7 +37,7 @@ func NewWriter(opts ...Option) *Writer {
 	return &Writer{cfg: newConfig(opts)}
 }
 
-var defaultWriter = &Writer{}
+var defaultWriter = NewWriter()
 
 // Enqueue is [Writer.Enqueue] with the default propagator.
 func Enqueue(ctx context.Context, tx pgx.Tx, msgs ...Message) error {

@@ -16,9 +16,11 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
 
 	"github.com/otelkit/otelkit/internal/pgtest"
+	"github.com/otelkit/otelkit/kafkatrace"
 	"github.com/otelkit/otelkit/sqltrace/outbox"
 	"github.com/otelkit/otelkit/tracing/w3c"
 )
@@ -181,6 +183,21 @@ func start(t *testing.T, r *outbox.Relay) (stop func() error) {
 	}
 	t.Cleanup(func() { _ = stop() })
 	return stop
+}
+
+// drain runs a relay traced by tp, with the kafkatrace producer hooks,
+// until no row is pending, stops it and returns what the producer saw.
+func drain(t *testing.T, pool *pgxpool.Pool, seeds []string, tp trace.TracerProvider) *acks {
+	t.Helper()
+	a := &acks{}
+	kt := kafkatrace.NewTracer(kafkatrace.WithTracerProvider(tp), kafkatrace.WithPropagators(prop))
+	stop := start(t, outbox.NewRelay(pool, producer(t, seeds, kgo.WithHooks(kt, a)),
+		outbox.WithTracerProvider(tp), outbox.WithPropagators(prop)))
+	waitEmpty(t, pool, 10*time.Second)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	return a
 }
 
 // eventually polls cond until it holds or the deadline passes.

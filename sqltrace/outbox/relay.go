@@ -10,15 +10,16 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/propagation"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	_ "github.com/otelkit/otelkit/internal/kafkaerr" // Kafka error codes as error.type
+	"github.com/otelkit/otelkit/tracing"
 )
 
 // Attribute keys of the outbox.relay span.
@@ -36,6 +37,10 @@ const (
 	AttrTraceContext = attribute.Key("outbox.trace_context")
 	// AttrSetAside is true on the attempt after which the row was set aside.
 	AttrSetAside = attribute.Key("outbox.set_aside")
+	// AttrHeadersDropped is true when the row's user headers could not be
+	// paired (header_keys and header_values of different lengths, or a NULL
+	// key) and the record was published without them.
+	AttrHeadersDropped = attribute.Key("outbox.headers_dropped")
 )
 
 // SpanName is the name of the span the relay starts for every row.
@@ -65,6 +70,31 @@ type Relay struct {
 	stopping chan struct{} // closed by Shutdown: finish the batch, claim no more
 	done     chan struct{} // closed when Run returns
 	abort    context.CancelFunc
+
+	// stepHook, set only by tests before Run, runs on the worker's
+	// goroutine at each step of a batch with the batch's row ids; a test
+	// blocks in it to crash the relay at that exact point.
+	stepHook func(s step, ids []int64)
+}
+
+// step is a point in a batch's life where a relay can die.
+type step int
+
+const (
+	stepClaimed  step = iota // rows locked, nothing produced
+	stepProduced             // every record handed to the client, no answer awaited
+	stepAnswered             // Kafka answered every record, nothing settled
+	stepSettled              // deletes and reschedules sent, not committed
+)
+
+func (w *worker) hook(s step) {
+	if h := w.r.stepHook; h != nil {
+		ids := make([]int64, len(w.rows))
+		for i := range w.rows {
+			ids[i] = w.rows[i].id
+		}
+		h(s, ids)
+	}
 }
 
 // NewRelay returns a relay that claims rows through pool and produces them
@@ -86,7 +116,7 @@ type row struct {
 	topic       string
 	key         []byte
 	payload     []byte
-	headerKeys  []string
+	headerKeys  []pgtype.Text // not []string: a NULL key must not fail the claim of the whole batch
 	headerVals  [][]byte
 	traceparent string
 	tracestate  string
@@ -192,7 +222,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	workers := make([]*worker, r.cfg.workers)
 	wakes := make([]chan struct{}, len(workers))
 	for i := range workers {
-		workers[i] = &worker{r: r, wake: make(chan struct{}, 1), tracer: r.cfg.tracer(), prop: r.cfg.textMapPropagator()}
+		workers[i] = &worker{r: r, wake: make(chan struct{}, 1)}
 		wakes[i] = workers[i].wake
 	}
 	listening := make(chan struct{})
@@ -224,10 +254,8 @@ func (r *Relay) Run(ctx context.Context) error {
 // one batch's CPU work overlaps another's round trips to Postgres and Kafka;
 // they coordinate through row locks exactly as separate relays do.
 type worker struct {
-	r      *Relay
-	wake   chan struct{}
-	tracer trace.Tracer
-	prop   propagation.TextMapPropagator
+	r    *Relay
+	wake chan struct{}
 
 	// per batch, reused
 	rows    []row
@@ -340,6 +368,7 @@ func (w *worker) relayBatch(ctx context.Context) (n int, err error) {
 	if len(w.rows) == 0 {
 		return 0, tx.Commit(ctx)
 	}
+	w.hook(stepClaimed)
 
 	w.publish(ctx)
 	if ctx.Err() != nil {
@@ -397,11 +426,11 @@ func (w *worker) publish(ctx context.Context) {
 		o := &w.rows[i]
 		rctx := w.startSpan(base, o, now)
 		rec := &kgo.Record{Topic: o.topic, Key: o.key, Value: o.payload, Context: rctx}
-		if len(o.headerKeys) > 0 && len(o.headerKeys) == len(o.headerVals) {
-			rec.Headers = make([]kgo.RecordHeader, len(o.headerKeys), len(o.headerKeys)+1)
-			for j := range o.headerKeys {
-				rec.Headers[j] = kgo.RecordHeader{Key: o.headerKeys[j], Value: o.headerVals[j]}
-			}
+		var err error
+		if rec.Headers, err = o.headers(); err != nil {
+			// The business message goes out all the same, without them.
+			otel.Handle(fmt.Errorf("outbox: row %d: %w", o.id, err))
+			o.span.SetAttributes(AttrHeadersDropped.Bool(true))
 		}
 		w.r.client.Produce(ctx, rec, func(_ *kgo.Record, err error) {
 			results[i] = err
@@ -410,8 +439,10 @@ func (w *worker) publish(ctx context.Context) {
 			}
 		})
 	}
+	w.hook(stepProduced)
 	select {
 	case <-allDone:
+		w.hook(stepAnswered)
 	case <-ctx.Done():
 		// The promises still run later and write results; the next
 		// batch must not share the slice with them. The rows are released
@@ -424,13 +455,36 @@ func (w *worker) publish(ctx context.Context) {
 	}
 }
 
+// headers returns the row's user headers, with room for the trace context
+// headers the producer hooks add. When the two arrays cannot be paired, it
+// returns none and an error: once the lengths differ the positions cannot
+// be trusted, and a value published under the wrong key is worse than a
+// missing header.
+func (o *row) headers() ([]kgo.RecordHeader, error) {
+	if len(o.headerKeys) != len(o.headerVals) {
+		return nil, fmt.Errorf("header_keys has %d entries and header_values %d; user headers dropped",
+			len(o.headerKeys), len(o.headerVals))
+	}
+	if len(o.headerKeys) == 0 {
+		return nil, nil
+	}
+	h := make([]kgo.RecordHeader, len(o.headerKeys), len(o.headerKeys)+1)
+	for j, k := range o.headerKeys {
+		if !k.Valid {
+			return nil, fmt.Errorf("header_keys[%d] is NULL; user headers dropped", j+1)
+		}
+		h[j] = kgo.RecordHeader{Key: k.String, Value: o.headerVals[j]}
+	}
+	return h, nil
+}
+
 // startSpan restores the row's trace context and starts its outbox.relay
 // span, backdated to when the row was written, so the waterfall shows the
 // time spent in the outbox as the gap before the send span.
 func (w *worker) startSpan(base context.Context, o *row, now time.Time) context.Context {
 	c := &w.carrier
 	*c = carrier{traceparent: o.traceparent, tracestate: o.tracestate, baggage: o.baggage}
-	ctx, restored, err := restore(base, w.prop, c, o.extra)
+	ctx, restored, err := restore(base, w.r.cfg.textMapPropagator(), c, o.extra)
 	if err != nil {
 		otel.Handle(fmt.Errorf("outbox: row %d: %w", o.id, err))
 	}
@@ -452,7 +506,7 @@ func (w *worker) startSpan(base context.Context, o *row, now time.Time) context.
 	}
 	// The SDK copies the attributes: w.attrs is free again once Start
 	// returns.
-	ctx, o.span = w.tracer.Start(ctx, SpanName,
+	ctx, o.span = w.r.cfg.tracer().Start(ctx, SpanName,
 		trace.WithTimestamp(start),
 		internalKind,
 		trace.WithAttributes(attrs...))
@@ -485,9 +539,7 @@ func (w *worker) settle(ctx context.Context, tx pgx.Tx) error {
 		failErrs = append(failErrs, err.Error())
 		failDelay = append(failDelay, r.backoff(int(o.attempts)).Seconds())
 		failDead = append(failDead, dead)
-		o.span.RecordError(err)
-		o.span.SetStatus(codes.Error, err.Error())
-		o.span.SetAttributes(semconv.ErrorTypeKey.String(errorType(err)))
+		tracing.RecordOutcome(context.Background(), o.span, err)
 		if dead {
 			o.span.SetAttributes(AttrSetAside.Bool(true))
 			otel.Handle(fmt.Errorf("outbox: row %d set aside after %d attempts: %w", o.id, o.attempts+1, err))
@@ -504,6 +556,7 @@ func (w *worker) settle(ctx context.Context, tx pgx.Tx) error {
 	if err := tx.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("outbox: relay: settle: %w", err)
 	}
+	w.hook(stepSettled)
 	if err := tx.Commit(ctx); err != nil {
 		return fmt.Errorf("outbox: relay: commit: %w", err)
 	}
@@ -523,13 +576,4 @@ func (r *Relay) backoff(attempts int) time.Duration {
 	}
 	half := d / 2
 	return half + rand.N(half+1)
-}
-
-// errorType is the error.type value for a produce failure: the Kafka error
-// code name when Kafka returned one, the Go type otherwise.
-func errorType(err error) string {
-	if ke := (*kerr.Error)(nil); errors.As(err, &ke) {
-		return ke.Message
-	}
-	return fmt.Sprintf("%T", err)
 }

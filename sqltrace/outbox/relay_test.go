@@ -22,7 +22,6 @@ import (
 
 	"github.com/otelkit/otelkit/internal/kafkatest"
 	"github.com/otelkit/otelkit/internal/pgtest"
-	"github.com/otelkit/otelkit/kafkatrace"
 	"github.com/otelkit/otelkit/sqltrace/outbox"
 )
 
@@ -423,14 +422,7 @@ func TestRelay_UnusableTraceContextStartsANewTrace(t *testing.T) {
 
 	handled := captureHandled(t)
 
-	a := &acks{}
-	kt := kafkatrace.NewTracer(kafkatrace.WithTracerProvider(tp), kafkatrace.WithPropagators(prop))
-	stop := start(t, outbox.NewRelay(pool, producer(t, seeds, kgo.WithHooks(kt, a)),
-		outbox.WithTracerProvider(tp), outbox.WithPropagators(prop)))
-	waitEmpty(t, pool, 10*time.Second)
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
+	a := drain(t, pool, seeds, tp)
 
 	relaySpans := map[int64]trace.SpanContext{}
 	parents := map[int64]trace.SpanContext{}

@@ -42,7 +42,12 @@
 // packages that declare a ScopeName constant name protocol spans
 // (GET /orders/{id}, send orders) by the OpenTelemetry semantic conventions.
 //
-// The registry the business-key check knows is the one compiled into the
-// analyzer (tracing.Keys at init): keys a program registers at run time with
-// tracing.Register are unknown to it, so their namespaces are not enforced.
+// The business keys the businesskey check knows are learnt from the code, not
+// compiled into it: the calls tracing.NewStringKey, NewInt64Key,
+// NewFloat64Key, NewBoolKey and tracing.Register(tracing.KeyInfo{Key: ...})
+// with constant names, in the package analysed and in every package it
+// depends on (an analysis fact per package carries them to its importers).
+// A key registered with a name computed at run time (from configuration) is
+// unknown to it, and so is a key declared in a package that the analysed
+// package does not depend on: such a key is not enforced there.
 package checks

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
@@ -24,7 +25,7 @@ import (
 	"github.com/otelkit/otelkit/tracing"
 )
 
-// Example-specific attributes, next to the conventions' business keys.
+// Example-specific attributes, next to the business keys of keys.go.
 var (
 	keyAPIVersion  = tracing.NewStringKey("payment.provider.api_version").Key()
 	keyProviderKey = tracing.NewStringKey("payment.provider.api_key").Key()
@@ -33,7 +34,7 @@ var (
 // newLogger returns the service's logger: JSON lines into w, each carrying
 // service, trace_id, span_id and the order id.
 func newLogger(w io.Writer, service string) *slog.Logger {
-	h := logcorr.NewHandler(slog.NewJSONHandler(w, nil), logcorr.WithBusiness(tracing.OrderID.Key()))
+	h := logcorr.NewHandler(slog.NewJSONHandler(w, nil), logcorr.WithBusiness(OrderID.Key()))
 	return slog.New(h).With("service", service)
 }
 
@@ -87,11 +88,17 @@ func (s svc) outboxRelay(pool *pgxpool.Pool, cl *kgo.Client) *outbox.Relay {
 // plus what the incidents are read from (the retry count of a resent
 // request, the payment provider's API version and its masked key).
 var waterfallKeys = append(waterfall.DefaultAttributes(),
-	semconv.HTTPRequestResendCountKey, tracing.PaymentProvider.Key(), keyAPIVersion, keyProviderKey)
+	semconv.HTTPRequestResendCountKey, PaymentProviderName.Key(), keyAPIVersion, keyProviderKey)
+
+// waterfallHeader are the business keys of a trace's header line: the
+// order and its user. By default the header shows every traveling key
+// (amount, currency and item count too), which does not fit in 140 columns.
+var waterfallHeader = []attribute.Key{OrderID.Key(), tracing.UserID.Key()}
 
 // render writes the spans of one trace as a waterfall.
 func render(w io.Writer, spans []sdktrace.ReadOnlySpan) error {
-	return waterfall.Render(w, spans, waterfall.WithWidth(140), waterfall.WithAttributes(waterfallKeys...))
+	return waterfall.Render(w, spans, waterfall.WithWidth(140), waterfall.WithAttributes(waterfallKeys...),
+		waterfall.WithTraceAttributes(waterfallHeader...))
 }
 
 // consumeLoop handles each record of cl in its consumer span until ctx ends.

@@ -60,8 +60,8 @@ func (g *gateway) checkout(w http.ResponseWriter, r *http.Request) {
 		req.OrderID = newOrderID()
 	}
 	resp.OrderID = req.OrderID
-	ctx = tracing.SetBusiness(ctx, tracing.OrderID.String(req.OrderID), tracing.UserID.String(req.UserID),
-		tracing.OrderItemCount.Int64(int64(len(req.Items))))
+	ctx = tracing.SetBusiness(ctx, OrderID.String(req.OrderID), tracing.UserID.String(req.UserID),
+		OrderItemCount.Int64(int64(len(req.Items))))
 	g.s.log.InfoContext(ctx, "checkout started", "items", len(req.Items))
 
 	amount, err := g.quote(ctx, req)
@@ -71,7 +71,7 @@ func (g *gateway) checkout(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusBadGateway, resp)
 		return
 	}
-	ctx = tracing.SetBusiness(ctx, tracing.OrderAmount.Float64(float64(amount)/100), tracing.OrderCurrency.String(req.Currency))
+	ctx = tracing.SetBusiness(ctx, OrderAmount.Float64(float64(amount)/100), OrderCurrency.String(req.Currency))
 	place := PlaceOrder{OrderPlaced: OrderPlaced{OrderID: req.OrderID, UserID: req.UserID, AmountCents: amount,
 		Currency: req.Currency, Card: req.Card}, Items: req.Items}
 	status, body, err := call(ctx, g.client, http.MethodPost, g.peers.Orders+"/orders", place)
@@ -356,7 +356,7 @@ func (inv *inventory) availability(w http.ResponseWriter, r *http.Request) {
 // SKU, and returns the first SKU that is short.
 func (inv *inventory) validate(ctx context.Context, items []Item) (short string, err error) {
 	err = tracing.Run(ctx, "inventory.validate_stock_levels", func(ctx context.Context) error {
-		trace.SpanFromContext(ctx).SetAttributes(tracing.OrderItemCount.Int64(int64(len(items))))
+		trace.SpanFromContext(ctx).SetAttributes(OrderItemCount.Int64(int64(len(items))))
 		if inv.slow {
 			// The incident: inventory is saturated and answers late.
 			select {
@@ -415,7 +415,7 @@ func (p *payments) handle(ctx context.Context, r *kgo.Record) error {
 		version = APIVersionNew // the config change, on one charge in seven
 	}
 	chargeErr := tracing.Run(ctx, "payments.charge", func(ctx context.Context) error {
-		trace.SpanFromContext(ctx).SetAttributes(tracing.PaymentProvider.String("fakepay"), keyAPIVersion.String(version),
+		trace.SpanFromContext(ctx).SetAttributes(PaymentProviderName.String("fakepay"), keyAPIVersion.String(version),
 			tracing.RedactAttr(keyProviderKey.String(ProviderKey)))
 		req, _ := http.NewRequestWithContext(ctx, http.MethodPost, p.provider+"/v1/charges",
 			strings.NewReader(url.Values{"amount": {fmt.Sprint(ev.AmountCents)}, "currency": {ev.Currency}, "card": {ev.Card}}.Encode()))

@@ -170,7 +170,7 @@ func TestOneTraceAcrossSixServices(t *testing.T) {
 			} else if !byID[s.Parent().SpanID()] {
 				t.Errorf("orphan span %s %q: parent %s is not in the trace", service(s), s.Name(), s.Parent().SpanID())
 			}
-			if v, _ := attr(s, tracing.OrderID.Key()); v.AsString() != p.Response.OrderID {
+			if v, _ := attr(s, shop.OrderID.Key()); v.AsString() != p.Response.OrderID {
 				t.Errorf("%s %q: order.id = %q, want %q", service(s), s.Name(), v.AsString(), p.Response.OrderID)
 			}
 			if v, _ := attr(s, tracing.UserID.Key()); v != wantUser {
@@ -221,7 +221,7 @@ func TestScenario1_SlowStockQueryDominatesLargeOrder(t *testing.T) {
 	spans := c.spans(p.TraceID)
 	root := one(t, spans, shop.Gateway, "POST /checkout")
 	validate := one(t, spans, shop.Inventory, "inventory.validate_stock_levels")
-	if v, _ := attr(validate, tracing.OrderItemCount.Key()); v.AsInt64() != 47 {
+	if v, _ := attr(validate, shop.OrderItemCount.Key()); v.AsInt64() != 47 {
 		t.Errorf("validate_stock_levels order.item_count = %v, want 47", v.String())
 	}
 	// What the on-call engineer reads: on the orders path, the time goes to
@@ -567,7 +567,7 @@ func TestGatewayIsTheEdge(t *testing.T) {
 		if v, _ := attr(s, tracing.UserID.Key()); v != want {
 			t.Errorf("%s %q: user.id %q, want the gateway's own %q", service(s), s.Name(), v.String(), want.String())
 		}
-		if v, _ := attr(s, tracing.OrderID.Key()); v.AsString() == "ord_forged" {
+		if v, _ := attr(s, shop.OrderID.Key()); v.AsString() == "ord_forged" {
 			t.Errorf("%s %q carries the forged order.id", service(s), s.Name())
 		}
 	}

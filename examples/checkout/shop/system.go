@@ -106,8 +106,10 @@ type System struct {
 }
 
 // Start runs the named services (all of [Services] when none is named) in
-// this process.
-func Start(ctx context.Context, cfg Config, services ...string) (sys *System, err error) {
+// this process. When one cannot start (Postgres or Kafka unreachable, a
+// listen address taken), Start stops those it started and returns an error
+// naming the service and the cause.
+func Start(ctx context.Context, cfg Config, services ...string) (_ *System, err error) {
 	if len(services) == 0 {
 		services = Services
 	}
@@ -124,9 +126,14 @@ func Start(ctx context.Context, cfg Config, services ...string) (sys *System, er
 		cfg.Schema = "checkout"
 	}
 	runCtx, cancel := context.WithCancel(context.Background())
-	sys = &System{cfg: cfg, tel: cfg.Telemetry, cancel: cancel, settled: map[string]chan struct{}{}}
+	sys := &System{cfg: cfg, tel: cfg.Telemetry, cancel: cancel, settled: map[string]chan struct{}{}}
+	// Listen first so that every peer URL is known before any service starts.
+	listeners := map[string]net.Listener{}
 	defer func() {
 		if err != nil {
+			for _, l := range listeners {
+				l.Close() // the ones not yet served
+			}
 			sys.Close(context.Background())
 		}
 	}()
@@ -136,8 +143,6 @@ func Start(ctx context.Context, cfg Config, services ...string) (sys *System, er
 	if err := createTopics(ctx, cfg.Brokers); err != nil {
 		return nil, err
 	}
-	// Listen first so that every peer URL is known before any service starts.
-	listeners := map[string]net.Listener{}
 	for _, name := range services {
 		if !isHTTP(name) {
 			continue
@@ -156,12 +161,10 @@ func Start(ctx context.Context, cfg Config, services ...string) (sys *System, er
 	for _, name := range services {
 		h, err := sys.start(ctx, runCtx, name)
 		if err != nil {
-			for _, l := range listeners {
-				l.Close()
-			}
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		if l := listeners[name]; l != nil {
+			delete(listeners, name) // closed by the server from now on
 			srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 			sys.servers = append(sys.servers, srv)
 			go srv.Serve(l)

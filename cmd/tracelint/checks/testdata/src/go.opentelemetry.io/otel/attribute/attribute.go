@@ -19,3 +19,13 @@ func Float64(k string, v float64) KeyValue {
 	return KeyValue{Key: Key(k)}
 }
 func Bool(k string, v bool) KeyValue { return KeyValue{Key: Key(k)} }
+
+type Type int
+
+const (
+	INVALID Type = iota
+	BOOL
+	INT64
+	FLOAT64
+	STRING
+)
