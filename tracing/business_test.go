@@ -78,7 +78,7 @@ func TestSetBusiness_RefusesEmptyAndInvalidValues(t *testing.T) {
 			if !errors.Is(got[0], tracing.ErrBusinessValue) || !strings.Contains(msg, fmt.Sprintf("%q", tt.kv.Key)) || !strings.Contains(msg, tt.problem) {
 				t.Errorf("report = %q, want tracing.ErrBusinessValue naming %q and %q", msg, tt.kv.Key, tt.problem)
 			}
-			if v := tt.kv.Value.Emit(); len(v) > 1 && strings.Contains(msg, v) {
+			if v := tt.kv.Value.String(); len(v) > 1 && strings.Contains(msg, v) {
 				t.Errorf("report %q holds the value", msg)
 			}
 		})

@@ -119,14 +119,6 @@ func TestExtract_Traceparent(t *testing.T) {
 // Cases from the tracestate tests of the W3C trace-context test suite
 // (test/test.py, STRICT_LEVEL 2) and the list grammar of the specification.
 func TestExtract_Tracestate(t *testing.T) {
-	allKeyChars := "abcdefghijklmnopqrstuvwxyz0123456789_-*/"
-	var value strings.Builder
-	for c := byte(0x20); c <= 0x7e; c++ {
-		if c != ',' && c != '=' {
-			value.WriteByte(c)
-		}
-	}
-	allValueChars := value.String()
 	var members32, members33 []string
 	for i := 1; i <= 33; i++ {
 		m := "bar" + string(rune('a'+i/26)) + string(rune('a'+i%26)) + "=1"

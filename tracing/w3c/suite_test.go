@@ -176,6 +176,19 @@ const (
 	other = "12345678901234567890123456789011"
 )
 
+// The characters tracestate keys (Level 1, without "@") and values may hold.
+const allKeyChars = "abcdefghijklmnopqrstuvwxyz0123456789_-*/"
+
+var allValueChars = func() string {
+	var b strings.Builder
+	for c := byte(0x20); c <= 0x7e; c++ {
+		if c != ',' && c != '=' {
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}()
+
 // step is one request of a suite test.
 type step struct {
 	h       header
@@ -190,14 +203,6 @@ func TestW3CSuite(t *testing.T) {
 	restart := func(h ...[2]string) step { return step{h: h, restart: true} }
 	continues := func(state string, h ...[2]string) step { return step{h: h, state: state} }
 
-	allKeyChars := "abcdefghijklmnopqrstuvwxyz0123456789_-*/"
-	var value strings.Builder
-	for c := byte(0x20); c <= 0x7e; c++ {
-		if c != ',' && c != '=' {
-			value.WriteByte(c)
-		}
-	}
-	allValueChars := value.String()
 	bars := func(from, to int) string {
 		var m []string
 		for i := from; i <= to; i++ {
