@@ -52,6 +52,15 @@
 // the business attributes a context carries (the log correlation handler
 // uses it).
 //
+// SetBusiness refuses a value that is empty, not printable UTF-8, longer
+// than 256 bytes, a NaN or infinite float, or not of its key's type: it is
+// set neither on the span nor in baggage, so no later span, downstream
+// service or log line carries it, and a value the key held before stays.
+// The refusal is reported through otel.Handle, wrapping [ErrBusinessValue],
+// at most once a minute; the report names the key, never the value, which
+// may be personal data. An empty value received in baggage is left out like
+// any other invalid one.
+//
 // # Declaring a company's keys
 //
 // A company declares its keys once, as package-level variables of a package
