@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"sync/atomic"
-	"time"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkit/otelkit/internal/report"
 )
 
 // W3C Baggage limits (https://www.w3.org/TR/baggage/#limits).
@@ -65,7 +65,7 @@ func SetBusiness(ctx context.Context, attrs ...attribute.KeyValue) context.Conte
 		}
 		info, registered := LookupKey(kv.Key)
 		if err := checkBusiness(kv, info, registered); err != nil {
-			businessReports.report(err)
+			businessReports.Report(err)
 			continue
 		}
 		spanAttrs = append(spanAttrs, kv)
@@ -75,11 +75,11 @@ func SetBusiness(ctx context.Context, attrs ...attribute.KeyValue) context.Conte
 		// Neither error names the value: otel's would quote it.
 		m, err := baggage.NewMemberRaw(string(kv.Key), kv.Value.String())
 		if err != nil {
-			businessReports.report(fmt.Errorf("%w: %q: not a valid baggage member", ErrBusinessValue, kv.Key))
+			businessReports.Report(fmt.Errorf("%w: %q: not a valid baggage member", ErrBusinessValue, kv.Key))
 			continue
 		}
 		if bag, err = bag.SetMember(m); err != nil {
-			businessReports.report(fmt.Errorf("%w: %q: not set in baggage", ErrBusinessValue, kv.Key))
+			businessReports.Report(fmt.Errorf("%w: %q: not set in baggage", ErrBusinessValue, kv.Key))
 			continue
 		}
 		added = append(added, string(kv.Key))
@@ -173,7 +173,7 @@ func businessMember(bag baggage.Baggage, info KeyInfo) (attribute.KeyValue, bool
 	}
 	kv, err := decodeBusiness(info, m.Value())
 	if err != nil {
-		inboundReports.report(err)
+		inboundReports.Report(err)
 		return attribute.KeyValue{}, false
 	}
 	return kv, true
@@ -220,23 +220,9 @@ func printable(s string) bool {
 	return true
 }
 
-// reportLimit lets one report through a minute. Inbound baggage comes from
-// other processes, possibly hostile ones, and a value SetBusiness refuses
-// is refused on every request: either could otherwise flood the error
-// handler.
-type reportLimit struct{ last atomic.Int64 }
-
-const baggageReportEvery = time.Minute
-
-// inboundReports limits reports about inbound baggage; businessReports,
-// about values SetBusiness refuses, so that hostile baggage cannot hide them.
-var inboundReports, businessReports reportLimit
-
-func (l *reportLimit) report(err error) {
-	now := time.Now().UnixNano()
-	last := l.last.Load()
-	if now-last < int64(baggageReportEvery) || !l.last.CompareAndSwap(last, now) {
-		return
-	}
-	otel.Handle(err)
-}
+// inboundReports limits reports about inbound baggage, which comes from
+// other processes, possibly hostile ones; businessReports, about values
+// SetBusiness refuses, refused on every request: either could otherwise
+// flood the error handler, and each has its own limit so that hostile
+// baggage cannot hide a refusal.
+var inboundReports, businessReports = report.New(report.Every), report.New(report.Every)

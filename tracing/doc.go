@@ -140,6 +140,20 @@
 // the globals costs an atomic load and a comparison per use and no
 // allocation.
 //
+// # Background problems
+//
+// A problem met off the caller's path never fails the caller's operation:
+// a malformed traceparent or baggage header from another process, a
+// business value refused, a Kafka record whose headers cannot be read, an
+// outbox relay that cannot reach Postgres or Kafka, spans dropped from a
+// full queue, a failed export. Every package reports such problems the same
+// way: through otel.Handle (otelsetup can route them to a logger), at most
+// once a minute for each source, and the report that goes out says how many
+// like it were held back since the last one, so a flood of bad input cannot
+// flood the error handler and nothing is lost in silence. A problem tied to
+// one item that needs a person's attention (an outbox row set aside, with
+// its id) is reported every time.
+//
 // # Redaction
 //
 // Applied by the exporters of otelsetup.Setup (on by default, see

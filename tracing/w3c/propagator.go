@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
-	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkit/otelkit/internal/report"
 )
 
 const (
@@ -160,12 +159,12 @@ func extract(carrier propagation.TextMapCarrier) (trace.SpanContext, []member, b
 	case n == 0:
 		return trace.SpanContext{}, nil, false
 	case n > 1:
-		report(fmt.Errorf("%w: %d traceparent values", ErrTraceparent, n))
+		reportErr(fmt.Errorf("%w: %d traceparent values", ErrTraceparent, n))
 		return trace.SpanContext{}, nil, false
 	}
 	scc, err := parseTraceparent(tp[0])
 	if err != nil {
-		report(fmt.Errorf("%w: %s: %q", ErrTraceparent, err.Error(), truncate(tp[0])))
+		reportErr(fmt.Errorf("%w: %s: %q", ErrTraceparent, err.Error(), truncate(tp[0])))
 		return trace.SpanContext{}, nil, false
 	}
 	// The tracestate is parsed only once the traceparent is valid, and its
@@ -175,7 +174,7 @@ func extract(carrier propagation.TextMapCarrier) (trace.SpanContext, []member, b
 		var err error
 		scc.TraceState, members, err = parseTracestate(ts)
 		if err != nil {
-			report(fmt.Errorf("%w: %w", ErrTracestate, err))
+			reportErr(fmt.Errorf("%w: %w", ErrTracestate, err))
 		}
 	}
 	scc.Remote = true
@@ -471,18 +470,9 @@ func truncate(s string) string {
 	return s
 }
 
-// reportEvery limits reports of malformed headers: they come from other
+// reports limits reports of malformed headers: they come from other
 // processes, possibly hostile ones, and could otherwise flood the error
 // handler.
-var reportEvery = time.Minute
+var reports = report.New(report.Every)
 
-var lastReport atomic.Int64
-
-func report(err error) {
-	now := time.Now().UnixNano()
-	last := lastReport.Load()
-	if last != 0 && now-last < int64(reportEvery) || !lastReport.CompareAndSwap(last, now) {
-		return
-	}
-	otel.Handle(err)
-}
+func reportErr(err error) { reports.Report(err) }
