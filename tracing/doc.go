@@ -52,6 +52,15 @@
 // the business attributes a context carries (the log correlation handler
 // uses it).
 //
+// SetBusiness refuses a value that is empty, not printable UTF-8, longer
+// than 256 bytes, a NaN or infinite float, or not of its key's type: it is
+// set neither on the span nor in baggage, so no later span, downstream
+// service or log line carries it, and a value the key held before stays.
+// The refusal is reported through otel.Handle, wrapping [ErrBusinessValue],
+// at most once a minute; the report names the key, never the value, which
+// may be personal data. An empty value received in baggage is left out like
+// any other invalid one.
+//
 // # Declaring a company's keys
 //
 // A company declares its keys once, as package-level variables of a package
@@ -130,6 +139,20 @@
 // that no request, record or outbox row silently loses its trace. Reading
 // the globals costs an atomic load and a comparison per use and no
 // allocation.
+//
+// # Background problems
+//
+// A problem met off the caller's path never fails the caller's operation:
+// a malformed traceparent or baggage header from another process, a
+// business value refused, a Kafka record whose headers cannot be read, an
+// outbox relay that cannot reach Postgres or Kafka, spans dropped from a
+// full queue, a failed export. Every package reports such problems the same
+// way: through otel.Handle (otelsetup can route them to a logger), at most
+// once a minute for each source, and the report that goes out says how many
+// like it were held back since the last one, so a flood of bad input cannot
+// flood the error handler and nothing is lost in silence. A problem tied to
+// one item that needs a person's attention (an outbox row set aside, with
+// its id) is reported every time.
 //
 // # Redaction
 //

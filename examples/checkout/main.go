@@ -30,7 +30,7 @@ import (
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "checkout:", err)
 		os.Exit(1)
 	}
@@ -74,7 +74,7 @@ func parseScenarios(v string) (shop.Scenarios, error) {
 	return sc, nil
 }
 
-func run(args []string, stdout io.Writer) error {
+func run(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("checkout", flag.ContinueOnError)
 	var (
 		scenarios = fs.String("scenario", os.Getenv("CHECKOUT_SCENARIO"), "incidents to switch on: comma-separated numbers 1-7 or names ("+strings.Join(scenarioOrder, ", ")+"), or all")
@@ -149,14 +149,23 @@ func run(args []string, stdout io.Writer) error {
 		// Every trace prints as a waterfall when it is done, manual ones too.
 		telOpts = append(telOpts, otelsetup.WithDefaultTracesExporter("waterfall"), otelsetup.WithWaterfall(stdout))
 	}
+	var reports *otelReports
+	if !*serve && *service == "" {
+		reports = collectReports(stderr) // export failures summed up after the report
+	}
 	tel, err := shop.NewTelemetry(ctx, echo, telOpts...)
 	if err != nil {
 		return err
 	}
+	// Telemetry that could not be exported is not the checkout's failure:
+	// it is said on stderr, and the exit status stays the orders'. A
+	// collector that does not answer holds the exit at most 10 s.
 	defer func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_ = tel.Shutdown(sctx)
+		for _, l := range reports.summary(tel.Shutdown(sctx)) {
+			fmt.Fprintln(stderr, l)
+		}
 	}()
 
 	cfg := shop.Config{DatabaseURL: pg.URL, Schema: *schema, Brokers: seeds, Scenarios: sc, Telemetry: tel, Peers: peersFromEnv()}
@@ -191,7 +200,7 @@ func run(args []string, stdout io.Writer) error {
 		return err
 	}
 	if tel.Exporting() {
-		fmt.Fprintln(stdout, "\nspans were also exported as OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_* say")
+		fmt.Fprintln(stdout, "\nspans were also sent to the exporters OTEL_TRACES_EXPORTER / OTEL_EXPORTER_OTLP_* select (what did not arrive is said on stderr)")
 	}
 	if !*serve {
 		return nil

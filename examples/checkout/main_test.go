@@ -5,9 +5,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"go.uber.org/goleak"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/otelkit/otelkit/examples/checkout/shop"
 	"github.com/otelkit/otelkit/internal/pgtest"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 )
 
 // run stops everything it started before it returns.
@@ -27,7 +30,7 @@ func TestMain(m *testing.M) {
 func TestRun(t *testing.T) {
 	pgtest.Require(t)
 	var out strings.Builder
-	if err := run(nil, &out); err != nil {
+	if err := run(nil, &out, io.Discard); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	got := out.String()
@@ -93,7 +96,7 @@ func TestRunExportsOTLP(t *testing.T) {
 	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", srv.URL)
 	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
 	var out strings.Builder
-	if err := run(nil, &out); err != nil {
+	if err := run(nil, &out, io.Discard); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	mu.Lock()
@@ -102,5 +105,57 @@ func TestRunExportsOTLP(t *testing.T) {
 		if services[svc] == 0 {
 			t.Errorf("no spans of %s exported over OTLP (got %v)", svc, services)
 		}
+	}
+}
+
+// TestRun_CollectorDownOrHung runs the demo against a collector answering
+// 503 and one that never answers: every order is reported from the
+// in-process recorder, the run succeeds, and the spans that could not be
+// exported are one line on stderr, with the count, the endpoint and what the
+// collector answered (the metrics, exported there too, one more).
+func TestRun_CollectorDownOrHung(t *testing.T) {
+	pgtest.Require(t)
+	for _, tc := range []struct {
+		name string
+		col  func(t *testing.T) *tracingtest.Collector
+		why  string
+	}{
+		{"503", func(t *testing.T) *tracingtest.Collector {
+			return tracingtest.NewFailingCollector(t, http.StatusServiceUnavailable)
+		}, "HTTP 503 Service Unavailable"},
+		{"hung", func(t *testing.T) *tracingtest.Collector { return tracingtest.NewHungCollector(t) }, "no answer before the deadline"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			col := tc.col(t)
+			t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", col.Endpoint)
+			t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
+			t.Setenv("OTEL_BSP_EXPORT_TIMEOUT", "500") // the shutdown's bound
+			var out, errOut strings.Builder
+			done := make(chan error, 1)
+			go func() { done <- run(nil, &out, &errOut) }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatalf("run: %v\nstderr:\n%s", err, errOut.String())
+				}
+			case <-time.After(60 * time.Second):
+				t.Fatal("run has not returned after 60 s")
+			}
+			ids := regexp.MustCompile(`trace_id=([0-9a-f]{32})\n`).FindAllString(out.String(), -1)
+			if want := len(shop.DemoOrders(shop.Scenarios{})); len(ids) != want {
+				t.Errorf("%d orders reported, want %d:\n%s", len(ids), want, out.String())
+			}
+			// Other reports (the hash key's) may come before.
+			lines := slices.DeleteFunc(strings.Split(strings.TrimSpace(errOut.String()), "\n"),
+				func(l string) bool { return !strings.Contains(l, "export") })
+			traces := regexp.MustCompile(`^otlp export: [1-9][0-9]* spans not exported to ` + regexp.QuoteMeta(col.Endpoint+"/v1/traces: "+tc.why) + `$`)
+			metrics := "otlp metric export: metrics not exported to " + col.Endpoint + "/v1/metrics: " + tc.why
+			if len(lines) != 2 || !traces.MatchString(lines[0]) || lines[1] != metrics {
+				t.Errorf("stderr:\n%s\nwant one line matching %s and %q", errOut.String(), traces, metrics)
+			}
+			if col.Requests() == 0 {
+				t.Error("no export reached the collector")
+			}
+		})
 	}
 }

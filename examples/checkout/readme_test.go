@@ -25,6 +25,8 @@ import (
 var readmeImports = map[string]string{
 	"context":     "context",
 	"http":        "net/http",
+	"log":         "log",
+	"time":        "time",
 	"os":          "os",
 	"slog":        "log/slog",
 	"testing":     "testing",
@@ -103,7 +105,9 @@ func goSnippets(t *testing.T, readme string) []string {
 }
 
 var (
-	declared   = regexp.MustCompile(`(?m)^\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*:=`)
+	// At the snippet's top level: a name declared in a nested block is not
+	// in scope there.
+	declared   = regexp.MustCompile(`(?m)^([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s*:=`)
 	qualifiers = regexp.MustCompile(`\b([a-z]\w*)\.[A-Z]`)
 )
 

@@ -2,14 +2,9 @@ module github.com/otelkit/otelkit/internal/kafkaerr
 
 go 1.26.0
 
-replace (
-	github.com/otelkit/otelkit => ../..
-	github.com/otelkit/otelkit/sdk => ../../sdk
-)
-
 require (
 	github.com/otelkit/otelkit v0.0.0-00010101000000-000000000000
-	github.com/twmb/franz-go v1.22.3
+	github.com/twmb/franz-go v1.22.2
 )
 
 require (
@@ -18,10 +13,15 @@ require (
 	github.com/go-logr/stdr v1.2.2 // indirect
 	github.com/klauspost/compress v1.20.3 // indirect
 	github.com/pierrec/lz4/v4 v4.1.33 // indirect
-	github.com/twmb/franz-go/pkg/kmsg v1.15.1 // indirect
+	github.com/twmb/franz-go/pkg/kmsg v1.15.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/otel v1.47.0 // indirect
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
 	go.opentelemetry.io/otel/trace v1.47.0 // indirect
+)
+
+replace (
+	github.com/otelkit/otelkit => ../..
+	github.com/otelkit/otelkit/sdk => ../../sdk
 )

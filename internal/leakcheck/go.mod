@@ -5,6 +5,7 @@ go 1.26.0
 replace (
 	github.com/otelkit/otelkit => ../..
 	github.com/otelkit/otelkit/httptrace => ../../httptrace
+	github.com/otelkit/otelkit/internal/kafkaerr => ../../internal/kafkaerr
 	github.com/otelkit/otelkit/internal/kafkatest => ../../internal/kafkatest
 	github.com/otelkit/otelkit/internal/pgtest => ../../internal/pgtest
 	github.com/otelkit/otelkit/kafkatrace => ../../kafkatrace
@@ -46,6 +47,7 @@ require (
 	github.com/jackc/puddle/v2 v2.2.3 // indirect
 	github.com/klauspost/compress v1.20.3 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/otelkit/otelkit/internal/kafkaerr v0.0.0-00010101000000-000000000000 // indirect
 	github.com/pierrec/lz4/v4 v4.1.33 // indirect
 	github.com/prometheus/client_golang v1.24.1 // indirect
 	github.com/prometheus/client_model v0.6.3 // indirect

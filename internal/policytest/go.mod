@@ -2,20 +2,8 @@ module github.com/otelkit/otelkit/internal/policytest
 
 go 1.26.0
 
-replace (
-	github.com/otelkit/otelkit => ../..
-	github.com/otelkit/otelkit/httptrace => ../../httptrace
-	github.com/otelkit/otelkit/internal/kafkaerr => ../kafkaerr
-	github.com/otelkit/otelkit/internal/kafkatest => ../kafkatest
-	github.com/otelkit/otelkit/internal/pgtest => ../pgtest
-	github.com/otelkit/otelkit/kafkatrace => ../../kafkatrace
-	github.com/otelkit/otelkit/sdk => ../../sdk
-	github.com/otelkit/otelkit/sqltrace => ../../sqltrace
-	github.com/otelkit/otelkit/sqltrace/outbox => ../../sqltrace/outbox
-)
-
 require (
-	github.com/jackc/pgx/v5 v5.13.0
+	github.com/jackc/pgx/v5 v5.12.0
 	github.com/otelkit/otelkit v0.0.0-00010101000000-000000000000
 	github.com/otelkit/otelkit/httptrace v0.0.0-00010101000000-000000000000
 	github.com/otelkit/otelkit/internal/kafkatest v0.0.0-00010101000000-000000000000
@@ -24,7 +12,7 @@ require (
 	github.com/otelkit/otelkit/sdk v0.0.0-00010101000000-000000000000
 	github.com/otelkit/otelkit/sqltrace v0.0.0-00010101000000-000000000000
 	github.com/otelkit/otelkit/sqltrace/outbox v0.0.0-00010101000000-000000000000
-	github.com/twmb/franz-go v1.22.3
+	github.com/twmb/franz-go v1.22.2
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/sdk v1.47.0
@@ -42,7 +30,7 @@ require (
 	github.com/klauspost/compress v1.20.3 // indirect
 	github.com/otelkit/otelkit/internal/kafkaerr v0.0.0-00010101000000-000000000000 // indirect
 	github.com/pierrec/lz4/v4 v4.1.33 // indirect
-	github.com/twmb/franz-go/pkg/kmsg v1.15.1 // indirect
+	github.com/twmb/franz-go/pkg/kmsg v1.15.0 // indirect
 	go.opentelemetry.io/auto/sdk v1.2.1 // indirect
 	go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp v0.72.0 // indirect
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
@@ -52,4 +40,16 @@ require (
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/term v0.47.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
+)
+
+replace (
+	github.com/otelkit/otelkit => ../..
+	github.com/otelkit/otelkit/httptrace => ../../httptrace
+	github.com/otelkit/otelkit/internal/kafkaerr => ../kafkaerr
+	github.com/otelkit/otelkit/internal/kafkatest => ../kafkatest
+	github.com/otelkit/otelkit/internal/pgtest => ../pgtest
+	github.com/otelkit/otelkit/kafkatrace => ../../kafkatrace
+	github.com/otelkit/otelkit/sdk => ../../sdk
+	github.com/otelkit/otelkit/sqltrace => ../../sqltrace
+	github.com/otelkit/otelkit/sqltrace/outbox => ../../sqltrace/outbox
 )

@@ -28,10 +28,10 @@ import (
 	"github.com/otelkit/otelkit/internal/kafkatest"
 	"github.com/otelkit/otelkit/internal/pgtest"
 	"github.com/otelkit/otelkit/kafkatrace"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/sqltrace"
 	"github.com/otelkit/otelkit/sqltrace/outbox"
 	"github.com/otelkit/otelkit/tracing"
-	"github.com/otelkit/otelkit/sdk/tracingtest"
 )
 
 // failure is how an operation ends.

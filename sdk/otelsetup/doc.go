@@ -16,7 +16,13 @@
 //	if err != nil {
 //		return err
 //	}
-//	defer shutdown(context.Background())
+//	defer func() {
+//		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+//		defer cancel()
+//		if err := shutdown(ctx); err != nil {
+//			log.Print(err) // e.g. how many spans did not reach the collector, and why
+//		}
+//	}()
 //
 // Nothing else is needed to export to a collector: set
 // OTEL_EXPORTER_OTLP_ENDPOINT (and the other OTEL_EXPORTER_OTLP_* variables)
@@ -30,8 +36,21 @@
 // delay start-up; spans then wait in a bounded queue
 // (OTEL_BSP_MAX_QUEUE_SIZE, 2048), are dropped when it is full rather than
 // block the application, and the failures are reported through [otel.Handle]
-// at most once a minute per exporter, with the number of spans lost. Spans
-// dropped from a full queue are reported the same way.
+// at most once a minute per exporter, with the number of spans lost, the
+// endpoint and what the collector answered ("HTTP 503 Service Unavailable",
+// a gRPC status, "no answer before the deadline"). Spans dropped from a full
+// queue are reported the same way.
+//
+// One export of a batch lasts at most OTEL_BSP_EXPORT_TIMEOUT (30 s by
+// default), the OTLP exporter's retries included: it retries a 429, 502,
+// 503, 504 or an unreachable collector with backoff for up to a minute, each
+// request bounded by OTEL_EXPORTER_OTLP_TIMEOUT (10 s by default), and the
+// export's deadline cuts that short. To see the collector's answer, Setup
+// gives the OTLP/HTTP exporters an HTTP client of its own (and the gRPC ones
+// an interceptor); when OTEL_EXPORTER_OTLP_CERTIFICATE, _CLIENT_CERTIFICATE
+// or _CLIENT_KEY (or a _TRACES_, _METRICS_ form) is set, the HTTP exporter
+// keeps the client it builds from them, and its errors say only what it
+// says.
 //
 // The batch span processor in front of each exporter is this package's, not
 // the SDK's: it reads the same OTEL_BSP_* variables and exports the same
@@ -107,11 +126,28 @@
 //
 // # Shutdown
 //
-// The returned function flushes, shuts the tracer and meter providers down in
-// parallel, and returns their joined errors when they are done or when its
-// context is done, whichever comes first; exports still running then are
-// cancelled so that nothing keeps retrying in the background. It may be called
-// more than once and never exits the process.
+// The returned function exports what is queued and shuts the tracer and
+// meter providers down, every batch span processor and metric reader in
+// parallel. It returns when they are done, when its context is done or when
+// OTEL_BSP_EXPORT_TIMEOUT (30 s by default) has passed, whichever comes
+// first, so a collector that accepts connections and never answers holds it
+// no longer, even with context.Background() (with OTEL_BSP_EXPORT_TIMEOUT=0,
+// no limit, only the context bounds it). Exports still running then are
+// cancelled, so nothing keeps retrying in the background. Pass a deadline
+// shorter than the time the platform allows a stopping process (Kubernetes
+// kills 30 s after SIGTERM by default), as in the example above.
+//
+// It returns the joined errors. An exporter that has not exported every span
+// queued or being exported when shutdown was called contributes an
+// [*ExportError]: how many spans, the exporter, its endpoint (without
+// credentials) and why, the collector's answer or the deadline, for example
+//
+//	otlp export: 143 spans not exported to http://collector:4318/v1/traces: HTTP 503 Service Unavailable
+//
+// An OTLP metric reader cut short says "metrics not exported to" its
+// endpoint, and why. The failed exports are also reported through
+// [otel.Handle]. It may be called more than once (later calls return the
+// first call's result) and never exits the process.
 //
 // # Several services in one process
 //

@@ -27,6 +27,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
+	"google.golang.org/grpc"
 
 	"github.com/otelkit/otelkit/sdk/internal/batch"
 	"github.com/otelkit/otelkit/sdk/pipeline"
@@ -49,10 +50,12 @@ import (
 // unreachable one does not delay start-up. With OTEL_SDK_DISABLED=true it
 // installs no-op providers and the propagator, and shutdown does nothing.
 //
-// shutdown flushes buffered telemetry and shuts the providers down in
-// parallel, returns when they are done or ctx is done, whichever is first, and
-// returns the joined errors. Later calls return the first call's result. It
-// never exits the process.
+// shutdown exports buffered telemetry and shuts the providers down in
+// parallel, returns when they are done, when ctx is done or after
+// OTEL_BSP_EXPORT_TIMEOUT (30 s by default), whichever is first, and returns
+// the joined errors, with an [*ExportError] for each exporter that did not
+// export every span queued. Later calls return the first call's result. It
+// never exits the process. See the package documentation's Shutdown section.
 func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) error, err error) {
 	var c config
 	for _, o := range opts {
@@ -123,11 +126,15 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 		}
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(p))
 	}
-	var reporters []*reportingExporter
-	for _, e := range exporters {
+	var (
+		reporters []*reportingExporter
+		batchers  []*batch.Processor
+	)
+	for _, le := range exporters {
+		e := le.SpanExporter
 		buffering := isBuffering(e)
 		if !buffering {
-			r := newReportingExporter(e, sc.reportEvery)
+			r := newReportingExporter(e, sc.reportEvery, le.label())
 			reporters = append(reporters, r)
 			e = r
 		}
@@ -139,7 +146,13 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 			// 2048 by default) and drops spans when full rather than block.
 			// It is ours rather than the SDK's for the cost of ending a
 			// span: see batcher.
-			tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(batch.New(e, bsp)))
+			b := batch.New(e, bsp)
+			b.Explain = le.explain
+			b.Loss = func(n int, why error) error {
+				return &ExportError{Exporter: le.name, Endpoint: le.endpoint, Spans: n, Err: why}
+			}
+			batchers = append(batchers, b)
+			tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(setupBatcher{b}))
 		}
 	}
 	for _, p := range late {
@@ -158,10 +171,27 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 	if len(readers) > 0 {
 		mpOpts := []sdkmetric.Option{sdkmetric.WithResource(res)}
 		for _, r := range readers {
-			mpOpts = append(mpOpts, sdkmetric.WithReader(r))
+			mpOpts = append(mpOpts, sdkmetric.WithReader(r.Reader))
 		}
 		sdkmp := sdkmetric.NewMeterProvider(mpOpts...)
-		mp, shutdownMetrics = sdkmp, sdkmp.Shutdown
+		mp = sdkmp
+		shutdownMetrics = func(ctx context.Context) error {
+			err := untilDone(sdkmp.Shutdown)(ctx)
+			if err == nil || ctx.Err() == nil || !errors.Is(err, ctx.Err()) {
+				return err
+			}
+			// Cut short: say what the collectors answered.
+			errs := []error{}
+			for _, r := range readers {
+				if r.cut != nil {
+					errs = append(errs, r.cut(err))
+				}
+			}
+			if len(errs) == 0 {
+				return err
+			}
+			return errors.Join(errs...)
+		}
 	}
 
 	sc.install(tp, mp, prop)
@@ -172,6 +202,13 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 	)
 	return func(ctx context.Context) error {
 		once.Do(func() {
+			// Bounded whatever ctx says: a collector that accepts
+			// connections and never answers must not hold the process.
+			if d := bsp.Timeout(); d > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, d)
+				defer cancel()
+			}
 			// Past the deadline, stop the exports the batch processors
 			// would go on retrying in the background.
 			context.AfterFunc(ctx, func() {
@@ -179,11 +216,41 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 					r.abort()
 				}
 			})
-			result = shutdownAll(ctx, tp.Shutdown, shutdownMetrics)
+			// The batch processors in parallel, each counting what it could
+			// not export, rather than one after the other in the provider's
+			// Shutdown, which skips those after one that ran out of time.
+			// A batcher returns once ctx is done, with the count of what it
+			// could not export.
+			fns := []func(context.Context) error{shutdownMetrics}
+			for _, b := range batchers {
+				fns = append(fns, b.Shutdown)
+			}
+			// The provider shuts the other processors down (waterfall,
+			// error keeping); the batchers' errors come from their own call.
+			fns = append(fns, func(ctx context.Context) error {
+				err := untilDone(tp.Shutdown)(ctx)
+				if len(batchers) > 0 && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+					return nil // the batchers report the deadline
+				}
+				return err
+			})
+			result = shutdownAll(ctx, fns...)
 			removeClassifier()
 		})
 		return result
 	}, nil
+}
+
+// setupBatcher is how Setup's provider sees a batcher: the shutdown function
+// Setup returns shuts the batchers down itself and returns their errors, so
+// the provider's own Shutdown only waits for them. Called directly, it still
+// shuts the batcher down, whose losses the reportingExporter reports through
+// otel.Handle.
+type setupBatcher struct{ *batch.Processor }
+
+func (b setupBatcher) Shutdown(ctx context.Context) error {
+	_ = b.Processor.Shutdown(ctx)
+	return nil
 }
 
 func (sc *setupConfig) install(tp trace.TracerProvider, mp metric.MeterProvider, prop propagation.TextMapPropagator) {
@@ -196,26 +263,35 @@ func (sc *setupConfig) install(tp trace.TracerProvider, mp metric.MeterProvider,
 	otel.SetTextMapPropagator(prop)
 }
 
-// shutdownAll runs fns in parallel and waits for them or for ctx.
+// shutdownAll runs fns in parallel and returns their joined errors once all
+// have returned: each must return once ctx is done (see untilDone).
 func shutdownAll(ctx context.Context, fns ...func(context.Context) error) error {
-	errc := make(chan error, len(fns))
-	for _, f := range fns {
-		go func() { errc <- f(ctx) }()
+	errs := make([]error, len(fns))
+	var wg sync.WaitGroup
+	for i, f := range fns {
+		wg.Go(func() { errs[i] = f(ctx) })
 	}
-	var errs []error
-	for range fns {
-		select {
-		case err := <-errc:
-			errs = append(errs, err)
-		case <-ctx.Done():
-			errs = append(errs, ctx.Err())
-			return fmt.Errorf("tracing: shutdown: %w", errors.Join(errs...))
-		}
-	}
+	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("tracing: shutdown: %w", err)
 	}
 	return nil
+}
+
+// untilDone makes f return ctx's error once ctx is done, leaving it to finish
+// in the background, for the shutdown functions of the SDK's providers and
+// readers, which may wait for an exporter that ignores its context.
+func untilDone(f func(context.Context) error) func(context.Context) error {
+	return func(ctx context.Context) error {
+		c := make(chan error, 1)
+		go func() { c <- f(ctx) }()
+		select {
+		case err := <-c:
+			return err
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // resource builds the resource. Precedence, lowest first: the host, OS,
@@ -340,10 +416,25 @@ func (p exporterPlan) validate(signal string, known ...string) error {
 	return errors.Join(errs...)
 }
 
+// labeledExporter is an exporter and how errors name it.
+type labeledExporter struct {
+	sdktrace.SpanExporter
+	name, endpoint string
+	explain        func(error) error // adds what the collector answered, if known
+}
+
+// label is how reports name the exporter.
+func (e labeledExporter) label() string {
+	if e.endpoint == "" {
+		return e.name + " export"
+	}
+	return e.name + " export to " + e.endpoint
+}
+
 // spanExporters creates the exporters of p plus those given in options.
-func (sc *setupConfig) spanExporters(ctx context.Context, p exporterPlan) ([]sdktrace.SpanExporter, error) {
-	var out []sdktrace.SpanExporter
-	fail := func(err error) ([]sdktrace.SpanExporter, error) {
+func (sc *setupConfig) spanExporters(ctx context.Context, p exporterPlan) ([]labeledExporter, error) {
+	var out []labeledExporter
+	fail := func(err error) ([]labeledExporter, error) {
 		for _, e := range out {
 			_ = e.Shutdown(ctx)
 		}
@@ -354,18 +445,26 @@ func (sc *setupConfig) spanExporters(ctx context.Context, p exporterPlan) ([]sdk
 		if err != nil {
 			return nil, p.err("%w", err)
 		}
-		out = append(out, e)
+		out = append(out, labeledExporter{SpanExporter: e, name: p.names[0]})
 	}
 	for _, n := range p.names {
 		var (
-			e   sdktrace.SpanExporter
-			err error
+			e       sdktrace.SpanExporter
+			err     error
+			to      string
+			explain func(error) error
 		)
 		switch n {
 		case "otlp":
 			proto, _ := otlpProtocol("TRACES")
+			to = otlpEndpoint("TRACES", proto)
 			if proto == "grpc" {
-				e, err = otlptracegrpc.New(ctx)
+				o, t := otlpGRPCOption()
+				e, err = otlptracegrpc.New(ctx, otlptracegrpc.WithDialOption(o))
+				e, explain = explainedSpanExporter{e, t}, t.explain
+			} else if c, t := otlpHTTPClient("TRACES"); c != nil {
+				e, err = otlptracehttp.New(ctx, otlptracehttp.WithHTTPClient(c))
+				e, explain = explainedSpanExporter{e, t}, t.explain
 			} else {
 				e, err = otlptracehttp.New(ctx)
 			}
@@ -379,32 +478,57 @@ func (sc *setupConfig) spanExporters(ctx context.Context, p exporterPlan) ([]sdk
 		if err != nil {
 			return fail(p.err("creating the %s exporter: %w", n, err))
 		}
-		out = append(out, e)
+		out = append(out, labeledExporter{SpanExporter: e, name: n, endpoint: to, explain: explain})
 	}
-	return append(out, sc.extraExporters...), nil
+	for _, e := range sc.extraExporters {
+		name := fmt.Sprintf("%T", e)
+		if s, ok := e.(syncExporter); ok {
+			name = fmt.Sprintf("%T", s.SpanExporter)
+		}
+		out = append(out, labeledExporter{SpanExporter: e, name: name})
+	}
+	return out, nil
 }
 
-func metricReaders(ctx context.Context, p exporterPlan) ([]sdkmetric.Reader, error) {
-	var out []sdkmetric.Reader
+// metricReader is a reader and, for an OTLP one, how to say why a shutdown
+// cut short did not export its metrics.
+type metricReader struct {
+	sdkmetric.Reader
+	cut func(error) error
+}
+
+func metricReaders(ctx context.Context, p exporterPlan) ([]metricReader, error) {
+	var out []metricReader
 	if p.delegated("otlp", "console", "none") {
 		r, err := autoexport.NewMetricReader(ctx)
 		if err != nil {
 			return nil, p.err("%w", err)
 		}
-		return []sdkmetric.Reader{r}, nil
+		return []metricReader{{Reader: r}}, nil
 	}
 	for _, n := range p.names {
 		var (
 			e   sdkmetric.Exporter
 			err error
+			cut func(error) error
 		)
 		switch n {
 		case "otlp":
 			proto, _ := otlpProtocol("METRICS")
+			var t *outcomeTransport
 			if proto == "grpc" {
-				e, err = otlpmetricgrpc.New(ctx)
+				var o grpc.DialOption
+				o, t = otlpGRPCOption()
+				e, err = otlpmetricgrpc.New(ctx, otlpmetricgrpc.WithDialOption(o))
+			} else if c, ct := otlpHTTPClient("METRICS"); c != nil {
+				t = ct
+				e, err = otlpmetrichttp.New(ctx, otlpmetrichttp.WithHTTPClient(c))
 			} else {
 				e, err = otlpmetrichttp.New(ctx)
+			}
+			if t != nil {
+				x := explainedMetricExporter{Exporter: e, t: t, endpoint: otlpEndpoint("METRICS", proto)}
+				e, cut = x, x.explain
 			}
 		case "console":
 			e, err = stdoutmetric.New()
@@ -417,7 +541,7 @@ func metricReaders(ctx context.Context, p exporterPlan) ([]sdkmetric.Reader, err
 			}
 			return nil, p.err("creating the %s exporter: %w", n, err)
 		}
-		out = append(out, sdkmetric.NewPeriodicReader(e))
+		out = append(out, metricReader{Reader: sdkmetric.NewPeriodicReader(e), cut: cut})
 	}
 	return out, nil
 }
@@ -426,8 +550,11 @@ func metricReaders(ctx context.Context, p exporterPlan) ([]sdkmetric.Reader, err
 // synchronously, without a batch processor's delay.
 func isBuffering(e sdktrace.SpanExporter) bool {
 	switch e.(type) {
-	case *waterfall.Exporter, *waterfallRef:
+	case *waterfall.Exporter, *waterfallRef, syncExporter:
 		return true
 	}
 	return false
 }
+
+// syncExporter is an exporter given to [WithSyncSpanExporter].
+type syncExporter struct{ sdktrace.SpanExporter }

@@ -145,6 +145,23 @@ func WithSpanExporter(e sdktrace.SpanExporter) Option {
 	})
 }
 
+// WithSyncSpanExporter adds an exporter fed as each span ends, without a
+// batch processor, as the waterfall is: for an in-memory exporter (a test's
+// recorder, a terminal view) whose ExportSpans only appends to a buffer. What
+// it holds then never waits for a flush, nor, behind the provider's
+// ForceFlush, for a collector that does not answer. ExportSpans runs on the
+// goroutine ending the span, one call at a time: it must not block.
+//
+// By default only the waterfall is fed synchronously. A nil exporter is
+// ignored.
+func WithSyncSpanExporter(e sdktrace.SpanExporter) Option {
+	return optionFunc(func(c *config) {
+		if e != nil {
+			c.setup.extraExporters = append(c.setup.extraExporters, syncExporter{e})
+		}
+	})
+}
+
 // WithWaterfall sets where the "waterfall" trace exporter prints and how.
 // Every Setup in a process that selects the waterfall with the same writer
 // shares one [waterfall.Exporter], created with the first one's options, so a

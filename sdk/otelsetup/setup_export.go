@@ -12,8 +12,34 @@ import (
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/otelkit/otelkit/internal/report"
+	"github.com/otelkit/otelkit/sdk/internal/batch"
 	"github.com/otelkit/otelkit/sdk/waterfall"
 )
+
+// ExportError is the error a shutdown returns for spans it could not
+// export: those queued or being exported when it was called that were not
+// exported by the time it returned, because the collector failed or the
+// shutdown's deadline passed first.
+type ExportError struct {
+	Exporter string // "otlp", or the type of an exporter given to [WithSpanExporter]
+	Endpoint string // where the OTLP exporter sends, without credentials; empty otherwise
+	Spans    int    // spans not exported
+	Err      error  // why: the last export error, or else the context's
+}
+
+func (e *ExportError) Error() string {
+	name, to := e.Exporter, ""
+	if name == "" {
+		name = "span"
+	}
+	if e.Endpoint != "" {
+		to = " to " + e.Endpoint
+	}
+	return fmt.Sprintf("%s export: %d spans not exported%s: %v", name, e.Spans, to, e.Err)
+}
+
+func (e *ExportError) Unwrap() error { return e.Err }
 
 // reportingExporter turns export failures into at most one otel.Handle report
 // per interval, counting the failures and lost spans in between. The batch
@@ -28,24 +54,26 @@ import (
 type reportingExporter struct {
 	sdktrace.SpanExporter
 	every time.Duration
+	name  string // the exporter and where it sends, for the reports
 
 	aborted context.Context
 	abort   context.CancelFunc
 
+	reports  *report.Limiter
 	mu       sync.Mutex
-	last     time.Time
 	failures int
 	lost     int
+	lastErr  error
 }
 
-func newReportingExporter(e sdktrace.SpanExporter, every time.Duration) *reportingExporter {
+func newReportingExporter(e sdktrace.SpanExporter, every time.Duration, name string) *reportingExporter {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &reportingExporter{SpanExporter: e, every: every, aborted: ctx, abort: cancel}
+	return &reportingExporter{SpanExporter: e, every: every, name: name, aborted: ctx, abort: cancel, reports: report.New(every)}
 }
 
-// ExportSpans exports spans. A failure is counted and reported later rather
-// than returned: the spans are dropped either way, and the batch processor
-// only uses the error to report it.
+// ExportSpans exports spans. A failure is counted and reported later; the
+// error returned is a batch.Reported, for the batch processor to count the
+// spans lost without reporting them again.
 func (r *reportingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
 	err := r.aborted.Err()
 	if err == nil {
@@ -54,34 +82,36 @@ func (r *reportingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Re
 		err = r.SpanExporter.ExportSpans(ctx, spans)
 		stop()
 		cancel()
+	} else {
+		err = fmt.Errorf("shutdown deadline passed: %w", err)
 	}
 	if err == nil {
 		return nil
 	}
-	now := time.Now()
 	r.mu.Lock()
 	r.failures++
 	r.lost += len(spans)
-	if !r.last.IsZero() && now.Sub(r.last) < r.every {
+	r.lastErr = err
+	if ok, _ := r.reports.Allow(); !ok {
 		r.mu.Unlock()
-		return nil
+		return batch.Reported{Err: err}
 	}
 	failures, lost := r.failures, r.lost
-	r.failures, r.lost, r.last = 0, 0, now
+	r.failures, r.lost = 0, 0
 	r.mu.Unlock()
-	otel.Handle(fmt.Errorf("tracing: %d span export(s) failed, %d spans dropped (next report in %v at the earliest): %w", failures, lost, r.every, err))
-	return nil
+	otel.Handle(fmt.Errorf("tracing: %s: %d span export(s) failed, %d spans dropped (next report in %v at the earliest): %w", r.name, failures, lost, r.every, err))
+	return batch.Reported{Err: err}
 }
 
 // Shutdown shuts the exporter down, reporting failures not yet reported.
 func (r *reportingExporter) Shutdown(ctx context.Context) error {
 	err := r.SpanExporter.Shutdown(ctx)
 	r.mu.Lock()
-	failures, lost := r.failures, r.lost
+	failures, lost, lastErr := r.failures, r.lost, r.lastErr
 	r.failures, r.lost = 0, 0
 	r.mu.Unlock()
 	if failures > 0 {
-		otel.Handle(fmt.Errorf("tracing: %d span export(s) failed, %d spans dropped since the last report", failures, lost))
+		otel.Handle(fmt.Errorf("tracing: %s: %d span export(s) failed, %d spans dropped since the last report: %w", r.name, failures, lost, lastErr))
 	}
 	return err
 }

@@ -10,6 +10,7 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
+	"github.com/otelkit/otelkit/sdk/internal/batch"
 	"github.com/otelkit/otelkit/sdk/tracingtest"
 )
 
@@ -24,12 +25,15 @@ func (f *failingExporter) Shutdown(context.Context) error { f.shutdowns++; retur
 func TestReportingExporter_ReportsFailuresAtMostOncePerInterval(t *testing.T) {
 	reported := tracingtest.Reports(t)
 	inner := &failingExporter{}
-	e := newReportingExporter(inner, time.Hour)
+	e := newReportingExporter(inner, time.Hour, "test export")
 	spans := tracetest.SpanStubs{{Name: "a"}, {Name: "b"}}.Snapshots()
 
 	for range 5 {
-		if err := e.ExportSpans(context.Background(), spans); err != nil {
-			t.Fatalf("ExportSpans returned %v; failures must be reported, not returned", err)
+		// Returned for the batch processor to count, marked as reported
+		// so that it does not report it again.
+		err := e.ExportSpans(context.Background(), spans)
+		if !errors.As(err, new(batch.Reported)) || !strings.Contains(err.Error(), "connection refused") {
+			t.Fatalf("ExportSpans returned %v, want the failure marked as reported", err)
 		}
 	}
 	got := reported()
@@ -44,7 +48,7 @@ func TestReportingExporter_ReportsFailuresAtMostOncePerInterval(t *testing.T) {
 		t.Fatal(err)
 	}
 	got = reported()
-	if len(got) != 2 || !strings.Contains(got[1].Error(), "4 span export(s) failed, 8 spans dropped") {
+	if len(got) != 2 || !strings.Contains(got[1].Error(), "test export: 4 span export(s) failed, 8 spans dropped since the last report: connection refused") {
 		t.Errorf("Shutdown must report what the interval held back, got %v", got)
 	}
 	if inner.shutdowns != 1 {
@@ -54,7 +58,7 @@ func TestReportingExporter_ReportsFailuresAtMostOncePerInterval(t *testing.T) {
 
 func TestReportingExporter_ReportsAgainAfterInterval(t *testing.T) {
 	reported := tracingtest.Reports(t)
-	e := newReportingExporter(&failingExporter{}, time.Nanosecond)
+	e := newReportingExporter(&failingExporter{}, time.Nanosecond, "test export")
 	spans := tracetest.SpanStubs{{Name: "a"}}.Snapshots()
 	for range 3 {
 		_ = e.ExportSpans(context.Background(), spans)

@@ -103,6 +103,18 @@
 // checks included; a subtest that fails an assertion of the kit prints it
 // when the subtest ends; a test that passes prints nothing.
 //
+// # A collector that is down
+//
+// [NewHungCollector] and [NewFailingCollector] start an OTLP/HTTP endpoint
+// that never answers, or answers every export with a status such as 503;
+// point the program's OTEL_EXPORTER_OTLP_ENDPOINT at [Collector.Endpoint] to
+// prove that the business operation still succeeds, that shutdown returns
+// in time and that the loss is reported:
+//
+//	col := tracingtest.NewHungCollector(t)
+//	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", col.Endpoint)
+//	t.Setenv("OTEL_BSP_EXPORT_TIMEOUT", "200") // bounds otelsetup.Setup's shutdown
+//
 // # Cost
 //
 // Spans are exported synchronously on the goroutine that ends them and kept

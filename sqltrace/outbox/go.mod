@@ -10,9 +10,9 @@ require (
 	github.com/otelkit/otelkit/internal/kafkatest v0.0.0-00010101000000-000000000000
 	github.com/otelkit/otelkit/internal/pgtest v0.0.0-00010101000000-000000000000
 	github.com/otelkit/otelkit/kafkatrace v0.0.0-00010101000000-000000000000
-	github.com/twmb/franz-go v1.22.3
+	github.com/twmb/franz-go v1.22.2
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c
-	github.com/twmb/franz-go/pkg/kmsg v1.15.1
+	github.com/twmb/franz-go/pkg/kmsg v1.15.0
 	go.opentelemetry.io/contrib/propagators/b3 v1.47.0
 	go.opentelemetry.io/otel v1.47.0
 	go.opentelemetry.io/otel/metric v1.47.0

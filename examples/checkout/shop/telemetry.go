@@ -54,7 +54,9 @@ func NewTelemetry(ctx context.Context, echo io.Writer, opts ...otelsetup.Option)
 	t := &Telemetry{Spans: &SpanRecorder{}, Logs: &LogRecorder{echo: echo}, ctx: ctx}
 	t.opts = append([]otelsetup.Option{
 		otelsetup.WithServiceNamespace("checkout"),
-		otelsetup.WithSpanExporter(t.Spans),
+		// Fed as spans end: the report never waits for the OTLP exporter
+		// of a collector that is down or does not answer.
+		otelsetup.WithSyncSpanExporter(t.Spans),
 		otelsetup.WithDefaultTracesExporter("none"), // the terminal shows the recorder's spans
 		otelsetup.WithDefaultMetricsExporter("none"),
 	}, opts...)
@@ -83,7 +85,8 @@ func (t *Telemetry) service(name string) (svc, error) {
 	return svc{name: name, transports: &t.transports, tp: p.TracerProvider, prop: p.Propagator, log: newLogger(t.Logs, name)}, nil
 }
 
-// Flush exports every ended span, so that the recorder holds them.
+// Flush exports every ended span to every exporter. The recorder needs no
+// flush: it is fed as spans end.
 func (t *Telemetry) Flush(ctx context.Context) error {
 	t.mu.Lock()
 	fs := t.flushers
@@ -95,17 +98,15 @@ func (t *Telemetry) Flush(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// AwaitTraces flushes until each of the traces is complete, that is, has a
-// root and every span's parent, or until timeout. Spans of one trace end in
-// several services at their own pace: a producer's send span can end after
-// the consumer has finished with the record.
+// AwaitTraces waits until each of the traces is complete in the recorder,
+// that is, has a root and every span's parent, or until timeout. Spans of one
+// trace end in several services at their own pace: a producer's send span can
+// end after the consumer has finished with the record. The recorder is fed as
+// spans end: nothing here waits for an exporter.
 func (t *Telemetry) AwaitTraces(timeout time.Duration, ids ...trace.TraceID) error {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	for {
-		if err := t.Flush(ctx); err != nil {
-			return err
-		}
 		if !slices.ContainsFunc(ids, func(id trace.TraceID) bool { return !complete(t.Spans.Trace(id)) }) {
 			return nil
 		}
@@ -133,16 +134,20 @@ func complete(spans []sdktrace.ReadOnlySpan) bool {
 	return roots > 0
 }
 
-// Shutdown flushes and stops every service's providers.
+// Shutdown flushes and stops every service's providers, in parallel: each
+// returns by ctx's deadline or OTEL_BSP_EXPORT_TIMEOUT, whichever is first,
+// with a [*otelsetup.ExportError] for the spans it could not export.
 func (t *Telemetry) Shutdown(ctx context.Context) error {
 	t.mu.Lock()
 	sds := t.shutdowns
 	t.shutdowns, t.flushers = nil, nil
 	t.mu.Unlock()
-	var errs []error
-	for _, sd := range sds {
-		errs = append(errs, sd(ctx))
+	errs := make([]error, len(sds))
+	var wg sync.WaitGroup
+	for i, sd := range sds {
+		wg.Go(func() { errs[i] = sd(ctx) })
 	}
+	wg.Wait()
 	return errors.Join(errs...)
 }
 

@@ -113,6 +113,20 @@ type Processor struct {
 	stop    chan struct{}   // closed by Shutdown
 	done    chan struct{}   // closed when the goroutine returns
 
+	// From Shutdown on: the spans queued or taken for export when it was
+	// called and not exported since, and the last export error.
+	taken   int // spans taken from the queue and not yet through the exporter
+	owed    int
+	lastErr error
+	stopCtx context.Context // Shutdown's, for exporting what is left
+
+	// Set before use, if at all: Loss makes the error counting the spans a
+	// shutdown could not export (by default "N spans not exported: why"),
+	// and Explain adds what the collector answered last to a shutdown cut
+	// short.
+	Loss    func(spans int, why error) error
+	Explain func(error) error
+
 	lastReport   time.Time // of dropped spans; the goroutine's own
 	stopOnce     sync.Once
 	shutdownDone chan struct{} // closed when the first Shutdown has a result
@@ -188,16 +202,21 @@ func (b *Processor) ForceFlush(ctx context.Context) error {
 	}
 }
 
-// Shutdown stops queueing spans, exports those queued and shuts the exporter
-// down. If ctx ends first, it returns ctx's error and the rest happens in
+// Shutdown stops queueing spans, exports those queued with ctx and shuts the
+// exporter down. If ctx ends first, it returns then and the rest happens in
 // the background, the exporter's error then reported through [otel.Handle].
-// A later call returns the first one's result once it has one.
+// When spans queued or being exported at the call were not exported by the
+// time it returns, the error counts them (see Loss), with the last export
+// error or else ctx's. A later call returns the first one's
+// result once it has one, or, if its own ctx ends first, the count then.
 func (b *Processor) Shutdown(ctx context.Context) error {
 	first := false
 	b.stopOnce.Do(func() {
 		first = true
 		b.mu.Lock()
 		b.stopped = true
+		b.owed = len(b.queue) + b.taken
+		b.stopCtx = ctx
 		b.mu.Unlock()
 		close(b.stop)
 	})
@@ -206,7 +225,7 @@ func (b *Processor) Shutdown(ctx context.Context) error {
 		case <-b.shutdownDone:
 			return b.stopErr
 		case <-ctx.Done():
-			return ctx.Err()
+			return b.loss(ctx.Err())
 		}
 	}
 	result := make(chan error, 1)
@@ -216,18 +235,52 @@ func (b *Processor) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case err := <-result:
-		b.stopErr = err
+		b.stopErr = errors.Join(b.loss(nil), err)
 	case <-ctx.Done():
 		go func() {
-			if err := <-result; err != nil {
+			// The deadline itself is in the error returned below.
+			if err := <-result; err != nil && !errors.Is(err, ctx.Err()) {
 				otel.Handle(err)
 			}
 		}()
-		b.stopErr = ctx.Err()
+		b.stopErr = b.loss(ctx.Err())
 	}
 	close(b.shutdownDone)
 	return b.stopErr
 }
+
+// loss returns the error counting the spans Shutdown owes, or ctxErr if it
+// owes none.
+func (b *Processor) loss(ctxErr error) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.owed == 0 {
+		return ctxErr
+	}
+	why := b.lastErr
+	if why == nil {
+		why = ctxErr
+		if b.Explain != nil {
+			why = b.Explain(why)
+		}
+	}
+	if b.Loss != nil {
+		return b.Loss(b.owed, why)
+	}
+	return fmt.Errorf("%d spans not exported: %w", b.owed, why)
+}
+
+// Reported marks an export error the exporter has reported (or counted for a
+// later report) itself: the processor counts the spans lost without
+// reporting it again.
+type Reported struct{ Err error }
+
+func (e Reported) Error() string { return e.Err.Error() }
+func (e Reported) Unwrap() error { return e.Err }
+
+// Timeout returns the time one export may take (OTEL_BSP_EXPORT_TIMEOUT);
+// 0 is no limit.
+func (c Config) Timeout() time.Duration { return c.timeout }
 
 func (b *Processor) run() {
 	defer close(b.done)
@@ -237,18 +290,20 @@ func (b *Processor) run() {
 		select {
 		case <-b.full:
 			b.wakes.Add(1)
-			b.handle(b.export(false))
+			b.handle(b.export(context.Background(), false))
 			// The timer goes on: a partial batch left behind still leaves
 			// on schedule.
 			continue
 		case <-timer.C:
 			b.wakes.Add(1)
-			b.handle(b.export(true))
+			b.handle(b.export(context.Background(), true))
 		case done := <-b.flushes:
 			b.wakes.Add(1)
-			done <- b.export(true)
+			done <- b.export(context.Background(), true)
 		case <-b.stop:
-			b.handle(b.export(true))
+			// Shutdown's context ends these exports: the spans left are
+			// counted, not exported in the background after it returned.
+			b.handle(b.export(b.stopCtx, true))
 			b.report(true)
 			return
 		}
@@ -256,15 +311,17 @@ func (b *Processor) run() {
 	}
 }
 
+// handle reports export errors, except those the exporter reported itself.
 func (b *Processor) handle(err error) {
-	if err != nil {
+	if err != nil && !errors.As(err, new(Reported)) {
 		otel.Handle(err)
 	}
 }
 
 // export exports the queue in batches, all of it or only its full batches,
-// and reports drops. It returns the export errors.
-func (b *Processor) export(all bool) error {
+// with contexts derived from ctx, and reports drops. It returns the export
+// errors.
+func (b *Processor) export(ctx context.Context, all bool) error {
 	defer b.report(false)
 	b.mu.Lock()
 	n := len(b.queue)
@@ -278,6 +335,7 @@ func (b *Processor) export(all bool) error {
 	buf := b.queue
 	b.queue = append(b.spare[:0], buf[n:]...) // a partial batch waits for the timer
 	b.spare = nil
+	b.taken = n
 	b.mu.Unlock()
 
 	var errs []error
@@ -285,9 +343,20 @@ func (b *Processor) export(all bool) error {
 		k := min(len(spans), b.cfg.maxBatch)
 		// Capped, so that an exporter appending to its batch cannot
 		// write over the next one.
-		if err := b.exportBatch(spans[:k:k]); err != nil {
+		err := b.exportBatch(ctx, spans[:k:k])
+		if err != nil {
 			errs = append(errs, err)
 		}
+		b.mu.Lock()
+		b.taken -= k
+		if b.stopped {
+			if err != nil {
+				b.lastErr = err
+			} else {
+				b.owed -= k
+			}
+		}
+		b.mu.Unlock()
 		spans = spans[k:]
 	}
 	clear(buf) // the spans can be collected
@@ -297,8 +366,8 @@ func (b *Processor) export(all bool) error {
 	return errors.Join(errs...)
 }
 
-func (b *Processor) exportBatch(spans []sdktrace.ReadOnlySpan) error {
-	ctx, cancel := context.Background(), context.CancelFunc(func() {})
+func (b *Processor) exportBatch(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
+	cancel := context.CancelFunc(func() {})
 	if b.cfg.timeout > 0 {
 		ctx, cancel = context.WithTimeout(ctx, b.cfg.timeout)
 	}
