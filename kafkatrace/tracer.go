@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"time"
 	"unicode/utf8"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -16,6 +15,7 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/otelkit/otelkit/internal/report"
 	"github.com/otelkit/otelkit/tracing"
 )
 
@@ -57,7 +57,7 @@ type Tracer struct {
 	topics  sync.Map // topic string -> *topicInfo
 	ntopics atomic.Int32
 
-	lastReport atomic.Int64 // unix nanoseconds of the last report
+	reports *report.Limiter
 }
 
 var (
@@ -70,7 +70,7 @@ var (
 // NewTracer returns a Tracer configured by opts. Pass it to the client
 // with kgo.WithHooks(tracer).
 func NewTracer(opts ...Option) *Tracer {
-	t := &Tracer{cfg: newConfig(opts)}
+	t := &Tracer{cfg: newConfig(opts), reports: report.New(report.Every)}
 	t.tracers = tracing.NewTracerResolver(t.cfg.provider, ScopeName,
 		trace.WithInstrumentationVersion(Version),
 		trace.WithSchemaURL(semconv.SchemaURL))
@@ -97,20 +97,10 @@ func (t *Tracer) propagation() *propagator { return t.props.Get() }
 // tracer returns the tracer of the TracerProvider in force, by conv's rule.
 func (t *Tracer) tracer() trace.Tracer { return t.tracers.Get() }
 
-// reportEvery limits how often a Tracer reports bad headers: a topic full
-// of them must not flood the error handler, and the first report already
-// names a record to look at.
-const reportEvery = time.Minute
-
-// report hands err to otel.Handle, at most once per reportEvery.
-func (t *Tracer) report(err error) {
-	now := time.Now().UnixNano()
-	last := t.lastReport.Load()
-	if last != 0 && now-last < int64(reportEvery) || !t.lastReport.CompareAndSwap(last, now) {
-		return
-	}
-	otel.Handle(err)
-}
+// report hands err to otel.Handle, at most once a minute per Tracer: a
+// topic full of bad headers must not flood the error handler, and the
+// first report already names a record to look at.
+func (t *Tracer) report(err error) { t.reports.Report(err) }
 
 // clientInfo holds what the Tracer learned from its client.
 type clientInfo struct {

@@ -6,14 +6,14 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"sync/atomic"
-	"time"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkit/otelkit/internal/report"
 )
 
 // W3C Baggage limits (https://www.w3.org/TR/baggage/#limits).
@@ -30,17 +30,26 @@ const maxBusinessValueLen = 256
 // key does not fit in the W3C baggage limits (64 members, 8192 bytes).
 var ErrBaggageFull = errors.New("tracing: business key does not fit in baggage")
 
+// ErrBusinessValue is wrapped by the error reported when [SetBusiness]
+// refuses a value: empty, not printable UTF-8, longer than 256 bytes, not a
+// finite number, or not of the type its key is registered with.
+var ErrBusinessValue = errors.New("tracing: invalid business value")
+
 // SetBusiness sets business attributes for the rest of the request: it sets
 // attrs on the span in ctx and returns a context whose baggage carries the
 // keys registered with [Travels], so that they reach every span started
 // after it, in this service (through tracing's baggage span processor) and
 // in downstream services (through the baggage propagator).
 //
-// Attributes whose key is registered with another type are reported through
-// otel.Handle and skipped. A traveling key that does not fit in the W3C
-// limits of the baggage in ctx stays on the current span and is reported
-// (wrapping [ErrBaggageFull]); it is never silently lost. Unregistered keys
-// are set on the span only.
+// A value that is empty, not printable UTF-8, longer than 256 bytes, a NaN
+// or infinite float, or of another type than its key is registered with is
+// refused: it is set neither on the span nor in baggage (a value the key
+// held before stays), and is reported through otel.Handle, wrapping
+// [ErrBusinessValue], at most once a minute. Reports name the key, never the value, which may be personal
+// data. A traveling key that does not fit in the W3C limits of the baggage
+// in ctx stays on the current span and is reported (wrapping
+// [ErrBaggageFull]); it is never silently lost. Unregistered keys are set on
+// the span only.
 //
 // Baggage is sent in clear with every outgoing request that propagates it,
 // personal data included (it is hashed only on export): do not propagate
@@ -55,22 +64,22 @@ func SetBusiness(ctx context.Context, attrs ...attribute.KeyValue) context.Conte
 			continue
 		}
 		info, registered := LookupKey(kv.Key)
-		if registered && kv.Value.Type() != info.Type {
-			otel.Handle(fmt.Errorf("tracing: business key %q is %s, got %s", kv.Key, info.Type, kv.Value.Type()))
+		if err := checkBusiness(kv, info, registered); err != nil {
+			businessReports.Report(err)
 			continue
 		}
 		spanAttrs = append(spanAttrs, kv)
 		if !registered || !info.Travels {
 			continue
 		}
+		// Neither error names the value: otel's would quote it.
 		m, err := baggage.NewMemberRaw(string(kv.Key), kv.Value.String())
 		if err != nil {
-			otel.Handle(fmt.Errorf("tracing: business key %q: %w", kv.Key, err))
+			businessReports.Report(fmt.Errorf("%w: %q: not a valid baggage member", ErrBusinessValue, kv.Key))
 			continue
 		}
-		bag, err = bag.SetMember(m)
-		if err != nil {
-			otel.Handle(fmt.Errorf("tracing: business key %q: %w", kv.Key, err))
+		if bag, err = bag.SetMember(m); err != nil {
+			businessReports.Report(fmt.Errorf("%w: %q: not set in baggage", ErrBusinessValue, kv.Key))
 			continue
 		}
 		added = append(added, string(kv.Key))
@@ -88,6 +97,44 @@ func SetBusiness(ctx context.Context, attrs ...attribute.KeyValue) context.Conte
 	return baggage.ContextWithBaggage(ctx, bag)
 }
 
+// checkBusiness returns why SetBusiness refuses kv, or nil. It names the
+// key and never the value.
+func checkBusiness(kv attribute.KeyValue, info KeyInfo, registered bool) error {
+	if registered && kv.Value.Type() != info.Type {
+		return fmt.Errorf("%w: %q is %s, got %s", ErrBusinessValue, kv.Key, info.Type, kv.Value.Type())
+	}
+	var problem string
+	switch kv.Value.Type() {
+	case attribute.STRING:
+		problem = valueProblem(kv.Value.AsString())
+	case attribute.FLOAT64:
+		if !finite(kv.Value.AsFloat64()) {
+			problem = "not a finite number"
+		}
+	}
+	if problem != "" {
+		return fmt.Errorf("%w: %q: %s", ErrBusinessValue, kv.Key, problem)
+	}
+	return nil
+}
+
+// valueProblem returns why v is no business value, or "": a business value
+// is an id, an amount or a currency, never empty, longer than 256 bytes or
+// unprintable.
+func valueProblem(v string) string {
+	switch {
+	case v == "":
+		return "empty value"
+	case len(v) > maxBusinessValueLen:
+		return fmt.Sprintf("value of %d bytes is longer than %d", len(v), maxBusinessValueLen)
+	case !printable(v):
+		return "value is not printable UTF-8"
+	}
+	return ""
+}
+
+func finite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
 func fits(b baggage.Baggage) bool {
 	return b.Len() <= maxBaggageMembers && len(b.String()) <= maxBaggageBytes
 }
@@ -95,7 +142,7 @@ func fits(b baggage.Baggage) bool {
 // Business returns the business attributes carried by ctx's baggage: the
 // members whose key is a registered traveling key and whose value parses as
 // the key's type, sorted by key. Members that are not allowlisted, are
-// malformed, too long or not valid UTF-8 are left out.
+// malformed, empty, too long or not printable UTF-8 are left out.
 func Business(ctx context.Context) []attribute.KeyValue {
 	return AppendBusiness(ctx, nil)
 }
@@ -126,18 +173,15 @@ func businessMember(bag baggage.Baggage, info KeyInfo) (attribute.KeyValue, bool
 	}
 	kv, err := decodeBusiness(info, m.Value())
 	if err != nil {
-		reportBaggage(err)
+		inboundReports.Report(err)
 		return attribute.KeyValue{}, false
 	}
 	return kv, true
 }
 
 func decodeBusiness(info KeyInfo, v string) (attribute.KeyValue, error) {
-	if len(v) > maxBusinessValueLen {
-		return attribute.KeyValue{}, fmt.Errorf("tracing: baggage member %q: value of %d bytes is longer than %d", info.Key, len(v), maxBusinessValueLen)
-	}
-	if !printable(v) {
-		return attribute.KeyValue{}, fmt.Errorf("tracing: baggage member %q: value is not printable UTF-8", info.Key)
+	if problem := valueProblem(v); problem != "" {
+		return attribute.KeyValue{}, fmt.Errorf("tracing: baggage member %q: %s", info.Key, problem)
 	}
 	switch info.Type {
 	case attribute.STRING:
@@ -150,7 +194,7 @@ func decodeBusiness(info KeyInfo, v string) (attribute.KeyValue, error) {
 		return info.Key.Int64(n), nil
 	case attribute.FLOAT64:
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		if err != nil || !finite(f) {
 			return attribute.KeyValue{}, fmt.Errorf("tracing: baggage member %q: not a finite number", info.Key)
 		}
 		return info.Key.Float64(f), nil
@@ -176,18 +220,9 @@ func printable(s string) bool {
 	return true
 }
 
-// lastBaggageReport rate-limits reports about inbound baggage: it comes from
-// other processes, possibly hostile ones, and could otherwise flood the
-// error handler.
-var lastBaggageReport atomic.Int64
-
-const baggageReportEvery = time.Minute
-
-func reportBaggage(err error) {
-	now := time.Now().UnixNano()
-	last := lastBaggageReport.Load()
-	if now-last < int64(baggageReportEvery) || !lastBaggageReport.CompareAndSwap(last, now) {
-		return
-	}
-	otel.Handle(err)
-}
+// inboundReports limits reports about inbound baggage, which comes from
+// other processes, possibly hostile ones; businessReports, about values
+// SetBusiness refuses, refused on every request: either could otherwise
+// flood the error handler, and each has its own limit so that hostile
+// baggage cannot hide a refusal.
+var inboundReports, businessReports = report.New(report.Every), report.New(report.Every)

@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/otelkit/otelkit/internal/report"
 	"github.com/otelkit/otelkit/sdk/internal/batch"
 	"github.com/otelkit/otelkit/sdk/waterfall"
 )
@@ -58,8 +59,8 @@ type reportingExporter struct {
 	aborted context.Context
 	abort   context.CancelFunc
 
+	reports  *report.Limiter
 	mu       sync.Mutex
-	last     time.Time
 	failures int
 	lost     int
 	lastErr  error
@@ -67,7 +68,7 @@ type reportingExporter struct {
 
 func newReportingExporter(e sdktrace.SpanExporter, every time.Duration, name string) *reportingExporter {
 	ctx, cancel := context.WithCancel(context.Background())
-	return &reportingExporter{SpanExporter: e, every: every, name: name, aborted: ctx, abort: cancel}
+	return &reportingExporter{SpanExporter: e, every: every, name: name, aborted: ctx, abort: cancel, reports: report.New(every)}
 }
 
 // ExportSpans exports spans. A failure is counted and reported later; the
@@ -87,17 +88,16 @@ func (r *reportingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Re
 	if err == nil {
 		return nil
 	}
-	now := time.Now()
 	r.mu.Lock()
 	r.failures++
 	r.lost += len(spans)
 	r.lastErr = err
-	if !r.last.IsZero() && now.Sub(r.last) < r.every {
+	if ok, _ := r.reports.Allow(); !ok {
 		r.mu.Unlock()
 		return batch.Reported{Err: err}
 	}
 	failures, lost := r.failures, r.lost
-	r.failures, r.lost, r.last = 0, 0, now
+	r.failures, r.lost = 0, 0
 	r.mu.Unlock()
 	otel.Handle(fmt.Errorf("tracing: %s: %d span export(s) failed, %d spans dropped (next report in %v at the earliest): %w", r.name, failures, lost, r.every, err))
 	return batch.Reported{Err: err}

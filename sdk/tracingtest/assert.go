@@ -370,11 +370,24 @@ func outcome(s sdktrace.ReadOnlySpan) string {
 // AssertNoSecrets checks that nothing secret or personal was exported in
 // clear: no attribute of a span, event or link that the default redaction
 // rules would still change (a secret-looking key, a bearer token, a JWT, a
-// card number, a provider key, a registered personal-data key in clear), no
-// such value in a span name, event name or status, and none of values (the
-// passwords, emails, user ids the test used) anywhere.
+// card number, a provider key, URL credentials, a secret pair, an e-mail
+// address, a registered personal-data key in clear), no such value in a span
+// name, event name or status, and none of values (the passwords, emails,
+// user ids the test used) anywhere, resource values included.
 func (r *Recorder) AssertNoSecrets(tb TB, values ...string) bool {
 	tb.Helper()
+	leaks := Leaks(r.Spans(), values...)
+	if len(leaks) == 0 {
+		return true
+	}
+	r.fail(tb, false, "secrets or personal data exported in clear: %s", list(leaks))
+	return false
+}
+
+// Leaks returns what [Recorder.AssertNoSecrets] reports, one line per leak,
+// for spans exported elsewhere (by an otelsetup.Setup pipeline into an
+// [Exporter]).
+func Leaks(spans []sdktrace.ReadOnlySpan, values ...string) []string {
 	var leaks []string
 	leak := func(s sdktrace.ReadOnlySpan, where, v string) {
 		for _, want := range values {
@@ -393,10 +406,16 @@ func (r *Recorder) AssertNoSecrets(tb TB, values ...string) bool {
 				leaks = append(leaks, fmt.Sprintf("%s: %s %s exported in clear", describe(s), where, kv.Key))
 				continue
 			}
+			if kv.Value.Type() == attribute.STRINGSLICE {
+				for _, v := range kv.Value.AsStringSlice() {
+					leak(s, fmt.Sprintf("%s %s", where, kv.Key), v)
+				}
+				continue
+			}
 			leak(s, fmt.Sprintf("%s %s", where, kv.Key), kv.Value.String())
 		}
 	}
-	for _, s := range r.Spans() {
+	for _, s := range spans {
 		leak(s, "name", s.Name())
 		leak(s, "status", s.Status().Description)
 		attrs(s, "attribute", s.Attributes())
@@ -407,12 +426,17 @@ func (r *Recorder) AssertNoSecrets(tb TB, values ...string) bool {
 		for _, l := range s.Links() {
 			attrs(s, "link attribute", l.Attributes)
 		}
+		if res := s.Resource(); res != nil {
+			for _, kv := range res.Attributes() {
+				for _, want := range values {
+					if want != "" && strings.Contains(kv.Value.String(), want) {
+						leaks = append(leaks, fmt.Sprintf("%s: resource %s contains %q", describe(s), kv.Key, want))
+					}
+				}
+			}
+		}
 	}
-	if len(leaks) == 0 {
-		return true
-	}
-	r.fail(tb, false, "secrets or personal data exported in clear: %s", list(leaks))
-	return false
+	return leaks
 }
 
 func attr(s sdktrace.ReadOnlySpan, k attribute.Key) (attribute.Value, bool) {

@@ -75,6 +75,9 @@
 //     conventions record it, status Error with `error.type`, or neither.
 //   - [Recorder.AssertNoSecrets]: nothing the redaction rules would still
 //     change, and none of the given values, was exported in clear.
+//     [Leaks] makes the same check on spans exported elsewhere: a test that
+//     runs otelsetup.Setup itself hands it an [Exporter], which keeps its
+//     spans after the shutdown that flushes them.
 //   - [Attr], [Event]: read an attribute or an event for checks of your own.
 //   - [Reports], [CaptureReports]: what instrumentation reported through
 //     otel.Handle; [ReportLog.WaitFor] waits for a report made in the

@@ -3,7 +3,6 @@ package outbox
 import (
 	"context"
 	"fmt"
-	"go.opentelemetry.io/otel"
 	"time"
 )
 
@@ -19,7 +18,7 @@ func (r *Relay) listen(ctx context.Context, schema string, wake []chan struct{})
 		if ctx.Err() != nil {
 			return
 		}
-		otel.Handle(fmt.Errorf("outbox: relay: listen: %w", err))
+		r.reports.Report(fmt.Errorf("outbox: relay: listen: %w", err))
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():

@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	_ "github.com/otelkit/otelkit/internal/kafkaerr" // Kafka error codes as error.type
+	"github.com/otelkit/otelkit/internal/report"
 	"github.com/otelkit/otelkit/tracing"
 )
 
@@ -70,6 +71,10 @@ type Relay struct {
 	stopping chan struct{} // closed by Shutdown: finish the batch, claim no more
 	done     chan struct{} // closed when Run returns
 	abort    context.CancelFunc
+	// reports limits the reports of the relay's retried failures
+	// (Postgres or Kafka unavailable): one a minute, with the count of
+	// those held back. A bad row is always reported, with its id.
+	reports *report.Limiter
 
 	// stepHook, set only by tests before Run, runs on the worker's
 	// goroutine at each step of a batch with the batch's row ids; a test
@@ -108,6 +113,7 @@ func NewRelay(pool *pgxpool.Pool, client *kgo.Client, opts ...Option) *Relay {
 		cfg:      newConfig(opts),
 		stopping: make(chan struct{}),
 		done:     make(chan struct{}),
+		reports:  report.New(report.Every),
 	}
 }
 
@@ -286,7 +292,7 @@ func (w *worker) loop(ctx context.Context) error {
 		case errors.Is(err, kgo.ErrClientClosed):
 			return fmt.Errorf("outbox: relay: %w", err)
 		case err != nil:
-			otel.Handle(err)
+			r.reports.Report(err)
 			wait = min(errDelay, r.cfg.pollInterval)
 			errDelay = min(2*errDelay, r.cfg.backoffMax)
 		case n > 0:

@@ -17,6 +17,7 @@ func TestAllocs(t *testing.T) {
 	ctx := context.Background()
 	tp := propagation.HeaderCarrier(http.Header{"Traceparent": {valid00}})
 	tpts := propagation.HeaderCarrier(http.Header{"Traceparent": {valid00}, "Tracestate": {"rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"}})
+	level2 := propagation.HeaderCarrier(http.Header{"Traceparent": {valid00}, "Tracestate": {"rojo@=00f067aa0ba902b7,congo=t61rcWkgMzE"}})
 	none := propagation.HeaderCarrier(http.Header{})
 	tests := []struct {
 		name   string
@@ -28,6 +29,9 @@ func TestAllocs(t *testing.T) {
 		// plus trace.ParseTraceState: its key map and member slice.
 		{"extract with tracestate", func() { p.Extract(ctx, tpts) }, 5},
 		{"extract nothing", func() { p.Extract(ctx, none) }, 0},
+		// plus the list kept in the context: the members, the string of
+		// those trace.TraceState holds, the *inbound and its context.
+		{"extract with a Level 2 key", func() { p.Extract(ctx, level2) }, 7},
 	}
 	for _, tt := range tests {
 		if got := testing.AllocsPerRun(100, tt.fn); got > tt.budget {
@@ -38,6 +42,13 @@ func TestAllocs(t *testing.T) {
 
 func BenchmarkExtract(b *testing.B) {
 	carrier := propagation.HeaderCarrier(http.Header{"Traceparent": {valid00}, "Tracestate": {"rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"}})
+	level2 := propagation.HeaderCarrier(http.Header{"Traceparent": {valid00}, "Tracestate": {"rojo@=00f067aa0ba902b7,congo=t61rcWkgMzE"}})
+	b.Run("w3c level 2 key", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			w3c.TraceContext{}.Extract(context.Background(), level2)
+		}
+	})
 	for _, bc := range []struct {
 		name string
 		p    propagation.TextMapPropagator

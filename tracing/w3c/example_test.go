@@ -32,3 +32,23 @@ func Example() {
 	// tracestate: rojo=00f067aa0ba902b7,congo=t61rcWkgMzE
 	// valid with two traceparents: false
 }
+
+// Keys of the Level 2 grammar, such as "rojo@", cross the service although
+// trace.TraceState, and so the span context, cannot hold them; of a
+// duplicated key, the first member is kept.
+func Example_level2Keys() {
+	in := http.Header{}
+	in.Add("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	in.Add("tracestate", "rojo@=00f067aa0ba902b7,congo=t61rcWkgMzE,congo=older")
+
+	p := w3c.TraceContext{}
+	ctx := p.Extract(context.Background(), propagation.HeaderCarrier(in))
+	fmt.Println("span context:", trace.SpanContextFromContext(ctx).TraceState())
+
+	out := http.Header{}
+	p.Inject(ctx, propagation.HeaderCarrier(out))
+	fmt.Println("sent:", out.Get("tracestate"))
+	// Output:
+	// span context: congo=t61rcWkgMzE
+	// sent: rojo@=00f067aa0ba902b7,congo=t61rcWkgMzE
+}

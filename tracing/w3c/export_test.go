@@ -1,12 +1,14 @@
 package w3c
 
-import "time"
+import (
+	"time"
+
+	"github.com/otelkit/otelkit/internal/report"
+)
 
 // SetReportEvery changes the report rate limit for a test and returns a
 // function restoring it.
 func SetReportEvery(d time.Duration) (restore func()) {
-	old := reportEvery
-	reportEvery = d
-	lastReport.Store(0)
-	return func() { reportEvery = old; lastReport.Store(0) }
+	reports.Reset(d)
+	return func() { reports.Reset(report.Every) }
 }

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
-	"sync/atomic"
-	"time"
 
-	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkit/otelkit/internal/report"
 )
 
 const (
@@ -57,13 +57,25 @@ func (TraceContext) Fields() []string {
 // Inject sets the traceparent (version 00) and, if not empty, the tracestate
 // of the span context in ctx on carrier. It sets nothing if ctx holds no
 // valid span context. Only the sampled and random flags are sent.
+//
+// The tracestate sent is the span context's, plus the members of the
+// tracestate extracted into ctx that trace.TraceState cannot hold (see
+// [TraceContext.Extract]), as long as the span context continues the
+// extracted trace: members set since come first, the others keep their
+// order, and the list is cut to 32 members from the right.
 func (TraceContext) Inject(ctx context.Context, carrier propagation.TextMapCarrier) {
 	sc := trace.SpanContextFromContext(ctx)
 	if !sc.IsValid() {
 		return
 	}
 	carrier.Set(traceparentHeader, FormatTraceparent(sc))
-	if ts := sc.TraceState().String(); ts != "" {
+	ts := ""
+	if in, ok := ctx.Value(inboundKey{}).(*inbound); ok && in != nil && in.traceID == sc.TraceID() {
+		ts = in.merge(sc.TraceState())
+	} else {
+		ts = sc.TraceState().String()
+	}
+	if ts != "" {
 		carrier.Set(tracestateHeader, ts)
 	}
 }
@@ -71,39 +83,102 @@ func (TraceContext) Inject(ctx context.Context, carrier propagation.TextMapCarri
 // Extract returns a copy of ctx holding the remote span context read from
 // carrier. If carrier holds no valid traceparent, ctx is returned unchanged,
 // so that the next span starts a new trace.
+//
+// trace.TraceState validates keys by the Level 1 grammar: members whose keys
+// only the Level 2 grammar allows (such as "foo@" or "1abc") cannot be in the
+// span context's TraceState. Extract keeps the whole list in ctx beside it,
+// for Inject to send on.
 func (TraceContext) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
-	sc, ok := extract(carrier)
+	sc, members, ok := extract(carrier)
 	if !ok {
 		return ctx
+	}
+	switch {
+	case members != nil:
+		ctx = context.WithValue(ctx, inboundKey{}, &inbound{traceID: sc.TraceID(), held: sc.TraceState(), members: members})
+	case ctx.Value(inboundKey{}) != nil:
+		// A list extracted earlier into ctx is not this request's.
+		ctx = context.WithValue(ctx, inboundKey{}, (*inbound)(nil))
 	}
 	return trace.ContextWithRemoteSpanContext(ctx, sc)
 }
 
-func extract(carrier propagation.TextMapCarrier) (trace.SpanContext, bool) {
+// inboundKey is the context key of the *inbound an Extract stored.
+type inboundKey struct{}
+
+// inbound is an extracted tracestate that trace.TraceState could not hold
+// whole.
+type inbound struct {
+	traceID trace.TraceID
+	held    trace.TraceState // the members put into the span context
+	members []member         // the whole list, in order
+}
+
+type member struct{ key, value string }
+
+// merge returns the tracestate to send for a span context of the extracted
+// trace whose TraceState is now s: the members of s set or changed since
+// Extract first (the specification moves mutated members to the left),
+// then the extracted members in their order, without those s deleted or
+// changed, cut to 32 members.
+func (in *inbound) merge(s trace.TraceState) string {
+	var b strings.Builder
+	n := 0
+	add := func(k, v string) {
+		if n == maxMembers {
+			return
+		}
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(k)
+		b.WriteByte('=')
+		b.WriteString(v)
+		n++
+	}
+	s.Walk(func(k, v string) bool {
+		if in.held.Get(k) != v {
+			add(k, v)
+		}
+		return n < maxMembers
+	})
+	for _, m := range in.members {
+		// Values are never empty: a key missing from held was never held.
+		if in.held.Get(m.key) == "" || s.Get(m.key) == m.value {
+			add(m.key, m.value)
+		}
+	}
+	return b.String()
+}
+
+// extract returns the remote span context in carrier and, if trace.TraceState
+// could not hold every member of its tracestate, the whole list.
+func extract(carrier propagation.TextMapCarrier) (trace.SpanContext, []member, bool) {
 	tp, n := values(carrier, traceparentCanonical, traceparentHeader)
 	switch {
 	case n == 0:
-		return trace.SpanContext{}, false
+		return trace.SpanContext{}, nil, false
 	case n > 1:
-		report(fmt.Errorf("%w: %d traceparent values", ErrTraceparent, n))
-		return trace.SpanContext{}, false
+		reportErr(fmt.Errorf("%w: %d traceparent values", ErrTraceparent, n))
+		return trace.SpanContext{}, nil, false
 	}
 	scc, err := parseTraceparent(tp[0])
 	if err != nil {
-		report(fmt.Errorf("%w: %s: %q", ErrTraceparent, err.Error(), truncate(tp[0])))
-		return trace.SpanContext{}, false
+		reportErr(fmt.Errorf("%w: %s: %q", ErrTraceparent, err.Error(), truncate(tp[0])))
+		return trace.SpanContext{}, nil, false
 	}
 	// The tracestate is parsed only once the traceparent is valid, and its
 	// failure never affects the traceparent.
+	var members []member
 	if ts, n := values(carrier, tracestateCanonical, tracestateHeader); n > 0 {
-		state, err := parseTracestate(ts)
+		var err error
+		scc.TraceState, members, err = parseTracestate(ts)
 		if err != nil {
-			report(fmt.Errorf("%w: %w", ErrTracestate, err))
+			reportErr(fmt.Errorf("%w: %w", ErrTracestate, err))
 		}
-		scc.TraceState = state
 	}
 	scc.Remote = true
-	return trace.NewSpanContext(scc), true
+	return trace.NewSpanContext(scc), members, true
 }
 
 // values returns the values of the header key, and how many there are.
@@ -140,7 +215,6 @@ const (
 	errKey     parseError = "invalid key"
 	errValue   parseError = "invalid value"
 	errTooMany parseError = "more than 32 list-members"
-	errDupKey  parseError = "duplicate key"
 )
 
 // parseTraceparent parses a traceparent value by the version 00 layout,
@@ -179,12 +253,14 @@ func parseTraceparent(s string) (trace.SpanContextConfig, error) {
 }
 
 // parseTracestate combines the tracestate values into one list, dropping
-// empty members and the whitespace around members. Any invalid member, a
-// duplicate key or more than 32 members invalidate the whole list.
-func parseTracestate(vals []string) (trace.TraceState, error) {
+// empty members, the whitespace around members and the later members of a
+// duplicated key. Any invalid member or more than 32 members invalidate the
+// whole list. It returns the members trace.TraceState can hold and, if it
+// cannot hold them all, the whole list.
+func parseTracestate(vals []string) (trace.TraceState, []member, error) {
 	var keys [maxMembers]string
-	n := 0
-	clean := len(vals) == 1
+	n, kept := 0, 0
+	clean, held := len(vals) == 1, true
 	for _, v := range vals {
 		for rest := v; ; {
 			m, tail, more := strings.Cut(rest, ",")
@@ -197,62 +273,92 @@ func parseTracestate(vals []string) (trace.TraceState, error) {
 				key, val, ok := strings.Cut(t, "=")
 				switch {
 				case !ok:
-					return trace.TraceState{}, errMember
+					return trace.TraceState{}, nil, errMember
 				case !validKey(key):
-					return trace.TraceState{}, fmt.Errorf("%w %q", errKey, truncate(key))
+					return trace.TraceState{}, nil, fmt.Errorf("%w %q", errKey, truncate(key))
 				case !validValue(val):
-					return trace.TraceState{}, fmt.Errorf("%w for key %q", errValue, key)
+					return trace.TraceState{}, nil, fmt.Errorf("%w for key %q", errValue, key)
 				case n == maxMembers:
-					return trace.TraceState{}, errTooMany
+					return trace.TraceState{}, nil, errTooMany
 				}
-				for _, k := range keys[:n] {
-					if k == key {
-						return trace.TraceState{}, fmt.Errorf("%w %q", errDupKey, key)
-					}
-				}
-				keys[n] = key
 				n++
+				if slices.Contains(keys[:kept], key) {
+					clean = false
+				} else {
+					keys[kept] = key
+					kept++
+					held = held && heldKey(key)
+				}
 			}
 			if !more {
 				break
 			}
 		}
 	}
-	if n == 0 {
-		return trace.TraceState{}, nil
+	switch {
+	case kept == 0:
+		return trace.TraceState{}, nil, nil
+	case clean && held:
+		ts, err := trace.ParseTraceState(vals[0])
+		return ts, nil, err
 	}
-	combined := vals[0]
-	if !clean {
-		combined = joinMembers(vals)
-	}
-	return trace.ParseTraceState(combined)
-}
-
-// joinMembers joins the non-empty, trimmed members of vals with commas.
-func joinMembers(vals []string) string {
-	var b strings.Builder
+	members := make([]member, 0, kept)
+	var hb strings.Builder
 	for _, v := range vals {
 		for m := range strings.SplitSeq(v, ",") {
 			if m = trimOWS(m); m == "" {
 				continue
 			}
-			if b.Len() > 0 {
-				b.WriteByte(',')
+			key, val, _ := strings.Cut(m, "=")
+			if slices.ContainsFunc(members, func(x member) bool { return x.key == key }) {
+				continue
 			}
-			b.WriteString(m)
+			members = append(members, member{key, val})
+			if heldKey(key) {
+				if hb.Len() > 0 {
+					hb.WriteByte(',')
+				}
+				hb.WriteString(m)
+			}
 		}
 	}
-	return b.String()
+	ts, err := trace.ParseTraceState(hb.String())
+	if err != nil {
+		// Not expected: heldKey is trace.TraceState's grammar. The list is
+		// still sent on whole.
+		ts, held = trace.TraceState{}, false
+	}
+	if held {
+		members = nil
+	}
+	return ts, members, nil
 }
 
-// validKey reports whether k matches
+// validKey reports whether k matches the Level 2 grammar
+//
+//	key     = ( lcalpha / DIGIT ) 0*255 ( keychar )
+//	keychar = lcalpha / DIGIT / "_" / "-"/ "*" / "/" / "@"
+func validKey(k string) bool {
+	if k == "" || len(k) > maxKeyLen || !isLower(k[0]) && !isDigit(k[0]) {
+		return false
+	}
+	for i := 1; i < len(k); i++ {
+		if c := k[i]; c != '@' && !keyChar(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// heldKey reports whether trace.TraceState accepts k: whether k matches
+// the Level 1 grammar
 //
 //	key              = simple-key / multi-tenant-key
 //	simple-key       = lcalpha 0*255( lcalpha / DIGIT / "_" / "-"/ "*" / "/" )
 //	multi-tenant-key = tenant-id "@" system-id
 //	tenant-id        = ( lcalpha / DIGIT ) 0*240( lcalpha / DIGIT / "_" / "-"/ "*" / "/" )
 //	system-id        = lcalpha 0*13( lcalpha / DIGIT / "_" / "-"/ "*" / "/" )
-func validKey(k string) bool {
+func heldKey(k string) bool {
 	tenant, system, multi := strings.Cut(k, "@")
 	if !multi {
 		return len(k) <= maxKeyLen && k != "" && isLower(k[0]) && keyChars(k[1:])
@@ -261,10 +367,13 @@ func validKey(k string) bool {
 		system != "" && len(system) <= maxSystemLen && isLower(system[0]) && keyChars(system[1:])
 }
 
+func keyChar(c byte) bool {
+	return isLower(c) || isDigit(c) || c == '_' || c == '-' || c == '*' || c == '/'
+}
+
 func keyChars(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !isLower(c) && !isDigit(c) && c != '_' && c != '-' && c != '*' && c != '/' {
+		if !keyChar(s[i]) {
 			return false
 		}
 	}
@@ -361,18 +470,9 @@ func truncate(s string) string {
 	return s
 }
 
-// reportEvery limits reports of malformed headers: they come from other
+// reports limits reports of malformed headers: they come from other
 // processes, possibly hostile ones, and could otherwise flood the error
 // handler.
-var reportEvery = time.Minute
+var reports = report.New(report.Every)
 
-var lastReport atomic.Int64
-
-func report(err error) {
-	now := time.Now().UnixNano()
-	last := lastReport.Load()
-	if last != 0 && now-last < int64(reportEvery) || !lastReport.CompareAndSwap(last, now) {
-		return
-	}
-	otel.Handle(err)
-}
+func reportErr(err error) { reports.Report(err) }

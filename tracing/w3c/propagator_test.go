@@ -119,14 +119,6 @@ func TestExtract_Traceparent(t *testing.T) {
 // Cases from the tracestate tests of the W3C trace-context test suite
 // (test/test.py, STRICT_LEVEL 2) and the list grammar of the specification.
 func TestExtract_Tracestate(t *testing.T) {
-	allKeyChars := "abcdefghijklmnopqrstuvwxyz0123456789_-*/"
-	var value strings.Builder
-	for c := byte(0x20); c <= 0x7e; c++ {
-		if c != ',' && c != '=' {
-			value.WriteByte(c)
-		}
-	}
-	allValueChars := value.String()
 	var members32, members33 []string
 	for i := 1; i <= 33; i++ {
 		m := "bar" + string(rune('a'+i/26)) + string(rune('a'+i%26)) + "=1"
@@ -139,49 +131,55 @@ func TestExtract_Tracestate(t *testing.T) {
 	tests := []struct {
 		name string
 		ts   []string
-		want string // the resulting tracestate; "" if discarded or empty
+		held string // the span context's tracestate; "" if discarded or empty
+		sent string // what Inject sends for the extracted context
 	}{
-		{"single", []string{"foo=1,bar=2"}, "foo=1,bar=2"},
-		{"empty header", []string{""}, ""},
-		{"empty then value", []string{"", "foo=1"}, "foo=1"},
-		{"value then empty", []string{"foo=1", ""}, "foo=1"},
-		{"multiple headers combined in order", []string{"foo=1,bar=2", "rojo=1,congo=2", "baz=3"}, "foo=1,bar=2,rojo=1,congo=2,baz=3"},
-		{"empty members discarded", []string{"foo=1,,bar=2,", ",baz=3"}, "foo=1,bar=2,baz=3"},
-		{"whitespace-only members discarded", []string{"foo=1, ,\t,bar=2", " "}, "foo=1,bar=2"},
-		{"duplicated keys", []string{"foo=1,foo=1"}, ""},
-		{"duplicated keys different values", []string{"foo=1,foo=2"}, ""},
-		{"duplicated keys across headers", []string{"foo=1", "foo=2"}, ""},
-		{"all allowed characters", []string{allKeyChars + "=" + allValueChars}, allKeyChars + "=" + allValueChars},
-		{"all allowed characters with vendor", []string{allKeyChars + "@a-z0-9_-*/=" + allValueChars}, allKeyChars + "@a-z0-9_-*/=" + allValueChars},
-		{"OWS around members", []string{"foo=1 \t , \t bar=2, \t baz=3"}, "foo=1,bar=2,baz=3"},
-		{"OWS tabs", []string{"foo=1\t \t,\t \tbar=2,\t \tbaz=3"}, "foo=1,bar=2,baz=3"},
-		{"OWS leading", []string{" foo=1"}, "foo=1"},
-		{"OWS trailing", []string{"foo=1\t"}, "foo=1"},
-		{"leading space of value kept", []string{"foo= 1"}, "foo= 1"},
-		{"key with space", []string{"foo =1"}, ""},
-		{"key upper case", []string{"FOO=1"}, ""},
-		{"key with dot", []string{"foo.bar=1"}, ""},
-		{"key starting with digit", []string{"1foo=1,bar=2"}, ""},
-		{"tenant starting with digit", []string{"1foo@bar=1"}, "1foo@bar=1"},
-		{"vendor format foo@", []string{"foo@=1,bar=2"}, ""},
-		{"vendor format @foo", []string{"@foo=1,bar=2"}, ""},
-		{"vendor format foo@@bar", []string{"foo@@bar=1,bar=2"}, ""},
-		{"vendor format foo@bar@baz", []string{"foo@bar@baz=1,bar=2"}, ""},
-		{"32 members", []string{strings.Join(members32[:10], ","), strings.Join(members32[10:], ",")}, strings.Join(members32, ",")},
-		{"33 members", []string{strings.Join(members33[:10], ","), strings.Join(members33[10:], ",")}, ""},
-		{"key 256", []string{"foo=1", strings.Repeat("z", 256) + "=1"}, "foo=1," + strings.Repeat("z", 256) + "=1"},
-		{"key 257", []string{"foo=1", strings.Repeat("z", 257) + "=1"}, ""},
-		{"tenant 241 system 14", []string{"foo=1", strings.Repeat("t", 241) + "@" + strings.Repeat("v", 14) + "=1"}, "foo=1," + strings.Repeat("t", 241) + "@" + strings.Repeat("v", 14) + "=1"},
-		{"tenant 242", []string{"foo=1", strings.Repeat("t", 242) + "@v=1"}, ""},
-		{"system 15", []string{"foo=1", "t@" + strings.Repeat("v", 15) + "=1"}, ""},
-		{"value with =", []string{"foo=bar=baz"}, ""},
-		{"empty value", []string{"foo=,bar=3"}, ""},
-		{"value 256", []string{"foo=" + strings.Repeat("v", 256)}, "foo=" + strings.Repeat("v", 256)},
-		{"value 257", []string{"foo=" + strings.Repeat("v", 257)}, ""},
-		{"value with tab", []string{"foo=a\tb"}, ""},
-		{"value not ASCII", []string{"foo=caf\u00e9"}, ""},
-		{"member without =", []string{"foo,bar=1"}, ""},
-		{"spec example", []string{"rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"}, "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"},
+		{"single", []string{"foo=1,bar=2"}, "foo=1,bar=2", "foo=1,bar=2"},
+		{"empty header", []string{""}, "", ""},
+		{"empty then value", []string{"", "foo=1"}, "foo=1", "foo=1"},
+		{"value then empty", []string{"foo=1", ""}, "foo=1", "foo=1"},
+		{"multiple headers combined in order", []string{"foo=1,bar=2", "rojo=1,congo=2", "baz=3"}, "foo=1,bar=2,rojo=1,congo=2,baz=3", "foo=1,bar=2,rojo=1,congo=2,baz=3"},
+		{"empty members discarded", []string{"foo=1,,bar=2,", ",baz=3"}, "foo=1,bar=2,baz=3", "foo=1,bar=2,baz=3"},
+		{"whitespace-only members discarded", []string{"foo=1, ,\t,bar=2", " "}, "foo=1,bar=2", "foo=1,bar=2"},
+		{"duplicated keys", []string{"foo=1,foo=1"}, "foo=1", "foo=1"},
+		{"duplicated keys different values: the first kept", []string{"foo=1,foo=2"}, "foo=1", "foo=1"},
+		{"duplicated keys across headers", []string{"foo=1", "foo=2"}, "foo=1", "foo=1"},
+		{"all allowed characters", []string{allKeyChars + "=" + allValueChars}, allKeyChars + "=" + allValueChars, allKeyChars + "=" + allValueChars},
+		{"all allowed characters with vendor", []string{allKeyChars + "@a-z0-9_-*/=" + allValueChars}, allKeyChars + "@a-z0-9_-*/=" + allValueChars, allKeyChars + "@a-z0-9_-*/=" + allValueChars},
+		{"OWS around members", []string{"foo=1 \t , \t bar=2, \t baz=3"}, "foo=1,bar=2,baz=3", "foo=1,bar=2,baz=3"},
+		{"OWS tabs", []string{"foo=1\t \t,\t \tbar=2,\t \tbaz=3"}, "foo=1,bar=2,baz=3", "foo=1,bar=2,baz=3"},
+		{"OWS leading", []string{" foo=1"}, "foo=1", "foo=1"},
+		{"OWS trailing", []string{"foo=1\t"}, "foo=1", "foo=1"},
+		{"leading space of value kept", []string{"foo= 1"}, "foo= 1", "foo= 1"},
+		{"key with space", []string{"foo =1"}, "", ""},
+		{"key upper case", []string{"FOO=1"}, "", ""},
+		{"key with dot", []string{"foo.bar=1"}, "", ""},
+		{"key starting with digit", []string{"1foo=1,bar=2"}, "bar=2", "1foo=1,bar=2"},
+		{"tenant starting with digit", []string{"1foo@bar=1"}, "1foo@bar=1", "1foo@bar=1"},
+		{"key ending with @", []string{"foo@=1,bar=2"}, "bar=2", "foo@=1,bar=2"},
+		{"key starting with @", []string{"@foo=1,bar=2"}, "", ""},
+		{"key with @@", []string{"foo@@bar=1,bar=2"}, "bar=2", "foo@@bar=1,bar=2"},
+		{"key with two @", []string{"foo@bar@baz=1,bar=2"}, "bar=2", "foo@bar@baz=1,bar=2"},
+		{"key of digits", []string{"123=1"}, "", "123=1"},
+		{"key of 256 with @", []string{"a" + strings.Repeat("@", 255) + "=1"}, "", "a" + strings.Repeat("@", 255) + "=1"},
+		{"key of 257 with @", []string{"foo=1,a" + strings.Repeat("@", 256) + "=1"}, "", ""},
+		{"duplicated Level 2 keys", []string{"foo@=1,foo@=2"}, "", "foo@=1"},
+		{"duplicated keys among Level 2 keys", []string{"bar=1,foo@=2", "bar=3"}, "bar=1", "bar=1,foo@=2"},
+		{"32 members", []string{strings.Join(members32[:10], ","), strings.Join(members32[10:], ",")}, strings.Join(members32, ","), strings.Join(members32, ",")},
+		{"33 members", []string{strings.Join(members33[:10], ","), strings.Join(members33[10:], ",")}, "", ""},
+		{"key 256", []string{"foo=1", strings.Repeat("z", 256) + "=1"}, "foo=1," + strings.Repeat("z", 256) + "=1", "foo=1," + strings.Repeat("z", 256) + "=1"},
+		{"key 257", []string{"foo=1", strings.Repeat("z", 257) + "=1"}, "", ""},
+		{"tenant 241 system 14", []string{"foo=1", strings.Repeat("t", 241) + "@" + strings.Repeat("v", 14) + "=1"}, "foo=1," + strings.Repeat("t", 241) + "@" + strings.Repeat("v", 14) + "=1", "foo=1," + strings.Repeat("t", 241) + "@" + strings.Repeat("v", 14) + "=1"},
+		{"242 characters before @", []string{"foo=1", strings.Repeat("t", 242) + "@v=1"}, "foo=1", "foo=1," + strings.Repeat("t", 242) + "@v=1"},
+		{"15 characters after @", []string{"foo=1", "t@" + strings.Repeat("v", 15) + "=1"}, "foo=1", "foo=1,t@" + strings.Repeat("v", 15) + "=1"},
+		{"value with =", []string{"foo=bar=baz"}, "", ""},
+		{"empty value", []string{"foo=,bar=3"}, "", ""},
+		{"value 256", []string{"foo=" + strings.Repeat("v", 256)}, "foo=" + strings.Repeat("v", 256), "foo=" + strings.Repeat("v", 256)},
+		{"value 257", []string{"foo=" + strings.Repeat("v", 257)}, "", ""},
+		{"value with tab", []string{"foo=a\tb"}, "", ""},
+		{"value not ASCII", []string{"foo=caf\u00e9"}, "", ""},
+		{"member without =", []string{"foo,bar=1"}, "", ""},
+		{"spec example", []string{"rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"}, "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -189,12 +187,18 @@ func TestExtract_Tracestate(t *testing.T) {
 			for _, v := range tt.ts {
 				h = append(h, [2]string{"tracestate", v})
 			}
-			sc := extract(t, h)
+			ctx := w3c.TraceContext{}.Extract(context.Background(), propagation.HeaderCarrier(h.http()))
+			sc := trace.SpanContextFromContext(ctx)
 			if !sc.IsValid() {
 				t.Fatal("an invalid tracestate invalidated the traceparent")
 			}
-			if got := sc.TraceState().String(); got != tt.want {
-				t.Errorf("tracestate = %q, want %q", got, tt.want)
+			if got := sc.TraceState().String(); got != tt.held {
+				t.Errorf("span context tracestate = %q, want %q", got, tt.held)
+			}
+			out := http.Header{}
+			w3c.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(out))
+			if got := strings.Join(out.Values("tracestate"), "|"); got != tt.sent {
+				t.Errorf("tracestate sent = %q, want %q", got, tt.sent)
 			}
 		})
 	}
@@ -357,7 +361,7 @@ func TestExtract_ReportsMalformedHeaders(t *testing.T) {
 
 	extract(t, header{{"traceparent", "00-" + traceID + "-" + spanID + "-0"}})
 	extract(t, header{{"traceparent", valid00}, {"traceparent", valid00}})
-	extract(t, header{{"traceparent", valid00}, {"tracestate", "foo=1,foo=2"}})
+	extract(t, header{{"traceparent", valid00}, {"tracestate", "foo=,bar=2"}})
 	extract(t, header{{"traceparent", valid00}, {"tracestate", ""}})
 	extract(t, header{})
 

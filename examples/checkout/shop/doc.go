@@ -25,7 +25,7 @@
 //	inventory        POST /stock/validate, GET /stock/availability: stock queries
 //	notifications    consumes "payments", sends the confirmation email
 //	pricing          POST /price
-//	recommendations  GET /recommendations
+//	recommendations  POST /recommendations (the user id in the body)
 //
 // [Start] runs any subset of them in one process; [Telemetry] collects their
 // spans and logs; [Place], [System.Wait] and [Report] drive and show orders.
