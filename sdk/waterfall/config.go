@@ -55,6 +55,7 @@ type config struct {
 	timeout  time.Duration
 	maxSpans int
 	spanKeys []attribute.Key
+	diagnose bool
 }
 
 func newConfig(opts []Option) config {
@@ -63,6 +64,7 @@ func newConfig(opts []Option) config {
 		timeout:  defaultTimeout,
 		maxSpans: defaultMaxSpans,
 		spanKeys: defaultSpanKeys,
+		diagnose: true,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -142,6 +144,17 @@ func WithMaxSpans(n int) Option {
 func WithAttributes(keys ...attribute.Key) Option {
 	keys = slices.Clone(keys)
 	return optionFunc(func(c *config) { c.spanKeys = keys })
+}
+
+// WithDiagnosis turns on or off the diagnosis printed under each trace's
+// header: one line per finding of [diagnose.Diagnose] (where an error
+// started, a lost message, a retry storm, a step dominating the critical
+// path...), marked ⚑.
+//
+// By default the diagnosis is printed; a healthy trace has no finding and
+// so no such line.
+func WithDiagnosis(on bool) Option {
+	return optionFunc(func(c *config) { c.diagnose = on })
 }
 
 // DefaultAttributes returns the keys shown on a span's line when

@@ -17,6 +17,9 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkit/otelkit/sdk/spanconv"
+	"github.com/otelkit/otelkit/tracing/diagnose"
 )
 
 const (
@@ -139,6 +142,9 @@ func (r *renderer) trace(spans []sdktrace.ReadOnlySpan, note string) {
 
 	header := traceAttrs(spans)
 	r.header(spans, roots[0].span, total, failed, header, note)
+	if r.cfg.diagnose {
+		r.diagnosis(spans)
+	}
 
 	svcW, nameW := 0, 0
 	for _, l := range lines {
@@ -183,6 +189,23 @@ func (r *renderer) header(spans []sdktrace.ReadOnlySpan, root sdktrace.ReadOnlyS
 	}
 	r.styled(truncate(b.String(), r.width), ansiBold)
 	r.buf.WriteByte('\n')
+}
+
+// diagnosis writes the findings of the trace, one line each, under its
+// header.
+func (r *renderer) diagnosis(spans []sdktrace.ReadOnlySpan) {
+	for _, d := range diagnose.Diagnose(spanconv.FromSDK(spans)) {
+		for _, f := range d.Findings {
+			// A finding is wrapped, not cut: its end is the evidence.
+			prefix := "⚑ "
+			for _, l := range wrap(oneLine(f.String()), max(r.width-2, 20)) {
+				r.buf.WriteString(prefix)
+				r.styled(l, ansiRed)
+				r.buf.WriteByte('\n')
+				prefix = "  "
+			}
+		}
+	}
 }
 
 func (r *renderer) span(l line, svcW, nameW, barW int, start time.Time, total time.Duration, header []attribute.KeyValue) {
@@ -448,6 +471,24 @@ func oneLine(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// wrap splits s into lines of at most n runes, at spaces where it can.
+func wrap(s string, n int) []string {
+	var out []string
+	for utf8.RuneCountInString(s) > n {
+		r := []rune(s)
+		cut := n
+		for i := n; i > n/2; i-- {
+			if r[i] == ' ' {
+				cut = i
+				break
+			}
+		}
+		out = append(out, strings.TrimRight(string(r[:cut]), " "))
+		s = strings.TrimLeft(string(r[cut:]), " ")
+	}
+	return append(out, s)
 }
 
 func truncate(s string, n int) string {

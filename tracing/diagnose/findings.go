@@ -92,7 +92,7 @@ func (a *analysis) errors() {
 			continue
 		}
 		absorber := t.spans[t.parent[highest]]
-		async := false
+		async := absorber.Kind == trace.SpanKindProducer
 		for j := highest; j >= 0; j = t.parent[j] {
 			if k := t.spans[j].Kind; k == trace.SpanKindConsumer {
 				async = true
