@@ -66,9 +66,10 @@ func (a *analysis) errors() {
 					break
 				}
 			}
-			if next < 0 {
-				// A callee that answered the failure before its caller
-				// gave up decided it; one that answered later did not.
+			if next < 0 && !isTimeout(t.spans[origin]) {
+				// A callee that answered the failure decided it, unless
+				// the caller timed out: then whatever the callee answered
+				// came too late to matter.
 				for _, c := range t.children[origin] {
 					if answered(t.spans[c]) && !t.spans[c].End.After(t.spans[origin].End) {
 						next = c
