@@ -55,6 +55,19 @@ func wantOne(t *testing.T, d diagnose.Diagnosis, k diagnose.Kind, service, span 
 	return fs[0]
 }
 
+// failures returns the kinds of d's findings other than a dominant step:
+// the first orders of a fresh system spend most of their time opening
+// connections, which is true but not what these tests are about.
+func failures(d diagnose.Diagnosis) []diagnose.Kind {
+	var out []diagnose.Kind
+	for _, f := range d.Findings {
+		if f.Kind != diagnose.DominantStep {
+			out = append(out, f.Kind)
+		}
+	}
+	return out
+}
+
 func kindsOf(d diagnose.Diagnosis) []diagnose.Kind {
 	var out []diagnose.Kind
 	for _, f := range d.Findings {
@@ -103,7 +116,7 @@ func TestDiagnose_Scenario1_SlowStock(t *testing.T) {
 	if f.Fields["repeats"] != 47 || f.Fields["repeated"] != "SELECT stock" || !strings.Contains(f.Summary, "47 × SELECT stock") {
 		t.Errorf("dominant step %v %v", f, f.Fields)
 	}
-	if got := kindsOf(d); len(got) != 1 {
+	if got := failures(d); len(got) != 0 {
 		t.Errorf("findings %v, want the dominant step alone", got)
 	}
 }
@@ -173,8 +186,8 @@ func TestDiagnose_Scenario3_FixedPartitions(t *testing.T) {
 		d := c.diagnosis(p.TraceID)
 		ds = append(ds, d)
 		if p.Request.OrderID != lost[0].OrderID {
-			if len(d.Findings) != 0 {
-				t.Errorf("delivered order %s: findings %v", p.Response.OrderID, kindsOf(d))
+			if got := failures(d); len(got) != 0 {
+				t.Errorf("delivered order %s: findings %v", p.Response.OrderID, got)
 			}
 			continue
 		}
@@ -255,8 +268,8 @@ func TestDiagnose_Scenario6_SilentAsyncFailure(t *testing.T) {
 	for _, p := range placed {
 		d := c.diagnosis(p.TraceID)
 		if p.Request.Currency != "JPY" {
-			if len(d.Findings) != 0 {
-				t.Errorf("EUR order: findings %v", kindsOf(d))
+			if got := failures(d); len(got) != 0 {
+				t.Errorf("EUR order: findings %v", got)
 			}
 			continue
 		}
