@@ -3,6 +3,7 @@ package diagnose
 import (
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,6 +16,8 @@ type analysis struct {
 	t   *tree
 	d   *Diagnosis
 	cfg *config
+
+	dbSuffix map[int][]time.Duration // see dbWorkFrom
 }
 
 func (a *analysis) add(k Kind, s *Span, summary string, fields map[string]any) {
@@ -358,12 +361,7 @@ func (a *analysis) poolWaits() {
 			}
 			w = waitAt{s: s, wait: s.Duration()}
 			if p := t.parent[i]; p >= 0 {
-				for _, c := range t.children[p] {
-					sib := t.spans[c]
-					if _, db := sib.Attr(semconv.DBSystemNameKey); db && !sib.Start.Before(s.End) {
-						w.work += sib.Duration()
-					}
-				}
+				w.work = a.dbWorkFrom(p, s.End)
 			}
 		default:
 			v, ok := s.Attr(acquireDurationKey)
@@ -392,6 +390,34 @@ func (a *analysis) poolWaits() {
 		round(longest.wait), round(longest.work), count, round(total)), fields)
 }
 
+// dbWorkFrom returns the time that the database statements among p's
+// children starting at or after from took. The children are sorted by
+// start; the suffix sums are computed once per parent.
+func (a *analysis) dbWorkFrom(p int, from time.Time) time.Duration {
+	kids := a.t.children[p]
+	if a.dbSuffix == nil {
+		a.dbSuffix = make(map[int][]time.Duration)
+	}
+	suffix, ok := a.dbSuffix[p]
+	if !ok {
+		suffix = make([]time.Duration, len(kids)+1)
+		for x := len(kids) - 1; x >= 0; x-- {
+			suffix[x] = suffix[x+1]
+			if sib := a.t.spans[kids[x]]; hasDB(sib) {
+				suffix[x] += sib.Duration()
+			}
+		}
+		a.dbSuffix[p] = suffix
+	}
+	x, _ := slices.BinarySearchFunc(kids, from, func(c int, t time.Time) int { return a.t.spans[c].Start.Compare(t) })
+	return suffix[x]
+}
+
+func hasDB(s *Span) bool {
+	_, ok := s.Attr(semconv.DBSystemNameKey)
+	return ok
+}
+
 // acquireDurationKey is the attribute sqltrace's AcquireAttribute mode puts
 // on the statement that waited, in seconds.
 const acquireDurationKey = attribute.Key("pgxpool.acquire.duration")
@@ -404,15 +430,20 @@ func (a *analysis) fanOuts() {
 		if len(kids) < 2 {
 			continue
 		}
+		// Children are sorted by start: a child overlaps a sibling if an
+		// earlier one ends after it starts or the next one starts before
+		// it ends. Linear, whatever the fan-out.
 		var parallel []*Span
+		var latestEnd time.Time
 		for x, c := range kids {
 			s := t.spans[c]
-			for y, d := range kids {
-				o := t.spans[d]
-				if x != y && s.Start.Before(o.End) && o.Start.Before(s.End) {
-					parallel = append(parallel, s)
-					break
-				}
+			overlaps := x > 0 && latestEnd.After(s.Start) ||
+				x+1 < len(kids) && t.spans[kids[x+1]].Start.Before(s.End)
+			if overlaps {
+				parallel = append(parallel, s)
+			}
+			if s.End.After(latestEnd) {
+				latestEnd = s.End
 			}
 		}
 		failed := 0
