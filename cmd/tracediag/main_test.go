@@ -231,3 +231,13 @@ func TestRun_BadInputIsAnError(t *testing.T) {
 		t.Errorf("missing file: exit %d, %q", code, errs)
 	}
 }
+
+// An indented document, such as a saved answer of Jaeger's API, is read
+// whole.
+func TestRun_IndentedDocument(t *testing.T) {
+	code, out, errs := runArgs(t, "-json", "testdata/jaeger_trace.json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	checkRetryTrace(t, out)
+}

@@ -28,9 +28,16 @@ const maxLine = 64 << 20
 
 // readOTLPLines reads OTLP JSON lines, as the OpenTelemetry Collector's
 // file exporter writes them: one TracesData (ExportTraceServiceRequest)
-// object per line. Blank lines are skipped.
+// object per line. Blank lines are skipped. A file whose first line is a
+// lone "{" is read as one indented document instead, such as a saved
+// answer of Jaeger's query API; it may be at most maxLine long.
 func readOTLPLines(r io.Reader) ([]diagnose.Span, error) {
-	sc := bufio.NewScanner(r)
+	br := bufio.NewReader(r)
+	first, _ := br.Peek(4096) // fewer bytes at the end of a short file
+	if line, _, _ := bytes.Cut(first, []byte("\n")); string(bytes.TrimSpace(line)) == "{" {
+		return readDocument(br)
+	}
+	sc := bufio.NewScanner(br)
 	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
 	var out []diagnose.Span
 	for n := 1; sc.Scan(); n++ {
@@ -51,6 +58,17 @@ func readOTLPLines(r io.Reader) ([]diagnose.Span, error) {
 		return nil, err
 	}
 	return out, nil
+}
+
+func readDocument(r io.Reader) ([]diagnose.Span, error) {
+	b, err := io.ReadAll(io.LimitReader(r, maxLine+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > maxLine {
+		return nil, fmt.Errorf("a document is longer than %d MiB", maxLine>>20)
+	}
+	return decodeOTLP(b)
 }
 
 // decodeOTLP decodes one OTLP JSON object: TracesData, or the query API's
