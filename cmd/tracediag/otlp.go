@@ -157,7 +157,7 @@ func fromOTLP(td *tracepb.TracesData) []diagnose.Span {
 		service := ""
 		for _, kv := range res {
 			if kv.Key == semconv.ServiceNameKey {
-				service = kv.Value.Emit()
+				service = kv.Value.String()
 			}
 		}
 		for _, ss := range rs.GetScopeSpans() {

@@ -51,7 +51,7 @@ func fromSDK(s sdktrace.ReadOnlySpan) diagnose.Span {
 	if res := s.Resource(); res != nil {
 		d.Resource = res.Attributes()
 		if v, ok := res.Set().Value(semconv.ServiceNameKey); ok {
-			d.Service = v.Emit()
+			d.Service = v.String()
 		}
 	}
 	if evs := s.Events(); len(evs) > 0 {

@@ -42,10 +42,10 @@ func TestFromSDKAndBack(t *testing.T) {
 		len(c.Links) != 1 || c.Links[0].SpanID != parent.SpanContext().SpanID() {
 		t.Errorf("converted span %+v", c)
 	}
-	if v, ok := c.Attr(semconv.ServiceVersionKey); !ok || v.Emit() != "1.2" {
+	if v, ok := c.Attr(semconv.ServiceVersionKey); !ok || v.String() != "1.2" {
 		t.Errorf("resource attribute service.version = %v", v)
 	}
-	if v, _ := c.Attr(semconv.MessagingDestinationPartitionIDKey); v.Emit() != "5" {
+	if v, _ := c.Attr(semconv.MessagingDestinationPartitionIDKey); v.String() != "5" {
 		t.Errorf("partition = %v", v)
 	}
 
@@ -60,7 +60,7 @@ func TestFromSDKAndBack(t *testing.T) {
 	}
 	// A span with no resource gets its service name as one.
 	only := spanconv.ToSDK([]diagnose.Span{{Name: "x", Service: "svc"}})
-	if v, _ := only[0].Resource().Set().Value(semconv.ServiceNameKey); v.Emit() != "svc" {
-		t.Errorf("service.name = %q", v.Emit())
+	if v, _ := only[0].Resource().Set().Value(semconv.ServiceNameKey); v.String() != "svc" {
+		t.Errorf("service.name = %q", v.String())
 	}
 }

@@ -101,8 +101,8 @@
 // The recorded trace is printed once per failing test, when the test ends:
 // first its diagnosis (one ⚑ line per finding of each trace), then the
 // trace as a waterfall. It is printed with Logf, or Errorf for a TB
-// without Logf, after the test's own work, so it shows every span that ended, and those still
-// open. The test given to [New] prints it whatever made it fail, its own
+// without Logf, after the test's own work, so it shows every span that
+// ended, and those still open. The test given to [New] prints it whatever made it fail, its own
 // checks included; a subtest that fails an assertion of the kit prints it
 // when the subtest ends; a test that passes prints nothing.
 //

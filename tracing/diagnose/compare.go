@@ -122,7 +122,7 @@ func Compare(ds []Diagnosis) []Difference {
 					values[kv.Key] = vs
 					keys = append(keys, kv.Key)
 				}
-				v := kv.Value.Emit()
+				v := kv.Value.String()
 				c := vs[v]
 				if c == nil {
 					c = &count{}

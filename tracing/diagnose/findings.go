@@ -115,8 +115,8 @@ func (a *analysis) errors() {
 
 func errorSentence(s *Span) string {
 	text := s.errorText()
-	if v, ok := s.Attr(semconv.HTTPResponseStatusCodeKey); ok && (text == "" || text == v.Emit()) {
-		return "answered " + v.Emit()
+	if v, ok := s.Attr(semconv.HTTPResponseStatusCodeKey); ok && (text == "" || text == v.String()) {
+		return "answered " + v.String()
 	}
 	if text == "" {
 		return "failed"
@@ -145,7 +145,7 @@ func isTimeout(s *Span) bool {
 		}
 	}
 	if v, ok := s.Attr(semconv.ErrorTypeKey); ok {
-		t := strings.ToLower(v.Emit())
+		t := strings.ToLower(v.String())
 		return strings.Contains(t, "timeout") || strings.Contains(t, "deadline")
 	}
 	return false
@@ -181,11 +181,11 @@ func (a *analysis) lostMessages() {
 		fields := map[string]any{}
 		dest := "its destination"
 		if v, ok := s.Attr(semconv.MessagingDestinationNameKey); ok {
-			dest = v.Emit()
+			dest = v.String()
 		}
 		where := dest
 		if v, ok := s.Attr(semconv.MessagingDestinationPartitionIDKey); ok {
-			where += " partition " + v.Emit()
+			where += " partition " + v.String()
 		}
 		for _, k := range []attribute.Key{semconv.MessagingSystemKey, semconv.MessagingDestinationNameKey, semconv.MessagingDestinationPartitionIDKey, semconv.MessagingKafkaOffsetKey, semconv.MessagingMessageIDKey} {
 			if v, ok := s.Attr(k); ok {
@@ -322,7 +322,7 @@ func downstream(s *Span) string {
 	for _, k := range []attribute.Key{semconv.ServerAddressKey, semconv.ServerPortKey, semconv.DBNamespaceKey, semconv.URLTemplateKey} {
 		if v, ok := s.Attr(k); ok {
 			b.WriteByte(0)
-			b.WriteString(v.Emit())
+			b.WriteString(v.String())
 		}
 	}
 	if v, ok := s.Attr(semconv.URLFullKey); ok {
@@ -384,7 +384,7 @@ func (a *analysis) poolWaits() {
 	}
 	fields := map[string]any{"wait": longest.wait.Seconds(), "statements": longest.work.Seconds(), "waits": count, "total_wait": total.Seconds()}
 	if v, ok := longest.s.Attr(semconv.DBClientConnectionPoolNameKey); ok {
-		fields[string(semconv.DBClientConnectionPoolNameKey)] = v.Emit()
+		fields[string(semconv.DBClientConnectionPoolNameKey)] = v.String()
 	}
 	a.add(PoolExhaustion, longest.s, fmt.Sprintf("waited %s for a pool connection, longer than the %s of statements that followed it (%d waits, %s in all)",
 		round(longest.wait), round(longest.work), count, round(total)), fields)
@@ -527,7 +527,7 @@ func (a *analysis) dominance() {
 			summary += fmt.Sprintf(", %d × %s taking %s", repeats[name], name, round(repeatTime[name]))
 		}
 		if v, ok := s.Attr(semconv.DBQuerySummaryKey); ok {
-			fields[string(semconv.DBQuerySummaryKey)] = v.Emit()
+			fields[string(semconv.DBQuerySummaryKey)] = v.String()
 		}
 		a.add(DominantStep, s, summary, fields)
 	}

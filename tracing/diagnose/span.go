@@ -85,12 +85,12 @@ func (s *Span) errorText() string {
 		}
 		for _, kv := range s.Events[i].Attributes {
 			if kv.Key == semconv.ExceptionMessageKey {
-				return kv.Value.Emit()
+				return kv.Value.String()
 			}
 		}
 	}
 	if v, ok := s.Attr(semconv.ErrorTypeKey); ok {
-		return v.Emit()
+		return v.String()
 	}
 	return ""
 }
