@@ -70,6 +70,26 @@ func (d *Diagnosis) Has(k Kind) bool {
 	return slices.ContainsFunc(d.Findings, func(f Finding) bool { return f.Kind == k })
 }
 
+// Find returns the findings of kind k, in the diagnosis' order.
+func (d *Diagnosis) Find(k Kind) []Finding {
+	var out []Finding
+	for _, f := range d.Findings {
+		if f.Kind == k {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// Kinds returns the kind of each finding, in order.
+func (d *Diagnosis) Kinds() []Kind {
+	out := make([]Kind, len(d.Findings))
+	for i, f := range d.Findings {
+		out[i] = f.Kind
+	}
+	return out
+}
+
 // String returns the findings, one per line; "no finding" when there is
 // none.
 func (d *Diagnosis) String() string {

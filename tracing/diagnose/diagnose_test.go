@@ -57,21 +57,11 @@ func one(t *testing.T, spans []diagnose.Span) diagnose.Diagnosis {
 
 func find(t *testing.T, d diagnose.Diagnosis, k diagnose.Kind) diagnose.Finding {
 	t.Helper()
-	for _, f := range d.Findings {
-		if f.Kind == k {
-			return f
-		}
+	if fs := d.Find(k); len(fs) > 0 {
+		return fs[0]
 	}
 	t.Fatalf("no %s finding; got:\n%s", k, d.String())
 	return diagnose.Finding{}
-}
-
-func kinds(d diagnose.Diagnosis) []diagnose.Kind {
-	var out []diagnose.Kind
-	for _, f := range d.Findings {
-		out = append(out, f.Kind)
-	}
-	return out
 }
 
 // Raw otelhttp: a server span, three client attempts "POST" to the same
@@ -106,7 +96,7 @@ func TestDiagnose_OtelhttpRetryStormAndTimeoutChain(t *testing.T) {
 		t.Errorf("error origin = %v, want the first attempt", origin)
 	}
 	if d.Has(diagnose.FanOutFailure) || d.Has(diagnose.ErrorAbsorbed) {
-		t.Errorf("sequential attempts reported as: %v", kinds(d))
+		t.Errorf("sequential attempts reported as: %v", d.Kinds())
 	}
 }
 
@@ -123,7 +113,7 @@ func TestDiagnose_KotelLostMessage(t *testing.T) {
 	b.spans[len(b.spans)-1].Links = []diagnose.Link{{TraceID: b.tid, SpanID: linked}}
 	lost := b.span(root, "api", "orders publish", trace.SpanKindProducer, 7, 8, semconv.MessagingDestinationName("orders"), partition("5"))
 	d := one(t, b.spans)
-	if got := kinds(d); len(got) != 1 || got[0] != diagnose.LostMessage {
+	if got := d.Kinds(); len(got) != 1 || got[0] != diagnose.LostMessage {
 		t.Fatalf("findings %v, want one lost-message:\n%s", got, d.String())
 	}
 	f := d.Findings[0]
@@ -166,7 +156,7 @@ func TestDiagnose_RepeatedQueryDominates(t *testing.T) {
 			semconv.DBSystemNamePostgreSQL, semconv.DBQuerySummary("SELECT stock"))
 	}
 	d := one(t, b.spans)
-	if got := kinds(d); len(got) != 1 {
+	if got := d.Kinds(); len(got) != 1 {
 		t.Fatalf("findings %v, want one dominant step", got)
 	}
 	f := d.Findings[0]
@@ -226,7 +216,7 @@ func TestDiagnose_OriginThroughClientErrorAnswers(t *testing.T) {
 	inv := b.span(c2, "inventory", "POST /stock/validate", trace.SpanKindServer, 4, 26, semconv.HTTPResponseStatusCode(409))
 	d := one(t, b.spans)
 	if d.Has(diagnose.ErrorAbsorbed) || d.Has(diagnose.FanOutFailure) {
-		t.Errorf("findings %v, want the failure to reach the root:\n%s", kinds(d), d.String())
+		t.Errorf("findings %v, want the failure to reach the root:\n%s", d.Kinds(), d.String())
 	}
 	if f := find(t, d, diagnose.ErrorOrigin); f.SpanID != inv || f.Summary != "answered 409; the failure started here and reached gateway POST /checkout" {
 		t.Errorf("origin = %v", f)
