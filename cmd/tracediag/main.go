@@ -56,6 +56,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, now func(
 	limit := fs.Int("limit", 20, "with -service: at most this many traces")
 	width := fs.Int("width", 0, "waterfall width in columns (default: the terminal's, else 120)")
 	dominance := fs.Float64("dominance", 0.5, "share of the critical path above which one step is reported as dominating")
+	slow := fs.Duration("slow-request", 100*time.Millisecond, "report a dominating step only in traces at least this long")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: tracediag [flags] FILE...\n       tracediag [flags] -jaeger URL TRACE_ID...\n       tracediag [flags] -jaeger URL -service NAME")
 		fs.PrintDefaults()
@@ -68,7 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, now func(
 		fmt.Fprintf(stderr, "tracediag: %v\n", err)
 		return 1
 	}
-	ds := diagnose.Diagnose(spans, diagnose.WithDominance(*dominance))
+	ds := diagnose.Diagnose(spans, diagnose.WithDominance(*dominance), diagnose.WithSlowRequest(*slow))
 	rep := report{Traces: ds, Differences: diagnose.Compare(ds)}
 	if *asJSON {
 		enc := json.NewEncoder(stdout)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
@@ -16,8 +17,9 @@ import (
 type Difference struct {
 	Service string `json:"service"`
 	Span    string `json:"span"`
-	// Outcome is what went wrong: "failed" (status Error) or "lost" (a
-	// message no consumer processed).
+	// Outcome is what went wrong: "failed" (status Error), "lost" (a
+	// message no consumer processed) or "slow" (at least twice the
+	// operation's median duration).
 	Outcome string `json:"outcome"`
 	Key     string `json:"key"`
 	Value   string `json:"value"`
@@ -42,6 +44,33 @@ func (d Difference) String() string {
 		int(d.GoodShare()*100), d.GoodWith, d.Good)
 }
 
+// outcomeOrder ranks differences that separate equally well: a failure
+// before a slowdown.
+var outcomeOrder = []string{"failed", "lost", "slow"}
+
+// markSlow calls slow for each of ms (four or more) that took at least
+// twice their median duration.
+func markSlow[M any](ms []M, dur func(M) time.Duration, slow func(i int)) {
+	if len(ms) < 4 {
+		return
+	}
+	ds := make([]time.Duration, len(ms))
+	for i, m := range ms {
+		ds[i] = dur(m)
+	}
+	sorted := slices.Clone(ds)
+	slices.Sort(sorted)
+	median := sorted[len(sorted)/2]
+	if median <= 0 {
+		return
+	}
+	for i, d := range ds {
+		if d >= 2*median {
+			slow(i)
+		}
+	}
+}
+
 // symptoms are keys that describe a failure rather than explain it.
 var symptoms = []attribute.Key{
 	semconv.ErrorTypeKey, semconv.HTTPResponseStatusCodeKey, semconv.RPCResponseStatusCodeKey,
@@ -49,7 +78,9 @@ var symptoms = []attribute.Key{
 }
 
 // Compare looks, over the traces diagnosed, at every operation (service,
-// span name and kind) that went wrong in some traces and well in others,
+// span name and kind) that went wrong in some traces and well in others
+// (failed, lost, or, among four or more that went well, slow: at least
+// twice their median duration),
 // and returns the attribute values (span and resource attributes) carried
 // by at least half of the bad spans and by a share of the good ones at
 // least 50 points lower, most separating first. Keys whose every value is
@@ -64,8 +95,9 @@ func Compare(ds []Diagnosis) []Difference {
 		kind          trace.SpanKind
 	}
 	type member struct {
-		s   *Span
-		bad string
+		s    *Span
+		bad  string
+		slow bool
 	}
 	ops := map[opKey][]member{}
 	var order []opKey
@@ -86,7 +118,7 @@ func Compare(ds []Diagnosis) []Difference {
 			if _, ok := ops[k]; !ok {
 				order = append(order, k)
 			}
-			ops[k] = append(ops[k], member{s, bad})
+			ops[k] = append(ops[k], member{s: s, bad: bad})
 		}
 	}
 	var out []Difference
@@ -101,17 +133,36 @@ func Compare(ds []Diagnosis) []Difference {
 				outcomes[m.bad]++
 			}
 		}
-		if good == 0 || len(outcomes) == 0 {
-			continue
-		}
-		for _, outcome := range []string{"failed", "lost"} {
+		markSlow(ms, func(m member) time.Duration { return m.s.Duration() }, func(i int) {
+			if ms[i].bad == "" {
+				ms[i].slow = true
+				outcomes["slow"]++
+			}
+		})
+		good -= outcomes["slow"]
+		for _, outcome := range outcomeOrder {
 			bad := outcomes[outcome]
-			if bad == 0 {
+			// The good spans: those that went well; for "slow", those that
+			// went well and fast.
+			ok := good
+			if outcome != "slow" {
+				ok += outcomes["slow"]
+			}
+			if bad == 0 || ok == 0 {
 				continue
 			}
 			type count struct{ bad, good, all int }
 			values := map[attribute.Key]map[string]*count{}
 			var keys []attribute.Key
+			class := func(m member) string {
+				switch {
+				case m.bad != "":
+					return m.bad
+				case m.slow && outcome == "slow":
+					return "slow"
+				}
+				return ""
+			}
 			tally := func(m member, kv attribute.KeyValue) {
 				if slices.Contains(symptoms, kv.Key) || strings.HasPrefix(string(kv.Key), "exception.") {
 					return
@@ -129,7 +180,7 @@ func Compare(ds []Diagnosis) []Difference {
 					vs[v] = c
 				}
 				c.all++
-				switch m.bad {
+				switch class(m) {
 				case outcome:
 					c.bad++
 				case "":
@@ -137,7 +188,7 @@ func Compare(ds []Diagnosis) []Difference {
 				}
 			}
 			for _, m := range ms {
-				if m.bad != outcome && m.bad != "" {
+				if cl := class(m); cl != outcome && cl != "" {
 					continue
 				}
 				for _, kv := range m.s.Attributes {
@@ -158,7 +209,7 @@ func Compare(ds []Diagnosis) []Difference {
 				}
 				for v, c := range vs {
 					d := Difference{Service: k.service, Span: k.name, Outcome: outcome, Key: string(key), Value: v,
-						Bad: bad, BadWith: c.bad, Good: good, GoodWith: c.good}
+						Bad: bad, BadWith: c.bad, Good: ok, GoodWith: c.good}
 					if d.BadShare() >= 0.5 && d.BadShare()-d.GoodShare() >= 0.5 {
 						out = append(out, d)
 					}
@@ -169,6 +220,7 @@ func Compare(ds []Diagnosis) []Difference {
 	slices.SortStableFunc(out, func(a, b Difference) int {
 		return cmp.Or(
 			cmp.Compare(b.BadShare()-b.GoodShare(), a.BadShare()-a.GoodShare()),
+			cmp.Compare(slices.Index(outcomeOrder, a.Outcome), slices.Index(outcomeOrder, b.Outcome)),
 			cmp.Compare(b.Bad, a.Bad),
 			strings.Compare(a.Service, b.Service), strings.Compare(a.Span, b.Span),
 			strings.Compare(a.Key, b.Key), strings.Compare(a.Value, b.Value))

@@ -116,11 +116,12 @@ type optionFunc func(*config)
 func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
-	dominance float64
+	dominance   float64
+	slowRequest time.Duration
 }
 
 func newConfig(opts []Option) config {
-	c := config{dominance: 0.5}
+	c := config{dominance: 0.5, slowRequest: 100 * time.Millisecond}
 	for _, o := range opts {
 		if o != nil {
 			o.apply(&c)
@@ -137,6 +138,21 @@ func WithDominance(share float64) Option {
 	return optionFunc(func(c *config) {
 		if share > 0 && share <= 1 {
 			c.dominance = share
+		}
+	})
+}
+
+// WithSlowRequest sets how long a trace's critical path must last for a
+// step of it to be reported as [DominantStep]: in a request faster than
+// that, some step always takes most of the time, and none is worth
+// chasing. Every other finding is reported whatever the duration.
+//
+// By default the critical path must last 100ms. Negative values are
+// ignored.
+func WithSlowRequest(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d >= 0 {
+			c.slowRequest = d
 		}
 	})
 }

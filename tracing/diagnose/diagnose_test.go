@@ -127,21 +127,25 @@ func TestDiagnose_KotelLostMessage(t *testing.T) {
 func TestDiagnose_OtelpgxPoolWait(t *testing.T) {
 	b := newBuilder(3)
 	pg := semconv.DBSystemNamePostgreSQL
-	root := b.span(trace.SpanID{}, "orders", "POST /orders", trace.SpanKindServer, 0, 40)
-	b.span(root, "orders", "pool.acquire", trace.SpanKindClient, 1, 31)
-	b.span(root, "orders", "query INSERT", trace.SpanKindClient, 31, 33, pg)
-	b.span(root, "orders", "query INSERT", trace.SpanKindClient, 33, 35, pg)
+	root := b.span(trace.SpanID{}, "orders", "POST /orders", trace.SpanKindServer, 0, 400)
+	b.span(root, "orders", "pool.acquire", trace.SpanKindClient, 10, 310)
+	b.span(root, "orders", "query INSERT", trace.SpanKindClient, 310, 330, pg)
+	b.span(root, "orders", "query INSERT", trace.SpanKindClient, 330, 350, pg)
 	// A connect is not a wait for the pool.
-	acq := b.span(root, "orders", "pool.acquire", trace.SpanKindClient, 35, 36)
-	b.span(acq, "orders", "connect", trace.SpanKindClient, 35, 36)
+	acq := b.span(root, "orders", "pool.acquire", trace.SpanKindClient, 350, 360)
+	b.span(acq, "orders", "connect", trace.SpanKindClient, 350, 360)
 	d := one(t, b.spans)
 	f := find(t, d, diagnose.PoolExhaustion)
-	if f.Name != "pool.acquire" || f.Fields["waits"] != 1 || f.Fields["wait"] != 0.03 {
+	if f.Name != "pool.acquire" || f.Fields["waits"] != 1 || f.Fields["wait"] != 0.3 {
 		t.Errorf("pool exhaustion = %v %v", f, f.Fields)
 	}
 	dom := find(t, d, diagnose.DominantStep)
 	if dom.Name != "pool.acquire" {
-		t.Errorf("dominant step = %v, want the 30ms of 40 waiting", dom)
+		t.Errorf("dominant step = %v, want the 300ms of 400 waiting", dom)
+	}
+	// A fast request has no dominant step.
+	if ds := diagnose.Diagnose(b.spans, diagnose.WithSlowRequest(time.Second)); ds[0].Has(diagnose.DominantStep) {
+		t.Errorf("dominant step in a request faster than WithSlowRequest: %v", ds[0].Kinds())
 	}
 }
 
@@ -323,5 +327,32 @@ func TestCompare_SeparatesFailedByAttribute(t *testing.T) {
 	want := "payments payments.charge: payment.provider.api_version=2025-01-15 in 100% of failed (1/1), 0% of the others (0/6)"
 	if diffs[0].String() != want {
 		t.Errorf("difference %q, want %q", diffs[0], want)
+	}
+}
+
+// Among operations that all went well, the slow ones (twice the median or
+// more) are compared with the others.
+func TestCompare_SeparatesSlowByAttribute(t *testing.T) {
+	var spans []diagnose.Span
+	for i := range 8 {
+		b := newBuilder(byte(40 + i))
+		items, took := int64(2+i%2), 10.0
+		if i == 5 {
+			items, took = 47, 100
+		}
+		root := b.span(trace.SpanID{}, "inventory", "POST /stock/validate", trace.SpanKindServer, 0, took+2)
+		b.span(root, "inventory", "inventory.validate_stock_levels", trace.SpanKindInternal, 1, 1+took, attribute.Int64("order.item_count", items))
+		spans = append(spans, b.spans...)
+	}
+	diffs := diagnose.Compare(diagnose.Diagnose(spans))
+	var got []string
+	for _, d := range diffs {
+		got = append(got, d.String())
+	}
+	want := []string{
+		"inventory inventory.validate_stock_levels: order.item_count=47 in 100% of slow (1/1), 0% of the others (0/7)",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("differences:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

@@ -86,16 +86,17 @@
 //     span (async true), a silent asynchronous failure that the request
 //     never saw. The finding is on the origin, found as for ErrorOrigin.
 //     Fields: absorbed_by, async, and the error fields.
-//   - [DominantStep]: a span of the critical path, not the root, that takes
-//     at least half of it ([WithDominance]) by itself, counting as its own
-//     the time of three or more children of the same name on the path (the
-//     same query repeated). Fields: share, time, critical_path, repeated and
-//     repeats (the query and how often), db.query.summary.
+//   - [DominantStep]: in a trace whose critical path lasts at least 100ms
+//     ([WithSlowRequest]), a span of the path, not the root, that takes at
+//     least half of it ([WithDominance]) by itself, counting as its own the
+//     time of three or more children of the same name on the path (the
+//     same query repeated). Fields: share, time, critical_path, repeated
+//     and repeats (the query and how often), db.query.summary.
 //
-// The thresholds are ratios of the trace's own times, never absolute
-// durations, so the same trace is diagnosed alike on any machine. A step
-// that dominates is a fact, not always a fault: the first request of a
-// fresh process spends most of its time opening connections.
+// Apart from that floor, the thresholds are ratios of the trace's own
+// times, so the same trace is diagnosed alike on any machine. A step that
+// dominates is a fact, not always a fault: the first request of a fresh
+// process spends most of its time opening connections.
 //
 // # Comparison
 //

@@ -55,6 +55,6 @@ func Example() {
 	// 01020000000000000000000000000000 30ms
 	//   error-absorbed: payments payments.charge: failed: provider answered 401; it failed asynchronously, under payments orders process, which did not fail: the request that started the trace did not see it
 	// 01030000000000000000000000000000 30ms
-	// orders orders publish: messaging.destination.partition.id=5 in 100% of lost (1/1), 0% of the others (0/3)
 	// payments payments.charge: payment.provider.api_version=2025-01-15 in 100% of failed (1/1), 0% of the others (0/2)
+	// orders orders publish: messaging.destination.partition.id=5 in 100% of lost (1/1), 0% of the others (0/3)
 }

@@ -479,7 +479,7 @@ func (a *analysis) fanOuts() {
 // or more children of the same name on the path (the same query repeated).
 func (a *analysis) dominance() {
 	t := a.t
-	if a.d.Duration <= 0 {
+	if a.d.Duration <= 0 || a.d.Duration < a.cfg.slowRequest {
 		return
 	}
 	onPath := make(map[int]int, len(a.d.CriticalPath))

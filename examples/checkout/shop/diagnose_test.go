@@ -102,6 +102,20 @@ func TestDiagnose_Scenario1_SlowStock(t *testing.T) {
 	if got := failures(d); len(got) != 0 {
 		t.Errorf("findings %v, want the dominant step alone", got)
 	}
+	// Compared with small orders, the slow stock validation is the one of
+	// the 47-item order.
+	ds := []diagnose.Diagnosis{d}
+	for _, small := range c.place([]shop.CheckoutRequest{order("u-2", "EUR", lines(3)...), order("u-3", "EUR", lines(2)...), order("u-4", "EUR", lines(3)...)}, 1, 10*time.Second) {
+		ds = append(ds, c.diagnosis(small.TraceID))
+	}
+	want := "inventory inventory.validate_stock_levels: order.item_count=47 in 100% of slow (1/1), 0% of the others (0/3)"
+	found := false
+	for _, diff := range diagnose.Compare(ds) {
+		found = found || diff.String() == want
+	}
+	if !found {
+		t.Errorf("differences %v, want %q", diagnose.Compare(ds), want)
+	}
 }
 
 // Scenario 2: comparing the charges, the failed ones all have the new API
