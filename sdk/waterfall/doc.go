@@ -25,7 +25,9 @@
 // storm, a callee still running when its caller gave up, a wait for a pool
 // connection, a partial failure of a fan-out, a step that dominates the
 // critical path. A healthy trace has no finding and so no such line;
-// [WithDiagnosis](false) removes them.
+// [WithDiagnosis](false) removes them. The exporter diagnoses a trace when
+// it prints it whole, not the parts labelled "continued" or "root span not
+// ended" below.
 //
 // # Wiring
 //

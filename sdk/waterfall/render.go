@@ -142,7 +142,9 @@ func (r *renderer) trace(spans []sdktrace.ReadOnlySpan, note string) {
 
 	header := traceAttrs(spans)
 	r.header(spans, roots[0].span, total, failed, header, note)
-	if r.cfg.diagnose {
+	if r.cfg.diagnose && note == "" {
+		// A continuation, or a trace whose root has not ended, is a part
+		// of a trace: its diagnosis would be about the part.
 		r.diagnosis(spans)
 	}
 
