@@ -113,8 +113,8 @@
 // # Cost
 //
 // Diagnose is linear in the spans, plus sorting each span's children: on
-// 2 cores, a 10,000-span trace takes about 25 ms of CPU and 6.7 MB; 1,000
-// traces of 108 spans are diagnosed and compared in about 200 ms
+// 2 cores, a 10,000-span trace takes 22 to 33 ms of CPU and 6.7 MB; 1,000
+// traces of 108 spans are diagnosed and compared in 190 to 280 ms
 // (bench/README.md). It keeps pointers into the spans it was given and
 // does not modify them; it is safe to call concurrently.
 package diagnose
