@@ -118,7 +118,11 @@ func load(ctx context.Context, args []string, jaegerURL, service, operation stri
 		if service == "" {
 			return nil, errors.New("-jaeger needs trace ids or -service")
 		}
-		return j.search(ctx, service, operation, since, limit, now)
+		spans, err := j.search(ctx, service, operation, since, limit, now)
+		if err == nil && len(spans) == 0 {
+			err = fmt.Errorf("no trace of service %q in the last %s", service, since)
+		}
+		return spans, err
 	}
 	var all []diagnose.Span
 	for _, id := range args {

@@ -192,6 +192,11 @@ func TestRun_JaegerSearch(t *testing.T) {
 	if code != 1 || !strings.Contains(errs, "400 Bad Request") {
 		t.Errorf("rejected search: exit %d, %q", code, errs)
 	}
+	// Jaeger answers 404 when no trace matches.
+	code, _, errs = runArgs(t, "-jaeger", srv.URL+"/nothing", "-service", "orders")
+	if code != 1 || !strings.Contains(errs, `no trace of service "orders" in the last 1h0m0s`) {
+		t.Errorf("empty search: exit %d, %q", code, errs)
+	}
 }
 
 func TestRun_FailFlagForCI(t *testing.T) {
