@@ -2,20 +2,6 @@ module github.com/otelkit/otelkit/internal/leakcheck
 
 go 1.26.0
 
-replace (
-	github.com/otelkit/otelkit => ../..
-	github.com/otelkit/otelkit/httptrace => ../../httptrace
-	github.com/otelkit/otelkit/internal/kafkaerr => ../../internal/kafkaerr
-	github.com/otelkit/otelkit/internal/kafkatest => ../../internal/kafkatest
-	github.com/otelkit/otelkit/internal/pgtest => ../../internal/pgtest
-	github.com/otelkit/otelkit/kafkatrace => ../../kafkatrace
-	github.com/otelkit/otelkit/logcorr => ../../logcorr
-	github.com/otelkit/otelkit/sdk => ../../sdk
-	github.com/otelkit/otelkit/sdk/otelsetup => ../../sdk/otelsetup
-	github.com/otelkit/otelkit/sqltrace => ../../sqltrace
-	github.com/otelkit/otelkit/sqltrace/outbox => ../../sqltrace/outbox
-)
-
 require (
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/otelkit/otelkit v0.0.0-00010101000000-000000000000
@@ -92,4 +78,18 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20260928230214-8a89bd6388cc // indirect
 	google.golang.org/grpc v1.84.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
+)
+
+replace (
+	github.com/otelkit/otelkit => ../..
+	github.com/otelkit/otelkit/httptrace => ../../httptrace
+	github.com/otelkit/otelkit/internal/kafkaerr => ../kafkaerr
+	github.com/otelkit/otelkit/internal/kafkatest => ../kafkatest
+	github.com/otelkit/otelkit/internal/pgtest => ../pgtest
+	github.com/otelkit/otelkit/kafkatrace => ../../kafkatrace
+	github.com/otelkit/otelkit/logcorr => ../../logcorr
+	github.com/otelkit/otelkit/sdk => ../../sdk
+	github.com/otelkit/otelkit/sdk/otelsetup => ../../sdk/otelsetup
+	github.com/otelkit/otelkit/sqltrace => ../../sqltrace
+	github.com/otelkit/otelkit/sqltrace/outbox => ../../sqltrace/outbox
 )

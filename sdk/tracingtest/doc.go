@@ -78,6 +78,11 @@
 //     [Leaks] makes the same check on spans exported elsewhere: a test that
 //     runs otelsetup.Setup itself hands it an [Exporter], which keeps its
 //     spans after the shutdown that flushes them.
+//   - [Recorder.Diagnose], [Recorder.AssertFinding],
+//     [Recorder.AssertNoFinding]: what [diagnose.Diagnose] finds in the
+//     recorded traces (where an error started, a retry storm, a lost
+//     message...), on a span selected by [Named] and the other filters; or
+//     that a healthy request raises no false alarm.
 //   - [Attr], [Event]: read an attribute or an event for checks of your own.
 //   - [Reports], [CaptureReports]: what instrumentation reported through
 //     otel.Handle; [ReportLog.WaitFor] waits for a report made in the
@@ -98,10 +103,11 @@
 //	tracingtest: want one ended span "orders.persit", found none: closest names "orders.persist", "send orders", "POST /orders"
 //	tracingtest: "payments.charge" (orders, internal): want status Error and error.type "timeout", found status Unset and no error.type
 //
-// The recorded trace is printed once per failing test, as a waterfall,
-// when the test ends (with Logf, or Errorf for a TB without Logf): after
-// the test's own work, so it shows every span that ended, and those still
-// open. The test given to [New] prints it whatever made it fail, its own
+// The recorded trace is printed once per failing test, when the test ends:
+// first its diagnosis (one ⚑ line per finding of each trace), then the
+// trace as a waterfall. It is printed with Logf, or Errorf for a TB
+// without Logf, after the test's own work, so it shows every span that
+// ended, and those still open. The test given to [New] prints it whatever made it fail, its own
 // checks included; a subtest that fails an assertion of the kit prints it
 // when the subtest ends; a test that passes prints nothing.
 //

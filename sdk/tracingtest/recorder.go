@@ -236,7 +236,8 @@ func (r *Recorder) Reset() {
 }
 
 // Waterfall renders the recorded spans, and those still open, as a failing
-// test prints them when it ends.
+// test prints them when it ends: first the findings of each trace's
+// diagnosis, then the waterfalls.
 func (r *Recorder) Waterfall() string {
 	var b bytes.Buffer
 	spans := r.Spans()
@@ -244,7 +245,12 @@ func (r *Recorder) Waterfall() string {
 	if len(spans) == 0 {
 		return "(no spans recorded)\n"
 	}
-	if err := waterfall.Render(&b, spans, waterfall.WithWidth(120), waterfall.WithColor(false)); err != nil {
+	if d := diagnosisText(spans); d != "" {
+		b.WriteString("diagnosis:\n")
+		b.WriteString(d)
+		b.WriteString("waterfall:\n")
+	}
+	if err := waterfall.Render(&b, spans, waterfall.WithWidth(120), waterfall.WithColor(false), waterfall.WithDiagnosis(false)); err != nil {
 		fmt.Fprintf(&b, "(waterfall: %v)\n", err)
 	}
 	return b.String()
