@@ -16,13 +16,17 @@ import (
 )
 
 // batchExporter records the batches it gets. While gate is not nil, an
-// export waits for it to be closed or for the export's context to end.
+// export waits for it to be closed (see release) or for the export's
+// context to end, and returns that context's error.
 type batchExporter struct {
 	mu        sync.Mutex
 	batches   [][]string
-	deadlines []time.Duration
+	deadlines []time.Duration // of each export's context, from its start
+	cut       []error         // the context errors of exports it ended
 	gate      chan struct{}
+	gateOnce  sync.Once
 	shutdowns int
+	entered   chan struct{} // receives when an export starts, if not nil
 	exported  chan struct{} // receives after each export, if not nil
 	fail      error         // returned by every export, if not nil
 
@@ -48,7 +52,13 @@ func (e *batchExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOn
 	if e.shutdowns > 0 {
 		e.misuse.Store("ExportSpans called after Shutdown")
 	}
+	if d, ok := ctx.Deadline(); ok {
+		e.deadlines = append(e.deadlines, time.Until(d))
+	}
 	e.mu.Unlock()
+	if e.entered != nil {
+		e.entered <- struct{}{}
+	}
 	if e.fail != nil {
 		return e.fail
 	}
@@ -56,6 +66,9 @@ func (e *batchExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOn
 		select {
 		case <-e.gate:
 		case <-ctx.Done():
+			e.mu.Lock()
+			e.cut = append(e.cut, ctx.Err())
+			e.mu.Unlock()
 			return ctx.Err()
 		}
 	}
@@ -65,9 +78,6 @@ func (e *batchExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOn
 	}
 	e.mu.Lock()
 	e.batches = append(e.batches, names)
-	if d, ok := ctx.Deadline(); ok {
-		e.deadlines = append(e.deadlines, time.Until(d))
-	}
 	e.mu.Unlock()
 	if e.exported != nil {
 		e.exported <- struct{}{}
@@ -80,6 +90,20 @@ func (e *batchExporter) Shutdown(context.Context) error {
 	defer e.mu.Unlock()
 	e.shutdowns++
 	return nil
+}
+
+// release lets the exports waiting at the gate, and all later ones, go.
+func (e *batchExporter) release() { e.gateOnce.Do(func() { close(e.gate) }) }
+
+// names returns the names of the spans exported, in order.
+func (e *batchExporter) names() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for _, b := range e.batches {
+		out = append(out, b...)
+	}
+	return out
 }
 
 func (e *batchExporter) sizes() []int {
