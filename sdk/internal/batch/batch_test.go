@@ -636,3 +636,46 @@ func captureReports(t *testing.T) func() []error {
 		return append([]error(nil), errs...)
 	}
 }
+
+// A Shutdown whose deadline comes before a slow export ends returns by the
+// deadline with the count of the spans it did not export, those in flight
+// and those queued, and the exports end with its context rather than go on
+// in the background.
+func TestBatcher_ShutdownDeadlineCutsTheExportsAndCountsTheSpans(t *testing.T) {
+	noBatcherLeaks(t)
+	captureReports(t)
+	e := &batchExporter{gate: make(chan struct{}), entered: make(chan struct{}, 8)}
+	defer e.release()
+	cfg := testBatchConfig()
+	cfg.maxBatch, cfg.timeout = 4, 0 // only the gate or the context ends an export
+	b := New(e, cfg)
+	endSpans(t, b, 4, true) // a full batch, held at the gate
+	select {
+	case <-e.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("full batch not exported")
+	}
+	endSpans(t, b, 3, true) // queued behind it
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	result := make(chan error, 1)
+	go func() { result <- b.Shutdown(ctx) }()
+	var err error
+	select {
+	case err = <-result:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not return after its deadline")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "7 spans not exported") {
+		t.Errorf("Shutdown: %v, want the deadline and 7 spans not exported", err)
+	}
+	select {
+	case <-b.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the export in flight goes on after Shutdown's deadline")
+	}
+	if n := e.total(); n != 0 {
+		t.Errorf("%d spans exported through a closed gate", n)
+	}
+}
