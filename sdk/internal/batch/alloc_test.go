@@ -40,7 +40,7 @@ func TestBatcher_OnEndAllocatesNothing(t *testing.T) {
 			full := New(e, bspConfig(1, 1, time.Hour, 0))
 			defer full.Shutdown(context.Background())
 			defer e.release() // first
-			full.OnEnd(span) // taken for export, held at the gate
+			full.OnEnd(span)  // taken for export, held at the gate
 			<-e.entered
 			full.OnEnd(span) // queued
 			if n := testing.AllocsPerRun(runs, func() { full.OnEnd(span) }); n != 0 {

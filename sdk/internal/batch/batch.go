@@ -219,8 +219,9 @@ func (b *Processor) ForceFlush(ctx context.Context) error {
 }
 
 // Shutdown stops queueing spans, exports those queued with ctx and shuts the
-// exporter down. If ctx ends first, it returns then and the rest happens in
-// the background, the exporter's error then reported through [otel.Handle].
+// exporter down. If ctx ends first, it returns then, an export in flight
+// since before the call is cancelled, and the rest happens in the
+// background, the exporter's error then reported through [otel.Handle].
 // When spans queued or being exported at the call were not exported by the
 // time it returns, the error counts them (see Loss), with the last export
 // error or else ctx's. A later call returns the first one's

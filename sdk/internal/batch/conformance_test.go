@@ -498,6 +498,11 @@ func TestConformance(t *testing.T) {
 			if got := processorMetrics(r.T, reader, scope); !slices.Equal(got, want) {
 				r.Errorf("metrics after Shutdown:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 			}
+			// Spans ended after Shutdown are not counted.
+			r.end(2)
+			if got := processorMetrics(r.T, reader, scope); !slices.Equal(got, want) {
+				r.Errorf("metrics after spans ended after Shutdown:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+			}
 		},
 	}, {
 		name: "the observability switch is read as the SDK reads it",
