@@ -601,7 +601,7 @@ func processorMetrics(t *testing.T, reader *sdkmetric.ManualReader, scope string
 func pointAttrs(t *testing.T, attrs attribute.Set) string {
 	var kvs, last []string
 	for _, kv := range attrs.ToSlice() {
-		v := kv.Value.Emit()
+		v := kv.Value.String()
 		if kv.Key == "otel.component.name" {
 			if !componentID.MatchString(v) {
 				t.Errorf("otel.component.name %q, want batching_span_processor/<number>", v)
