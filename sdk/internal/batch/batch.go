@@ -268,7 +268,9 @@ func (b *Processor) Shutdown(ctx context.Context) error {
 		b.stopErr = b.loss(ctx.Err())
 	}
 	if b.inst != nil {
-		b.stopErr = errors.Join(b.stopErr, b.inst.shutdown())
+		if err := b.inst.shutdown(); err != nil {
+			b.stopErr = errors.Join(b.stopErr, err)
+		}
 	}
 	close(b.shutdownDone)
 	return b.stopErr
@@ -285,6 +287,9 @@ func (b *Processor) loss(ctxErr error) error {
 	why := b.lastErr
 	if why == nil {
 		why = ctxErr
+		if why == nil {
+			why = b.stopCtx.Err() // it cancelled an export in flight
+		}
 		if b.Explain != nil {
 			why = b.Explain(why)
 		}
@@ -380,7 +385,11 @@ func (b *Processor) export(ctx context.Context, all bool) error {
 		b.taken -= k
 		if b.stopped {
 			if err != nil {
-				b.lastErr = err
+				// An export Shutdown cancelled (see runCtx) failed for
+				// the reason Shutdown's context gives, not its own.
+				if ctx != b.runCtx || b.runCtx.Err() == nil {
+					b.lastErr = err
+				}
 			} else {
 				b.owed -= k
 			}
