@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,11 +48,10 @@ func (p *proc) output() (stdout, stderr string) {
 }
 
 // startProc starts bin with args and env (added to this process's
-// environment without its OTEL_* and peer variables) and waits until a line
-// of its stderr matches ready; it returns the line's submatches. At the
-// test's end the process is interrupted, and killed if it has not exited
-// within 10 s.
-func startProc(t *testing.T, name, bin string, env []string, ready *regexp.Regexp, args ...string) []string {
+// environment without its OTEL_*, CHECKOUT_*, Kafka and peer variables). At
+// the test's end the process is interrupted, and killed if it has not
+// exited within 10 s.
+func startProc(t *testing.T, name, bin string, env []string, args ...string) *proc {
 	t.Helper()
 	p := &proc{name: name, cmd: exec.Command(bin, args...), done: make(chan struct{})}
 	p.cmd.Env = append(slices.DeleteFunc(os.Environ(), func(kv string) bool {
@@ -78,6 +78,13 @@ func startProc(t *testing.T, name, bin string, env []string, ready *regexp.Regex
 			t.Logf("%s (%v) stderr:\n%s\nstdout (last 2000 bytes):\n%s", name, p.err, stderr, stdout[max(0, len(stdout)-2000):])
 		}
 	})
+	return p
+}
+
+// await waits until a line of the process's stderr matches ready and
+// returns the line's submatches.
+func (p *proc) await(t *testing.T, ready *regexp.Regexp) []string {
+	t.Helper()
 	deadline := time.After(30 * time.Second)
 	for {
 		_, stderr := p.output()
@@ -86,12 +93,28 @@ func startProc(t *testing.T, name, bin string, env []string, ready *regexp.Regex
 		}
 		select {
 		case <-p.done:
-			t.Fatalf("%s exited before it was ready (%v):\n%s", name, p.err, stderr)
+			t.Fatalf("%s exited before it was ready (%v):\n%s", p.name, p.err, stderr)
 		case <-deadline:
-			t.Fatalf("%s not ready after 30 s:\n%s", name, stderr)
+			t.Fatalf("%s not ready after 30 s:\n%s", p.name, stderr)
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
+}
+
+// freeAddrs returns n loopback addresses that were free a moment ago, as
+// the README's fixed ports are on a reader's machine.
+func freeAddrs(t *testing.T, n int) []string {
+	t.Helper()
+	var addrs []string
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		addrs = append(addrs, l.Addr().String())
+	}
+	return addrs
 }
 
 // TestSeparateOSProcesses runs README.md's "Separate processes without
@@ -113,22 +136,39 @@ func TestSeparateOSProcesses(t *testing.T) {
 	env := []string{
 		"DATABASE_URL=" + pgtest.URL(),
 		"CHECKOUT_SCHEMA=" + schema,
-		"CHECKOUT_LISTEN=127.0.0.1:0",
 		"OTEL_EXPORTER_OTLP_ENDPOINT=" + rec.URL,
 		"OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf",
 		"OTEL_METRICS_EXPORTER=none",
 		"OTEL_BSP_SCHEDULE_DELAY=100",
 	}
-	kafka := startProc(t, "kafka", bin, env, regexp.MustCompile(`(?m)^kafka: listening on (\S+) `), "-kafka", "127.0.0.1:0")
+	kafka := startProc(t, "kafka", bin, env, "-kafka", "127.0.0.1:0").await(t, regexp.MustCompile(`(?m)^kafka: listening on (\S+) `))
 	env = append(env, "KAFKA_BROKERS="+kafka[1])
-	for _, name := range shop.Services { // callees first
+	// Every listen address and peer URL is known before any service starts,
+	// and the services start all at once, as the README's commands do.
+	listen := map[string]string{}
+	for i, addr := range freeAddrs(t, 6) {
+		name := []string{shop.PaymentProvider, shop.Inventory, shop.Pricing, shop.Recommendations, shop.Orders, shop.Gateway}[i]
+		listen[name] = addr
+		env = append(env, peerEnv(name)+"=http://"+addr)
+	}
+	procs := map[string]*proc{}
+	for _, name := range shop.Services {
 		own := slices.Clone(env)
 		if name != shop.PaymentProvider { // the external provider: not ours, not traced
 			own = append(own, "OTEL_SERVICE_NAME="+name)
 		}
-		ready := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + `: (?:listening on (\S+)|running)`)
-		if m := startProc(t, name, bin, own, ready, "-service", name); m[1] != "" {
-			env = append(env, peerEnv(name)+"="+m[1])
+		if addr := listen[name]; addr != "" {
+			own = append(own, "CHECKOUT_LISTEN="+addr)
+		}
+		procs[name] = startProc(t, name, bin, own, "-service", name)
+	}
+	for _, name := range shop.Services {
+		m := procs[name].await(t, regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(name)+`: (?:listening on (\S+)|running, Kafka at (\S+))$`))
+		if want := "http://" + listen[name]; listen[name] != "" && m[1] != want {
+			t.Errorf("%s: listening on %q, want %q", name, m[1], want)
+		}
+		if listen[name] == "" && m[2] != kafka[1] {
+			t.Errorf("%s: running against Kafka %q, want %q", name, m[2], kafka[1])
 		}
 	}
 
@@ -229,5 +269,55 @@ func TestService_MissingPeerNamesTheVariable(t *testing.T) {
 				t.Errorf("run -service %s: %v, want an error starting %q", tc.service, err, tc.want)
 			}
 		})
+	}
+}
+
+// TestREADMEListsEveryVariable: every variable the example reads itself,
+// and the URL variable of every peer a service calls, has a row in
+// README.md's variables table.
+func TestREADMEListsEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, table, ok := strings.Cut(string(readme), "\n| variable | read by | default |\n")
+	if !ok {
+		t.Fatal("README.md has no variables table")
+	}
+	table, _, _ = strings.Cut(table, "\n\n")
+	var rows []string
+	for l := range strings.Lines(table) {
+		if strings.HasPrefix(l, "| `") {
+			rows = append(rows, strings.SplitN(l, "|", 3)[1])
+		}
+	}
+	want := []string{"OTEL_SERVICE_NAME", "OTELKIT_HASH_KEY"}
+	for _, s := range shop.Services {
+		for _, p := range shop.PeersOf(s) {
+			want = append(want, peerEnv(p))
+		}
+	}
+	files, _ := filepath.Glob("*.go")
+	more, _ := filepath.Glob("shop/*.go")
+	getenv := regexp.MustCompile(`Getenv\("([A-Z0-9_]+)"\)`)
+	for _, f := range append(files, more...) {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range getenv.FindAllStringSubmatch(string(src), -1) {
+			want = append(want, m[1])
+		}
+	}
+	if len(want) < 15 || len(rows) < 15 {
+		t.Fatalf("found only %v, rows %q", want, rows)
+	}
+	for _, v := range want {
+		if !slices.ContainsFunc(rows, func(r string) bool { return strings.Contains(r, "`"+v+"`") }) {
+			t.Errorf("README.md's variables table has no row for %s", v)
+		}
 	}
 }
