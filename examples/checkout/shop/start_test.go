@@ -95,7 +95,7 @@ func TestStart_FailingServiceStopsTheStartedOnes(t *testing.T) {
 	brokers := kafkatest.Cluster(t, 1)
 	addr := deadAddr(t)
 	cfg := shop.Config{DatabaseURL: pgtest.URL(), Schema: schema, Brokers: brokers, Telemetry: newTelemetry(t),
-		Listen: map[string]string{shop.Inventory: addr}}
+		Listen: map[string]string{shop.Inventory: addr}, Peers: shop.Peers{PaymentProvider: "http://" + deadAddr(t)}}
 	sys, err := shop.Start(context.Background(), cfg, shop.Inventory, shop.Payments, "no-such-service")
 	if err == nil {
 		sys.Close(context.Background())
