@@ -25,7 +25,9 @@ type LiteralCache struct {
 	texts [literalSlots]atomic.Pointer[string]
 }
 
-const literalSlots = 128
+const literalSlots = 1 << literalBits
+
+const literalBits = 7
 
 // literalProbes is how many slots from its own a string may take: strings
 // whose addresses share a slot would otherwise miss every time.
@@ -43,16 +45,30 @@ func NewLiteralCache(r *Redactor) *LiteralCache { return &LiteralCache{r: r} }
 // Redactor returns the Redactor behind c.
 func (c *LiteralCache) Redactor() *Redactor { return c.r }
 
+// literalSlot spreads addresses over the slots by Fibonacci hashing: the
+// linker packs string literals byte to byte, so the low bits of neighbours
+// differ by a few units and a plain modulo sends them to neighbouring,
+// often the same, slots.
 func literalSlot(s string) uintptr {
-	return (uintptr(unsafe.Pointer(unsafe.StringData(s)))>>3 ^ uintptr(len(s))) % literalSlots
+	h := (uint64(uintptr(unsafe.Pointer(unsafe.StringData(s)))) ^ uint64(len(s))<<56) * 0x9e3779b97f4a7c15
+	return uintptr(h >> (64 - literalBits))
 }
 
 // KeyClass returns what c's Redactor does with values under key, whatever
 // their type: hash or drop them (personal data), mask them (a
 // secret-looking key, for string values), or neither.
 func (c *LiteralCache) KeyClass(key string) (Personal, bool) {
+	// The hit in a key's own slot is small enough to be inlined in the
+	// caller's loop over attributes; the probes go to keyClass.
 	ks := registry.keys.Load()
 	first := literalSlot(key)
+	if e := c.keys[first].Load(); e != nil && e.ks == ks && sameString(e.key, key) {
+		return e.class.personal, e.class.secret
+	}
+	return c.keyClass(key, ks, first)
+}
+
+func (c *LiteralCache) keyClass(key string, ks *keySet, first uintptr) (Personal, bool) {
 	var free *atomic.Pointer[literalKey]
 	for i := range uintptr(literalProbes) {
 		slot := &c.keys[(first+i)%literalSlots]
@@ -71,9 +87,23 @@ func (c *LiteralCache) KeyClass(key string) (Personal, bool) {
 	return cl.personal, cl.secret
 }
 
+// sameString is a == b, deciding on the address of the bytes before
+// reading them: a literal hits with the same address.
+func sameString(a, b string) bool {
+	return len(a) == len(b) && (unsafe.StringData(a) == unsafe.StringData(b) || a == b)
+}
+
 // Text is [Redactor.Text], remembering the texts found clean.
 func (c *LiteralCache) Text(s string) (string, bool) {
+	// As in KeyClass, the hit in the text's own slot is inlined.
 	first := literalSlot(s)
+	if e := c.texts[first].Load(); e != nil && sameString(*e, s) {
+		return s, false
+	}
+	return c.text(s, first)
+}
+
+func (c *LiteralCache) text(s string, first uintptr) (string, bool) {
 	var free *atomic.Pointer[string]
 	for i := range uintptr(literalProbes) {
 		slot := &c.texts[(first+i)%literalSlots]
