@@ -96,14 +96,20 @@ func (r *Redactor) maySecret(s string) bool {
 	}
 	digits := 0
 	for i := 0; i < len(s); i++ {
-		switch c := s[i]; {
-		case c >= '0' && c <= '9':
+		// One load decides for the bytes that start nothing, most of them.
+		c := s[i]
+		cl := mayClass[c]
+		if cl == mayNone {
+			continue
+		}
+		switch cl {
+		case mayDigit:
 			if digits++; digits >= 13 {
 				return true
 			}
-		case c == '@':
+		case mayAt:
 			return true
-		case c == '=' || c == ':':
+		case mayPair:
 			// "scheme://" is for the '@' of its credentials to flag.
 			if c == ':' && i+1 < len(s) && s[i+1] == '/' {
 				continue
@@ -111,15 +117,18 @@ func (r *Redactor) maySecret(s string) bool {
 			if r.pairKey(s, i) != pairNone {
 				return true
 			}
-		case c == 'J':
+		case mayJ:
 			if i >= 2 && s[i-2] == 'e' && s[i-1] == 'y' {
 				return true
 			}
-		case c == '_':
+		case mayUnderscore:
 			if strings.HasPrefix(s[i:], "_live_") || strings.HasPrefix(s[i:], "_test_") || (i >= 5 && s[i-5:i] == "whsec") {
 				return true
 			}
-		case c == ' ' && i > 0:
+		case maySpace:
+			if i == 0 {
+				continue
+			}
 			// A look at the last letter first: most spaces end other words.
 			switch s[i-1] | 0x20 {
 			case 'r':
@@ -135,6 +144,29 @@ func (r *Redactor) maySecret(s string) bool {
 	}
 	return false
 }
+
+// The classes of bytes maySecret looks at.
+const (
+	mayNone = iota
+	mayDigit
+	mayAt
+	mayPair // '=' or ':'
+	mayJ
+	mayUnderscore
+	maySpace
+)
+
+var mayClass = func() (t [256]uint8) {
+	for c := '0'; c <= '9'; c++ {
+		t[c] = mayDigit
+	}
+	t['@'] = mayAt
+	t['='], t[':'] = mayPair, mayPair
+	t['J'] = mayJ
+	t['_'] = mayUnderscore
+	t[' '] = maySpace
+	return t
+}()
 
 // secretAt reports whether a secret is found at s[i]: it is s[start:end]
 // (start <= i, but not before last, the end of the previous replacement),
