@@ -72,27 +72,21 @@ func redactAttrs(red redactor, as []slog.Attr) ([]slog.Attr, bool) {
 // other kinds (numbers, times, structs) are judged by their key only.
 func redactAttr(red redactor, a *slog.Attr) (changed, drop bool) {
 	v := a.Value
-	if v.Kind() == slog.KindLogValuer {
-		v = v.Resolve()
-	}
 	kind := v.Kind()
+	if kind == slog.KindLogValuer {
+		v = v.Resolve()
+		kind = v.Kind()
+	}
 	if kind == slog.KindGroup {
-		g, changed := redactAttrs(red, v.Group())
-		if changed {
-			a.Value = slog.GroupValue(g...)
-		}
-		return changed, false
+		return redactGroup(red, a, v), false
 	}
 	personal, secret := red.KeyClass(a.Key)
 	if personal != tracing.NotPersonal || (secret && (kind == slog.KindString || kind == slog.KindAny)) {
-		out, keep, changed := red.Redactor().Redact(attribute.KeyValue{Key: attribute.Key(a.Key), Value: otelValue(v)})
-		if changed {
-			a.Value = slogValue(out.Value)
-		}
-		return changed, !keep
+		return redactByKey(red, a, v)
 	}
 	// The clean path: the value scan of Redactor.Attr, without building
-	// the attribute.
+	// the attribute. The other paths are functions of their own, so that
+	// this one runs in a small frame.
 	var s string
 	switch kind {
 	case slog.KindString:
@@ -112,4 +106,23 @@ func redactAttr(red redactor, a *slog.Attr) (changed, drop bool) {
 		return true, false
 	}
 	return false, false
+}
+
+// redactGroup redacts the attributes of the group v held by *a.
+func redactGroup(red redactor, a *slog.Attr, v slog.Value) bool {
+	g, changed := redactAttrs(red, v.Group())
+	if changed {
+		a.Value = slog.GroupValue(g...)
+	}
+	return changed
+}
+
+// redactByKey redacts *a, whose value v its key marks as personal or
+// secret, as the span exporter does.
+func redactByKey(red redactor, a *slog.Attr, v slog.Value) (changed, drop bool) {
+	out, keep, changed := red.Redactor().Redact(attribute.KeyValue{Key: attribute.Key(a.Key), Value: otelValue(v)})
+	if changed {
+		a.Value = slogValue(out.Value)
+	}
+	return changed, !keep
 }
