@@ -28,6 +28,13 @@ func redactRecord(red redactor, r *slog.Record) {
 			return
 		}
 	}
+	rebuildRecord(red, r, msg)
+}
+
+// rebuildRecord replaces *r with a record of message msg and of the
+// redacted attributes of *r. It is a function of its own, so that the clean
+// pass of redactRecord runs in a small frame.
+func rebuildRecord(red redactor, r *slog.Record, msg string) {
 	out := slog.NewRecord(r.Time, r.Level, msg, r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		if _, drop := redactAttr(red, &a); !drop {
