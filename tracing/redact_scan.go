@@ -63,6 +63,11 @@ func (r *Redactor) scanSecrets(s string) (string, bool) {
 	if !r.maySecret(s) {
 		return s, false
 	}
+	return r.maskSecrets(s)
+}
+
+// maskSecrets is scanSecrets without the filter in front.
+func (r *Redactor) maskSecrets(s string) (string, bool) {
 	var b strings.Builder
 	last, changed := 0, false
 	for i := 0; i < len(s); {
