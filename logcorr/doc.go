@@ -128,9 +128,9 @@
 // keys and on messages written as literals are cached by the address of
 // their bytes, and string values and error messages go through the value
 // scan's one-pass filter. On a line with a two-word message and two
-// attributes it adds about 100 to 130 ns of CPU, 7% to 12% of the line
-// (measured on a busy 2-core machine, where such a line costs 0.8 to 1.9 µs
-// of CPU). A line with something to redact is rebuilt, which allocates.
+// attributes it adds about 70 to 115 ns of CPU, 6% to 9.5% of the line
+// (medians measured on a busy 2-core machine, where such a line costs 0.7
+// to 1.9 µs of CPU). A line with something to redact is rebuilt, which allocates.
 // The benchmarks are in the bench module (bench/slog_test.go: BenchmarkSlog,
 // and BenchmarkSlogRedactionPaired for the cost of redaction).
 package logcorr
