@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -76,4 +77,38 @@ func TestAllocsOnTopOfOtelhttp(t *testing.T) {
 		t.Errorf("client: %v allocs, otelhttp %v: +%v over a budget of %d", ours, raw, ours-raw, budget)
 	}
 	t.Logf("client: %v allocs, otelhttp %v", ours, raw)
+}
+
+// The same budget with default options and the global providers a program
+// sets without otelsetup.Setup (an SDK TracerProvider, W3C propagators, no
+// MeterProvider), which both sides resolve per request.
+func TestAllocsOnTopOfOtelhttp_GlobalProviders(t *testing.T) {
+	const budget = 5
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sdktrace.NewSimpleSpanProcessor(tracetest.NewNoopExporter())))
+	prevTP, prevProps := otel.GetTracerProvider(), otel.GetTextMapPropagator()
+	otel.SetTracerProvider(tp)
+	otel.SetTextMapPropagator(propagators)
+	defer func() {
+		otel.SetTracerProvider(prevTP)
+		otel.SetTextMapPropagator(prevProps)
+		_ = tp.Shutdown(context.Background())
+	}()
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "ok") })
+	req, _ := http.NewRequest(http.MethodGet, "http://orders.internal/orders/42", nil)
+	req.Header.Set("Traceparent", remoteTraceparent)
+	w := &discardWriter{h: http.Header{}}
+	serve := func(h http.Handler) float64 {
+		return testing.AllocsPerRun(200, func() {
+			clear(w.h)
+			h.ServeHTTP(w, req)
+		})
+	}
+	raw := serve(otelhttp.NewHandler(mux, ""))
+	ours := serve(httptrace.NewHandler(mux))
+	if ours-raw > budget {
+		t.Errorf("server: %v allocs, otelhttp %v: +%v over a budget of %d", ours, raw, ours-raw, budget)
+	}
+	t.Logf("server: %v allocs, otelhttp %v", ours, raw)
 }

@@ -19,9 +19,10 @@ import (
 	"github.com/otelkit/otelkit/tracing/w3c"
 )
 
-// handler wraps otelhttp's handler: ServeHTTP runs before it (filters,
-// extraction, edge policy), serveInner between it and the wrapped handler
-// (response header, business hook, panic, route).
+// handler wraps otelhttp's handler: ServeHTTP runs before it (filters),
+// extract and edge within it, where otelhttp reads the request's trace
+// context (extraction, edge policy), serveInner between it and the wrapped
+// handler (response header, business hook, panic, route).
 type handler struct {
 	next           http.Handler
 	otel           *tracing.Resolver[metric.MeterProvider, http.Handler]
@@ -64,9 +65,16 @@ func NewHandler(h http.Handler, opts ...Option) http.Handler {
 	}
 	oopts := []otelhttp.Option{
 		otelhttp.WithTracerProvider(newTracerProvider(c.tp)),
-		// Extraction happens in ServeHTTP, where the edge policy applies.
-		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator()),
+		// otelhttp's extraction starts the request state (see extract), so
+		// that the request is not copied once more to carry it.
+		otelhttp.WithPropagators(serverExtractor{hd}),
 		otelhttp.WithSpanOptions(c.serverSpanStart...),
+	}
+	if c.publicEndpoint != nil {
+		// otelhttp calls it between extraction and the span start, with
+		// the request and the extracted context: where the edge policy
+		// applies.
+		oopts = append(oopts, otelhttp.WithPublicEndpointFn(hd.edge))
 	}
 	if c.spanName != nil {
 		f := c.spanName
@@ -104,6 +112,7 @@ func (h *handler) exposedHeaderNames() string {
 // otelhttp receives (see requestState).
 type serverState struct {
 	stateContext
+	parent       context.Context   // the request's context, before extraction
 	link         trace.SpanContext // remote context of a public request
 	routeAtStart bool
 	route        string // found after the handler, for http.route
@@ -143,31 +152,19 @@ func (s *serverSpan) SetStatus(code codes.Code, description string) {
 }
 
 // SetAttributes receives otelhttp's response attributes, once the handler
-// returned; the route found after the handler and the error.type of a 5xx
-// join them, so that the span's attributes grow once.
+// returned; a 5xx status code brings error.type, in a second call so that
+// otelhttp's slice is not copied (the SDK appends either way).
 func (s *serverSpan) SetAttributes(kv ...attribute.KeyValue) {
-	var errType attribute.KeyValue
-	if !s.st.panicked && !s.st.callerGone {
-		for _, a := range kv {
-			if a.Key == semconv.HTTPResponseStatusCodeKey && a.Value.AsInt64() >= 500 {
-				errType = semconv.ErrorTypeKey.String(strconv.FormatInt(a.Value.AsInt64(), 10))
-			}
-		}
-	}
-	if s.st.route == "" && !errType.Valid() {
-		s.Span.SetAttributes(kv...)
+	s.Span.SetAttributes(kv...)
+	if s.st.panicked || s.st.callerGone {
 		return
 	}
-	all := make([]attribute.KeyValue, len(kv), len(kv)+2)
-	copy(all, kv)
-	if s.st.route != "" {
-		all = append(all, semconv.HTTPRoute(s.st.route))
-		s.st.route = ""
+	for _, a := range kv {
+		if a.Key == semconv.HTTPResponseStatusCodeKey && a.Value.AsInt64() >= 500 {
+			s.Span.SetAttributes(semconv.ErrorTypeKey.String(strconv.FormatInt(a.Value.AsInt64(), 10)))
+			return
+		}
 	}
-	if errType.Valid() {
-		all = append(all, errType)
-	}
-	s.Span.SetAttributes(all...)
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -177,23 +174,40 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	st := &serverState{routeAtStart: r.Pattern != ""}
-	ctx := r.Context()
-	carrier := propagation.HeaderCarrier(r.Header)
-	props := h.propagators.Get()
-	if h.publicEndpoint != nil && h.publicEndpoint(r) {
-		// An untrusted client's context is only linked, and only the
-		// allowlisted baggage is kept.
-		remote := props.Extract(context.Background(), carrier)
-		st.link = trace.SpanContextFromContext(remote)
-		if bag := h.keepEdgeBaggage(baggage.FromContext(remote)); bag.Len() > 0 {
-			ctx = baggage.ContextWithBaggage(ctx, bag)
-		}
-	} else {
-		ctx = props.Extract(ctx, carrier)
+	h.otel.Get().ServeHTTP(w, r)
+}
+
+// serverExtractor is the propagator otelhttp's handler extracts with: it
+// starts the request state, which is the context otelhttp starts the span
+// in and hands on to serveInner.
+type serverExtractor struct{ h *handler }
+
+func (e serverExtractor) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
+	st := &serverState{parent: ctx}
+	st.stateContext = stateContext{Context: e.h.propagators.Get().Extract(ctx, carrier), state: st}
+	return st
+}
+
+func (serverExtractor) Inject(context.Context, propagation.TextMapCarrier) {}
+func (serverExtractor) Fields() []string                                   { return nil }
+
+// edge applies the edge policy to a request the public endpoint predicate
+// calls public: its remote context is only linked, and only the allowlisted
+// baggage is kept. It returns false, so that otelhttp adds nothing itself.
+func (h *handler) edge(r *http.Request) bool {
+	st, _ := r.Context().Value(stateKey{}).(*serverState)
+	if st == nil || !h.publicEndpoint(r) {
+		return false
 	}
-	st.stateContext = stateContext{Context: ctx, state: st}
-	h.otel.Get().ServeHTTP(w, r.WithContext(st))
+	remote := st.Context
+	if sc := trace.SpanContextFromContext(remote); sc.IsRemote() {
+		st.link = sc
+	}
+	st.Context = st.parent
+	if bag := h.keepEdgeBaggage(baggage.FromContext(remote)); bag.Len() > 0 {
+		st.Context = baggage.ContextWithBaggage(st.parent, bag)
+	}
+	return false
 }
 
 func (h *handler) keepEdgeBaggage(in baggage.Baggage) baggage.Baggage {
@@ -216,6 +230,9 @@ func (h *handler) serveInner(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	st, _ := ctx.Value(stateKey{}).(*serverState)
 	span := trace.SpanFromContext(ctx)
+	if st != nil {
+		st.routeAtStart = r.Pattern != ""
+	}
 	h.setResponseHeaders(w, span.SpanContext(), st)
 
 	req := r
@@ -236,8 +253,6 @@ func (h *handler) serveInner(w http.ResponseWriter, r *http.Request) {
 				h.finish(r, req, st)
 				if st.route != "" {
 					span.SetName(h.name(r))
-					span.SetAttributes(semconv.HTTPRoute(st.route))
-					st.route = ""
 				}
 			}
 			recordPanic(span, v)
@@ -264,11 +279,16 @@ func (h *handler) finish(r, req *http.Request, st *serverState) {
 	}
 	if route != "" && !st.routeAtStart {
 		// otelhttp names the span and labels the metrics from r.Pattern
-		// once serveInner returns; serverSpan adds the attribute.
+		// once serveInner returns, but sets no http.route on the span.
+		// Set before otelhttp's response attributes, it makes the SDK
+		// grow the span's attributes for both at once.
 		if r.Pattern == "" {
 			r.Pattern = route
 		}
 		st.route = route
+		if st.span.Span != nil {
+			st.span.Span.SetAttributes(semconv.HTTPRoute(route))
+		}
 	}
 	if h.metricAttrs != nil {
 		if l, ok := otelhttp.LabelerFromContext(r.Context()); ok {
