@@ -38,6 +38,7 @@ type handler struct {
 	business       func(*http.Request) []attribute.KeyValue
 	metricAttrs    func(*http.Request) []attribute.KeyValue
 	spanName       func(*http.Request) string
+	mux            *http.ServeMux // next, when it is one: see defersBusiness
 }
 
 var _ http.Handler = (*handler)(nil)
@@ -60,6 +61,7 @@ func NewHandler(h http.Handler, opts ...Option) http.Handler {
 		metricAttrs:    c.metricAttrs,
 		spanName:       c.spanName,
 	}
+	hd.mux, _ = h.(*http.ServeMux)
 	if c.exposeHeader {
 		hd.exposeHeaders = hd.exposedHeaderNames()
 	}
@@ -118,6 +120,9 @@ type serverState struct {
 	route        string // found after the handler, for http.route
 	span         serverSpan
 	header       [1]string // the traceresponse value, saving an allocation
+
+	// business is the hook left to the Routed handler of the route.
+	business func(*http.Request) []attribute.KeyValue
 
 	// Written by serveInner before otelhttp reads the span status.
 	callerGone bool
@@ -237,8 +242,10 @@ func (h *handler) serveInner(w http.ResponseWriter, r *http.Request) {
 
 	req := r
 	if h.business != nil {
-		if attrs := h.business(r); len(attrs) > 0 {
-			req = r.WithContext(tracing.SetBusiness(ctx, attrs...))
+		if st != nil && !st.routeAtStart && h.defersBusiness(r) {
+			st.business = h.business
+		} else {
+			req = withBusiness(r, h.business)
 		}
 	}
 
@@ -265,6 +272,60 @@ func (h *handler) serveInner(w http.ResponseWriter, r *http.Request) {
 	h.next.ServeHTTP(w, req)
 
 	h.finish(r, req, st)
+}
+
+// defersBusiness reports whether the business hook is left to the route's
+// handler: the middleware wraps a ServeMux that routes r to a handler
+// wrapped with Routed, where r.PathValue is set. It costs a route lookup,
+// made only for requests with a business hook that are not routed yet.
+func (h *handler) defersBusiness(r *http.Request) bool {
+	if h.mux == nil {
+		return false
+	}
+	rh, _ := h.mux.Handler(r)
+	_, ok := rh.(*routed)
+	return ok
+}
+
+// withBusiness returns r with the business context fn returns for it.
+func withBusiness(r *http.Request, fn func(*http.Request) []attribute.KeyValue) *http.Request {
+	attrs := fn(r)
+	if len(attrs) == 0 {
+		return r
+	}
+	return r.WithContext(tracing.SetBusiness(r.Context(), attrs...))
+}
+
+// Routed wraps the handler of a ServeMux route so that the business hook
+// ([WithBusinessAttributes]) of the NewHandler that wraps the mux runs
+// there, after routing, with the request the route's handler receives:
+// r.PathValue and r.Pattern are set. Without it the hook runs before the
+// mux, where path values are still empty (and tracing.SetBusiness refuses
+// the empty value of a business key). Where no such NewHandler wraps the
+// mux (the middleware is inside the mux, or another handler stands
+// between), Routed only calls h.
+//
+//	mux.Handle("GET /orders/{id}", httptrace.Routed(http.HandlerFunc(getOrder)))
+//	srv := httptrace.NewHandler(mux, httptrace.WithBusinessAttributes(func(r *http.Request) []attribute.KeyValue {
+//		return []attribute.KeyValue{orderID.String(r.PathValue("id"))}
+//	}))
+func Routed(h http.Handler) http.Handler {
+	return &routed{next: h}
+}
+
+type routed struct{ next http.Handler }
+
+var _ http.Handler = (*routed)(nil)
+
+func (rt *routed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	st, _ := r.Context().Value(stateKey{}).(*serverState)
+	if st == nil || st.business == nil {
+		rt.next.ServeHTTP(w, r)
+		return
+	}
+	fn := st.business
+	st.business = nil
+	rt.next.ServeHTTP(w, withBusiness(r, fn))
 }
 
 func (h *handler) finish(r, req *http.Request, st *serverState) {
