@@ -131,7 +131,7 @@ type clientState struct {
 	t        *transport
 	resend   int
 	template string // url.template, from ContextWithURLTemplate
-	span   clientSpan
+	span     clientSpan
 	// urlFull, when set, replaces otelhttp's url.full: the query had
 	// values to mask.
 	urlFull string
