@@ -77,6 +77,14 @@ func TestAllocsOnTopOfOtelhttp(t *testing.T) {
 		t.Errorf("client: %v allocs, otelhttp %v: +%v over a budget of %d", ours, raw, ours-raw, budget)
 	}
 	t.Logf("client: %v allocs, otelhttp %v", ours, raw)
+
+	// A URL template adds the span name and its attribute.
+	creq = creq.WithContext(httptrace.ContextWithURLTemplate(ctx, "/stock/{sku}"))
+	ours = send(httptrace.NewTransport(cannedTransport{}, httptrace.WithTracerProvider(tp), httptrace.WithMeterProvider(mp), httptrace.WithPropagators(props)))
+	if ours-raw > budget {
+		t.Errorf("client with a URL template: %v allocs, otelhttp %v: +%v over a budget of %d", ours, raw, ours-raw, budget)
+	}
+	t.Logf("client with a URL template: %v allocs, otelhttp %v", ours, raw)
 }
 
 // The same budget with default options and the global providers a program

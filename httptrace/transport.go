@@ -143,15 +143,10 @@ type clientState struct {
 }
 
 func (s *clientState) startOptions(opts []trace.SpanStartOption) []trace.SpanStartOption {
-	switch {
-	case s.template != "" && s.resend != 0:
-		return appendOption(opts, trace.WithAttributes(semconv.URLTemplate(s.template), semconv.HTTPRequestResendCount(s.resend)))
-	case s.template != "":
-		return appendOption(opts, trace.WithAttributes(semconv.URLTemplate(s.template)))
-	case s.resend != 0:
-		return appendOption(opts, trace.WithAttributes(semconv.HTTPRequestResendCount(s.resend)))
+	if s.resend == 0 {
+		return opts
 	}
-	return opts
+	return appendOption(opts, trace.WithAttributes(semconv.HTTPRequestResendCount(s.resend)))
 }
 
 // maskedURL returns u as url.full records it (without credentials) with the
@@ -171,6 +166,11 @@ func maskedURL(u *url.URL) string {
 }
 
 func (s *clientState) started(span trace.Span) trace.Span {
+	// Set after the start, where it costs no start option: url.template is
+	// not among the attributes the conventions give samplers.
+	if s.template != "" {
+		span.SetAttributes(semconv.URLTemplate(s.template))
+	}
 	s.span = clientSpan{Span: span, st: s}
 	return &s.span
 }
