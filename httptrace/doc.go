@@ -86,6 +86,7 @@
 //
 //	ctx = httptrace.ContextWithURLTemplate(ctx, "/orders/{id}")
 //	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/orders/"+id, nil) url.full holds no credentials (otelhttp leaves
+//
 // the user and password out) and the values of sensitive query parameters
 // are REDACTED at the source (tracing.MaskQuery: the conventions' list,
 // AWSAccessKeyId, Signature, sig, X-Goog-Signature, and secret-looking
