@@ -85,10 +85,11 @@
 // path, whose cardinality is unbounded; a redirect drops it.
 //
 //	ctx = httptrace.ContextWithURLTemplate(ctx, "/orders/{id}")
-//	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/orders/"+id, nil) url.full holds no credentials (otelhttp leaves
+//	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/orders/"+id, nil)
 //
-// the user and password out) and the values of sensitive query parameters
-// are REDACTED at the source (tracing.MaskQuery: the conventions' list,
+// url.full holds no credentials (otelhttp leaves the user and password
+// out) and the values of sensitive query parameters are REDACTED at the
+// source (tracing.MaskQuery: the conventions' list,
 // AWSAccessKeyId, Signature, sig, X-Goog-Signature, and secret-looking
 // names such as token or api_key), so they are masked even for an exporter
 // without the tracing redaction; personal data in the query is hashed by
