@@ -534,3 +534,23 @@ func TestHandler_BusinessHookSeesRoutedRequest(t *testing.T) {
 		})
 	}
 }
+
+// A public request without trace context links nothing, also when the
+// request's own context holds a span of this process (an outer middleware's).
+func TestHandler_PublicEndpointLinksOnlyTheRemoteContext(t *testing.T) {
+	svc := newService(t, "gateway")
+	h := httptrace.NewHandler(http.NotFoundHandler(), svc.opts(httptrace.WithPublicEndpoint())...)
+	ctx, outer := svc.tp.Tracer("test").Start(context.Background(), "outer")
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequestWithContext(ctx, http.MethodGet, "/", nil))
+	outer.End()
+	s := svc.ended(t, 2)[0]
+	if s.SpanKind() != trace.SpanKindServer {
+		t.Fatalf("first span = %q", s.Name())
+	}
+	if len(s.Links()) != 0 {
+		t.Errorf("links = %v, want none", s.Links())
+	}
+	if s.Parent().SpanID() != outer.SpanContext().SpanID() {
+		t.Errorf("parent = %v, want the span of the request's context", s.Parent())
+	}
+}
