@@ -20,9 +20,9 @@ import (
 )
 
 // handler wraps otelhttp's handler: ServeHTTP runs before it (filters),
-// extract and edge within it, where otelhttp reads the request's trace
-// context (extraction, edge policy), serveInner between it and the wrapped
-// handler (response header, business hook, panic, route).
+// serverExtractor and edge inside it, where otelhttp reads the request's
+// trace context (extraction, edge policy), serveInner between it and the
+// wrapped handler (response header, business hook, panic, route).
 type handler struct {
 	next           http.Handler
 	otel           *tracing.Resolver[metric.MeterProvider, http.Handler]
@@ -67,7 +67,7 @@ func NewHandler(h http.Handler, opts ...Option) http.Handler {
 	}
 	oopts := []otelhttp.Option{
 		otelhttp.WithTracerProvider(newTracerProvider(c.tp)),
-		// otelhttp's extraction starts the request state (see extract), so
+		// otelhttp's extraction starts the request state (serverExtractor), so
 		// that the request is not copied once more to carry it.
 		otelhttp.WithPropagators(serverExtractor{hd}),
 		otelhttp.WithSpanOptions(c.serverSpanStart...),
