@@ -238,7 +238,7 @@ func TestDiagnose_Scenario4_RetryStorm(t *testing.T) {
 	if chain.Fields["count"] != 4 || chain.Fields["timeout"] != true {
 		t.Errorf("timeout chain %v %v", chain, chain.Fields)
 	}
-	origin := wantOne(t, d, diagnose.ErrorOrigin, shop.Orders, "POST")
+	origin := wantOne(t, d, diagnose.ErrorOrigin, shop.Orders, "POST /stock/validate")
 	if !strings.Contains(origin.Summary, "timeout") || origin.Fields["reached"] != "gateway POST /checkout" {
 		t.Errorf("error origin %v %v", origin, origin.Fields)
 	}
@@ -314,7 +314,7 @@ func TestDiagnose_Scenario7_FanOutFailure(t *testing.T) {
 			c := start(t, shop.Scenarios{FanOutFailure: true, NoDegradation: !degrade})
 			p := c.place([]shop.CheckoutRequest{order("u-1", "EUR", lines(2)...)}, 1, 10*time.Second)[0]
 			d := c.diagnosis(p.TraceID)
-			fan := wantOne(t, d, diagnose.FanOutFailure, shop.Gateway, "POST")
+			fan := wantOne(t, d, diagnose.FanOutFailure, shop.Gateway, "POST /recommendations")
 			if fan.Fields["parallel"] != 3 || fan.Fields["failed"] != 1 || fan.Fields["degraded"] != degrade ||
 				fan.Fields["parent"] != "gateway checkout.quote" {
 				t.Errorf("fan-out %v %v", fan, fan.Fields)
