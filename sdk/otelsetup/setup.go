@@ -85,7 +85,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 		return nop, nil
 	}
 
-	sampler, samplerErr := parseSampler(sc.sampler)
+	sampler, remote, samplerErr := parseSampler(sc.sampler)
 	traces, tracesErr := sc.tracesPlan()
 	metrics, metricsErr := sc.metricsPlan()
 	res, resErr := sc.resource(ctx)
@@ -158,6 +158,8 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 	for _, p := range late {
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(p))
 	}
+	service, _ := res.Set().Value(semconv.ServiceNameKey)
+	remote.start(service.AsString())
 	tp := sdktrace.NewTracerProvider(tpOpts...)
 	removeClassifier := func() {}
 	if c.conv.classifier != nil {
@@ -221,7 +223,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 			// Shutdown, which skips those after one that ran out of time.
 			// A batcher returns once ctx is done, with the count of what it
 			// could not export.
-			fns := []func(context.Context) error{shutdownMetrics}
+			fns := []func(context.Context) error{shutdownMetrics, remote.shutdown}
 			for _, b := range batchers {
 				fns = append(fns, b.Shutdown)
 			}
