@@ -188,6 +188,25 @@
 // [otel.Handle]. It may be called more than once (later calls return the
 // first call's result) and never exits the process.
 //
+// # Background reports
+//
+// Problems met off the caller's path (an invalid span name, failed exports
+// and the spans they lost, a relay's retried failures, a failed
+// jaeger_remote poll) are reported through [otel.Handle], rate-limited at
+// the source. By default they go to the handler the program installed, else
+// to the standard log package: after [slog.SetDefault], INFO records of the
+// default logger without fields. [WithErrorLogger] routes them to a logger
+// at WARN instead, with their fields:
+//
+//	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+//	shutdown, err := otelsetup.Setup(ctx, otelsetup.WithErrorLogger(logger))
+//
+//	{"level":"WARN","msg":"tracing: otlp export to http://collector:4318/v1/traces: 3 span export(s) failed, 48 spans dropped (...): HTTP 503 Service Unavailable","exporter":"otlp","spans":48,"endpoint":"http://collector:4318/v1/traces"}
+//
+// Shutdown puts the previous handler back once it has returned. The handler
+// is process-wide: with several Setups in a process, the reports go to the
+// logger of the latest one still running (see [WithErrorLogger]).
+//
 // # Several services in one process
 //
 // With [WithoutGlobals], Setup fills a [Providers] instead of setting the

@@ -135,6 +135,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 		buffering := isBuffering(e)
 		if !buffering {
 			r := newReportingExporter(e, sc.reportEvery, le.label())
+			r.exporter, r.endpoint = le.name, le.endpoint
 			reporters = append(reporters, r)
 			e = r
 		}
@@ -158,6 +159,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 	for _, p := range late {
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(p))
 	}
+	unroute := routeReports(sc.errorLogger) // before the provider, which reports the sampler it does not know
 	service, _ := res.Set().Value(semconv.ServiceNameKey)
 	remote.start(service.AsString())
 	tp := sdktrace.NewTracerProvider(tpOpts...)
@@ -238,6 +240,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 			})
 			result = shutdownAll(ctx, fns...)
 			removeClassifier()
+			unroute()
 		})
 		return result
 	}, nil
