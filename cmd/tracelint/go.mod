@@ -24,3 +24,5 @@ replace (
 	github.com/otelkit/otelkit => ../..
 	github.com/otelkit/otelkit/sdk => ../../sdk
 )
+
+tool github.com/otelkit/otelkit/cmd/tracelint
