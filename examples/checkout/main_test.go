@@ -3,17 +3,13 @@ package main
 import (
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
 	"go.uber.org/goleak"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/otelkit/otelkit/examples/checkout/shop"
 	"github.com/otelkit/otelkit/internal/pgtest"
@@ -70,37 +66,17 @@ func TestParseScenarios(t *testing.T) {
 // at a receiver: every service's spans arrive there under its service.name.
 func TestRunExportsOTLP(t *testing.T) {
 	pgtest.Require(t)
-	var mu sync.Mutex
-	services := map[string]int{}
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		var req coltrace.ExportTraceServiceRequest
-		if r.URL.Path != "/v1/traces" || proto.Unmarshal(body, &req) != nil {
-			http.Error(w, "bad export", http.StatusBadRequest)
-			return
-		}
-		mu.Lock()
-		for _, rs := range req.ResourceSpans {
-			for _, kv := range rs.GetResource().GetAttributes() {
-				if kv.GetKey() == "service.name" {
-					for _, ss := range rs.ScopeSpans {
-						services[kv.GetValue().GetStringValue()] += len(ss.Spans)
-					}
-				}
-			}
-		}
-		mu.Unlock()
-		w.Header().Set("Content-Type", "application/x-protobuf")
-	}))
-	defer srv.Close()
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", srv.URL)
+	rec := newOTLPReceiver(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rec.URL)
 	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
 	var out strings.Builder
 	if err := run(nil, &out, io.Discard); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	services := map[string]int{}
+	for _, s := range rec.Spans() {
+		services[s.Service]++
+	}
 	for _, svc := range []string{shop.Gateway, shop.Orders, shop.OutboxRelay, shop.Payments, shop.Inventory, shop.Notifications} {
 		if services[svc] == 0 {
 			t.Errorf("no spans of %s exported over OTLP (got %v)", svc, services)

@@ -217,7 +217,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 			// would go on retrying in the background.
 			context.AfterFunc(ctx, func() {
 				for _, r := range reporters {
-					r.abort()
+					r.abort(ctx.Err())
 				}
 			})
 			// The batch processors in parallel, each counting what it could

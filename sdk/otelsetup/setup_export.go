@@ -59,7 +59,7 @@ type reportingExporter struct {
 	exporter, endpoint string // for the ExportError the reports carry
 
 	aborted context.Context
-	abort   context.CancelFunc
+	abort   context.CancelCauseFunc // with the shutdown context's error
 
 	reports  *report.Limiter
 	mu       sync.Mutex
@@ -69,7 +69,7 @@ type reportingExporter struct {
 }
 
 func newReportingExporter(e sdktrace.SpanExporter, every time.Duration, name string) *reportingExporter {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	return &reportingExporter{SpanExporter: e, every: every, name: name, aborted: ctx, abort: cancel, reports: report.New(every)}
 }
 
@@ -84,8 +84,11 @@ func (r *reportingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Re
 		err = r.SpanExporter.ExportSpans(ctx, spans)
 		stop()
 		cancel()
-	} else {
-		err = fmt.Errorf("shutdown deadline passed: %w", err)
+	}
+	if err != nil && r.aborted.Err() != nil {
+		// Cut short, or never started, because shutdown's deadline passed:
+		// say so with that deadline's error, not the cancellation it caused.
+		err = fmt.Errorf("shutdown deadline passed: %w", context.Cause(r.aborted))
 	}
 	if err == nil {
 		return nil
