@@ -98,8 +98,8 @@
 //	OTEL_RESOURCE_ATTRIBUTES           key=value,... (values percent-encoded)
 //	OTEL_TRACES_EXPORTER               otlp, console, waterfall, none (a list), or one name registered with autoexport.RegisterSpanExporter
 //	OTEL_METRICS_EXPORTER              otlp, console, none (a list), or one of prometheus or a name registered with autoexport.RegisterMetricReader
-//	OTEL_TRACES_SAMPLER                always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio
-//	OTEL_TRACES_SAMPLER_ARG            the ratio, 0 to 1 (default 1)
+//	OTEL_TRACES_SAMPLER                always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio, jaeger_remote, parentbased_jaeger_remote
+//	OTEL_TRACES_SAMPLER_ARG            traceidratio: the ratio, 0 to 1 (default 1); jaeger_remote: key=value,... (see "Jaeger remote sampling")
 //	OTEL_PROPAGATORS                   tracecontext, baggage, b3, b3multi, jaeger, xray, ottrace, none (a list; none wins, an unknown name is refused)
 //	OTEL_EXPORTER_OTLP_PROTOCOL        grpc, http/protobuf      (and _TRACES_, _METRICS_ variants)
 //	OTEL_EXPORTER_OTLP_ENDPOINT        http:// or https:// URL (and _TRACES_, _METRICS_)
@@ -123,6 +123,45 @@
 // [*ConfigError] naming the variable and the value (a headers value, which
 // holds credentials, and the hash key are shown as <redacted>); all such
 // errors are returned at once. It never panics.
+//
+// # Jaeger remote sampling
+//
+// OTEL_TRACES_SAMPLER=jaeger_remote (or parentbased_jaeger_remote, which
+// follows a parent's decision and uses it for root spans) takes the
+// sampling strategy of the service, named by the resource's service.name,
+// from a Jaeger agent or collector, with
+// [go.opentelemetry.io/contrib/samplers/jaegerremote]. OTEL_TRACES_SAMPLER_ARG
+// holds the specification's arguments, comma-separated key=value pairs, each
+// at most once:
+//
+//	endpoint             the HTTP sampling endpoint (default http://localhost:5778/sampling)
+//	pollingIntervalMs    how often it is polled, in milliseconds (default 60000)
+//	initialSamplingRate  the probability, 0 to 1, used until a poll succeeds (default 0.001)
+//
+// For example
+//
+//	OTEL_TRACES_SAMPLER=parentbased_jaeger_remote
+//	OTEL_TRACES_SAMPLER_ARG=endpoint=http://jaeger-collector:5778/sampling,pollingIntervalMs=5000,initialSamplingRate=0.25
+//
+// The Go sampler fetches the strategy over HTTP, the protocol of a Jaeger
+// agent's or collector's port 5778 (and of the collector's
+// jaeger_remote_sampling extension), not gRPC: the endpoint is that URL,
+// and the specification's gRPC default (localhost:14250) does not apply. An
+// unknown key, a malformed endpoint, an interval that is not a positive
+// number of milliseconds or a rate outside 0 to 1 is a [*ConfigError]
+// naming OTEL_TRACES_SAMPLER_ARG.
+//
+// Setup does not wait for the endpoint: polling starts in the background,
+// and until a poll succeeds initialSamplingRate applies; a failed poll keeps
+// the strategy in effect and is reported through [otel.Handle] at most once
+// a minute. The strategies are those the contrib sampler reads
+// (probabilistic, rate-limiting, per-operation); the sampled spans carry
+// jaeger.sampler.type and jaeger.sampler.param, as with the Jaeger clients. Shutdown stops the
+// poller, cancelling a poll in flight. The SDK's tracer provider reads
+// OTEL_TRACES_SAMPLER itself, does not know these names and reports
+// "unsupported sampler: jaeger_remote" through [otel.Handle] once per Setup;
+// the sampler Setup built applies all the same, and [WithErrorLogger] drops
+// that report.
 //
 // # Shutdown
 //
@@ -148,6 +187,25 @@
 // endpoint, and why. The failed exports are also reported through
 // [otel.Handle]. It may be called more than once (later calls return the
 // first call's result) and never exits the process.
+//
+// # Background reports
+//
+// Problems met off the caller's path (an invalid span name, failed exports
+// and the spans they lost, a relay's retried failures, a failed
+// jaeger_remote poll) are reported through [otel.Handle], rate-limited at
+// the source. By default they go to the handler the program installed, else
+// to the standard log package: after [slog.SetDefault], INFO records of the
+// default logger without fields. [WithErrorLogger] routes them to a logger
+// at WARN instead, with their fields:
+//
+//	logger := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+//	shutdown, err := otelsetup.Setup(ctx, otelsetup.WithErrorLogger(logger))
+//
+//	{"level":"WARN","msg":"tracing: otlp export to http://collector:4318/v1/traces: 3 span export(s) failed, 48 spans dropped (...): HTTP 503 Service Unavailable","exporter":"otlp","spans":48,"endpoint":"http://collector:4318/v1/traces"}
+//
+// Shutdown puts the previous handler back once it has returned. The handler
+// is process-wide: with several Setups in a process, the reports go to the
+// logger of the latest one still running (see [WithErrorLogger]).
 //
 // # Several services in one process
 //

@@ -85,7 +85,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 		return nop, nil
 	}
 
-	sampler, samplerErr := parseSampler(sc.sampler)
+	sampler, remote, samplerErr := parseSampler(sc.sampler)
 	traces, tracesErr := sc.tracesPlan()
 	metrics, metricsErr := sc.metricsPlan()
 	res, resErr := sc.resource(ctx)
@@ -135,6 +135,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 		buffering := isBuffering(e)
 		if !buffering {
 			r := newReportingExporter(e, sc.reportEvery, le.label())
+			r.exporter, r.endpoint = le.name, le.endpoint
 			reporters = append(reporters, r)
 			e = r
 		}
@@ -158,6 +159,9 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 	for _, p := range late {
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(p))
 	}
+	unroute := routeReports(sc.errorLogger) // before the provider, which reports the sampler it does not know
+	service, _ := res.Set().Value(semconv.ServiceNameKey)
+	remote.start(service.AsString())
 	tp := sdktrace.NewTracerProvider(tpOpts...)
 	removeClassifier := func() {}
 	if c.conv.classifier != nil {
@@ -221,7 +225,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 			// Shutdown, which skips those after one that ran out of time.
 			// A batcher returns once ctx is done, with the count of what it
 			// could not export.
-			fns := []func(context.Context) error{shutdownMetrics}
+			fns := []func(context.Context) error{shutdownMetrics, remote.shutdown}
 			for _, b := range batchers {
 				fns = append(fns, b.Shutdown)
 			}
@@ -236,6 +240,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 			})
 			result = shutdownAll(ctx, fns...)
 			removeClassifier()
+			unroute()
 		})
 		return result
 	}, nil

@@ -2,6 +2,7 @@ package otelsetup
 
 import (
 	"io"
+	"log/slog"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
@@ -30,6 +31,7 @@ type setupConfig struct {
 	waterfallOut     io.Writer
 	waterfallOpts    []waterfall.Option
 	reportEvery      time.Duration
+	errorLogger      *slog.Logger
 }
 
 // defaultReportEvery is how often export failures are reported at most, per

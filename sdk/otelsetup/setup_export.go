@@ -56,6 +56,8 @@ type reportingExporter struct {
 	every time.Duration
 	name  string // the exporter and where it sends, for the reports
 
+	exporter, endpoint string // for the ExportError the reports carry
+
 	aborted context.Context
 	abort   context.CancelCauseFunc // with the shutdown context's error
 
@@ -102,7 +104,7 @@ func (r *reportingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Re
 	failures, lost := r.failures, r.lost
 	r.failures, r.lost = 0, 0
 	r.mu.Unlock()
-	otel.Handle(fmt.Errorf("tracing: %s: %d span export(s) failed, %d spans dropped (next report in %v at the earliest): %w", r.name, failures, lost, r.every, err))
+	otel.Handle(r.report(lost, err, fmt.Sprintf("tracing: %s: %d span export(s) failed, %d spans dropped (next report in %v at the earliest): %v", r.name, failures, lost, r.every, err)))
 	return batch.Reported{Err: err}
 }
 
@@ -114,10 +116,26 @@ func (r *reportingExporter) Shutdown(ctx context.Context) error {
 	r.failures, r.lost = 0, 0
 	r.mu.Unlock()
 	if failures > 0 {
-		otel.Handle(fmt.Errorf("tracing: %s: %d span export(s) failed, %d spans dropped since the last report: %w", r.name, failures, lost, lastErr))
+		otel.Handle(r.report(lost, lastErr, fmt.Sprintf("tracing: %s: %d span export(s) failed, %d spans dropped since the last report: %v", r.name, failures, lost, lastErr)))
 	}
 	return err
 }
+
+// report is the report of failed exports: msg counts the failures since
+// the last report; the [*ExportError] it wraps carries the exporter, its
+// endpoint and the spans lost, for an error handler that logs fields
+// ([WithErrorLogger]).
+func (r *reportingExporter) report(lost int, err error, msg string) error {
+	return &exportReport{msg: msg, err: &ExportError{Exporter: r.exporter, Endpoint: r.endpoint, Spans: lost, Err: err}}
+}
+
+type exportReport struct {
+	msg string
+	err *ExportError
+}
+
+func (e *exportReport) Error() string { return e.msg }
+func (e *exportReport) Unwrap() error { return e.err }
 
 // waterfalls holds the waterfall exporters shared by the Setups of a process,
 // by writer.
