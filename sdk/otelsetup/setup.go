@@ -18,6 +18,9 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/exporters/stdout/stdoutmetric"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	"go.opentelemetry.io/otel/log"
+	logglobal "go.opentelemetry.io/otel/log/global"
+	lognoop "go.opentelemetry.io/otel/log/noop"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
@@ -81,29 +84,41 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 			return nop, err
 		}
 		c.conv.useHashKey(hashKey)
-		sc.install(tracenoop.NewTracerProvider(), metricnoop.NewMeterProvider(), prop)
+		sc.install(tracenoop.NewTracerProvider(), metricnoop.NewMeterProvider(), lognoop.NewLoggerProvider(), prop)
 		return nop, nil
 	}
 
 	sampler, samplerErr := parseSampler(sc.sampler)
 	traces, tracesErr := sc.tracesPlan()
 	metrics, metricsErr := sc.metricsPlan()
+	logs, logsErr := sc.logsPlan()
+	blrp, blrpErr := blrpFromEnv()
 	res, resErr := sc.resource(ctx)
 	bsp, batchErr := batch.ConfigFromEnv()
 	bsp.ReportEvery = sc.reportEvery
 	if ve := (*batch.VarError)(nil); errors.As(batchErr, &ve) {
 		batchErr = &ConfigError{Variable: ve.Name, Value: ve.Value, Err: ve.Err}
 	}
-	if err := errors.Join(propErr, hashKeyErr, samplerErr, tracesErr, metricsErr, resErr, batchErr); err != nil {
+	if err := errors.Join(propErr, hashKeyErr, samplerErr, tracesErr, metricsErr, logsErr, resErr, batchErr, blrpErr); err != nil {
 		return nop, err
 	}
 	c.conv.useHashKey(hashKey)
 
+	var ls *logSetup
 	exporters, err := sc.spanExporters(ctx, traces)
 	if err != nil {
 		return nop, err
 	}
 	readers, err := metricReaders(ctx, metrics)
+	if err == nil {
+		var lerr error
+		if ls, lerr = sc.newLogSetup(ctx, logs, blrp, res); lerr != nil {
+			for _, r := range readers {
+				_ = r.Shutdown(ctx)
+			}
+			err = lerr
+		}
+	}
 	if err != nil {
 		for _, e := range exporters {
 			_ = e.Shutdown(ctx)
@@ -194,7 +209,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 		}
 	}
 
-	sc.install(tp, mp, prop)
+	sc.install(tp, mp, ls.provider, prop)
 
 	var (
 		once   sync.Once
@@ -204,7 +219,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 		once.Do(func() {
 			// Bounded whatever ctx says: a collector that accepts
 			// connections and never answers must not hold the process.
-			if d := bsp.Timeout(); d > 0 {
+			if d := shutdownTimeout(bsp.Timeout(), ls); d > 0 {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, d)
 				defer cancel()
@@ -215,13 +230,14 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 				for _, r := range reporters {
 					r.abort()
 				}
+				ls.abort()
 			})
 			// The batch processors in parallel, each counting what it could
 			// not export, rather than one after the other in the provider's
 			// Shutdown, which skips those after one that ran out of time.
 			// A batcher returns once ctx is done, with the count of what it
 			// could not export.
-			fns := []func(context.Context) error{shutdownMetrics}
+			fns := append([]func(context.Context) error{shutdownMetrics}, ls.shutdowns()...)
 			for _, b := range batchers {
 				fns = append(fns, b.Shutdown)
 			}
@@ -253,13 +269,14 @@ func (b setupBatcher) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-func (sc *setupConfig) install(tp trace.TracerProvider, mp metric.MeterProvider, prop propagation.TextMapPropagator) {
+func (sc *setupConfig) install(tp trace.TracerProvider, mp metric.MeterProvider, lp log.LoggerProvider, prop propagation.TextMapPropagator) {
 	if p := sc.providers; p != nil {
-		*p = Providers{TracerProvider: tp, MeterProvider: mp, Propagator: prop}
+		*p = Providers{TracerProvider: tp, MeterProvider: mp, LoggerProvider: lp, Propagator: prop}
 		return
 	}
 	otel.SetTracerProvider(tp)
 	otel.SetMeterProvider(mp)
+	logglobal.SetLoggerProvider(lp)
 	otel.SetTextMapPropagator(prop)
 }
 

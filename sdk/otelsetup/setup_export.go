@@ -17,15 +17,17 @@ import (
 	"github.com/otelkit/otelkit/sdk/waterfall"
 )
 
-// ExportError is the error a shutdown returns for spans it could not
-// export: those queued or being exported when it was called that were not
-// exported by the time it returned, because the collector failed or the
-// shutdown's deadline passed first.
+// ExportError is the error a shutdown returns for spans or log records it
+// could not export: those queued or being exported when it was called that
+// were not exported by the time it returned, because the collector failed or
+// the shutdown's deadline passed first. A log exporter's error counts
+// LogRecords and leaves Spans at zero.
 type ExportError struct {
-	Exporter string // "otlp", or the type of an exporter given to [WithSpanExporter]
-	Endpoint string // where the OTLP exporter sends, without credentials; empty otherwise
-	Spans    int    // spans not exported
-	Err      error  // why: the last export error, or else the context's
+	Exporter   string // "otlp", or the type of an exporter given to [WithSpanExporter]
+	Endpoint   string // where the OTLP exporter sends, without credentials; empty otherwise
+	Spans      int    // spans not exported
+	LogRecords int    // log records not exported
+	Err        error  // why: the last export error, or else the context's
 }
 
 func (e *ExportError) Error() string {
@@ -35,6 +37,9 @@ func (e *ExportError) Error() string {
 	}
 	if e.Endpoint != "" {
 		to = " to " + e.Endpoint
+	}
+	if e.LogRecords > 0 && e.Spans == 0 {
+		return fmt.Sprintf("%s log export: %d log records not exported%s: %v", name, e.LogRecords, to, e.Err)
 	}
 	return fmt.Sprintf("%s export: %d spans not exported%s: %v", name, e.Spans, to, e.Err)
 }
