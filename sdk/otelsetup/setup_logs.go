@@ -304,11 +304,15 @@ func (p *logPipeline) shutdown(ctx context.Context) error {
 		p.mu.Lock()
 		failures, failed, lastErr, failedNow := p.failures, p.failed, p.lastErr, p.allFails > failsBefore
 		p.failures, p.failed = 0, 0
+		n := p.pending.Load() + p.lost.Load() - lostBefore
 		p.mu.Unlock()
 		if failures > 0 {
 			otel.Handle(fmt.Errorf("tracing: %s: %d log export(s) failed, %d log records dropped since the last report: %w", p.label(), failures, failed, lastErr))
 		}
-		if n := p.pending.Load() + p.lost.Load() - lostBefore; n > 0 {
+		if d := p.dropped.Swap(0); d > 0 {
+			otel.Handle(fmt.Errorf("tracing: %s: %d log records dropped from a full queue (%s=%d) since the last report", p.label(), d, envBLRPMaxQueueSize, p.maxQueue))
+		}
+		if n > 0 {
 			why := err
 			if failedNow {
 				why = lastErr
@@ -348,15 +352,16 @@ func (e countingLogExporter) Export(ctx context.Context, records []sdklog.Record
 	} else {
 		err = fmt.Errorf("shutdown deadline passed: %w", err)
 	}
-	p.pending.Add(-int64(len(records)))
 	if err == nil {
+		p.pending.Add(-int64(len(records)))
 		return nil
 	}
 	if p.explain != nil {
 		err = p.explain(err)
 	}
+	p.mu.Lock() // shutdown reads pending and lost together
 	p.lost.Add(int64(len(records)))
-	p.mu.Lock()
+	p.pending.Add(-int64(len(records)))
 	p.failures++
 	p.allFails++
 	p.failed += len(records)

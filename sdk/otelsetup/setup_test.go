@@ -19,6 +19,8 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
+	logglobal "go.opentelemetry.io/otel/log/global"
+	lognoop "go.opentelemetry.io/otel/log/noop"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -60,6 +62,7 @@ func noLeaks(t *testing.T) {
 // replaced by their no-op equivalents.
 func keepGlobals(t *testing.T) {
 	tp, mp, prop, eh := otel.GetTracerProvider(), otel.GetMeterProvider(), otel.GetTextMapPropagator(), otel.GetErrorHandler()
+	lp := logglobal.GetLoggerProvider()
 	initial := func(v any) bool { return strings.HasPrefix(fmt.Sprintf("%T", v), "*global.") }
 	t.Cleanup(func() {
 		if initial(tp) {
@@ -71,6 +74,9 @@ func keepGlobals(t *testing.T) {
 		if initial(prop) {
 			prop = propagation.NewCompositeTextMapPropagator()
 		}
+		if initial(lp) {
+			lp = lognoop.NewLoggerProvider()
+		}
 		if initial(eh) {
 			eh = otel.ErrorHandlerFunc(func(err error) { log.Print(err) })
 		}
@@ -78,6 +84,7 @@ func keepGlobals(t *testing.T) {
 		otel.SetMeterProvider(mp)
 		otel.SetTextMapPropagator(prop)
 		otel.SetErrorHandler(eh)
+		logglobal.SetLoggerProvider(lp)
 	})
 }
 
