@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -11,7 +12,10 @@ import (
 	"testing"
 	"time"
 
+	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	common "go.opentelemetry.io/proto/otlp/common/v1"
+	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 	"go.uber.org/goleak"
 	"google.golang.org/protobuf/proto"
 
@@ -67,29 +71,49 @@ func TestParseScenarios(t *testing.T) {
 }
 
 // TestRunExportsOTLP runs the demo with the standard OTLP variables pointing
-// at a receiver: every service's spans arrive there under its service.name.
+// at a receiver: every service's spans arrive there under its service.name,
+// and its log records too, each on a span of an exported trace.
 func TestRunExportsOTLP(t *testing.T) {
 	pgtest.Require(t)
 	var mu sync.Mutex
-	services := map[string]int{}
+	services, records := map[string]int{}, map[string]int{}
+	traces := map[string]bool{} // exported trace ids, hex
+	var logs []*logspb.LogRecord
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
-		var req coltrace.ExportTraceServiceRequest
-		if r.URL.Path != "/v1/traces" || proto.Unmarshal(body, &req) != nil {
-			http.Error(w, "bad export", http.StatusBadRequest)
-			return
-		}
 		mu.Lock()
-		for _, rs := range req.ResourceSpans {
-			for _, kv := range rs.GetResource().GetAttributes() {
-				if kv.GetKey() == "service.name" {
-					for _, ss := range rs.ScopeSpans {
-						services[kv.GetValue().GetStringValue()] += len(ss.Spans)
+		defer mu.Unlock()
+		switch r.URL.Path {
+		case "/v1/traces":
+			var req coltrace.ExportTraceServiceRequest
+			if proto.Unmarshal(body, &req) != nil {
+				http.Error(w, "bad export", http.StatusBadRequest)
+				return
+			}
+			for _, rs := range req.ResourceSpans {
+				for _, ss := range rs.ScopeSpans {
+					services[serviceName(rs.GetResource().GetAttributes())] += len(ss.Spans)
+					for _, s := range ss.Spans {
+						traces[hex.EncodeToString(s.TraceId)] = true
 					}
 				}
 			}
+		case "/v1/logs":
+			var req collogs.ExportLogsServiceRequest
+			if proto.Unmarshal(body, &req) != nil {
+				http.Error(w, "bad export", http.StatusBadRequest)
+				return
+			}
+			for _, rl := range req.ResourceLogs {
+				for _, sl := range rl.ScopeLogs {
+					records[serviceName(rl.GetResource().GetAttributes())] += len(sl.LogRecords)
+					logs = append(logs, sl.LogRecords...)
+				}
+			}
+		default:
+			http.Error(w, "bad export", http.StatusBadRequest)
+			return
 		}
-		mu.Unlock()
 		w.Header().Set("Content-Type", "application/x-protobuf")
 	}))
 	defer srv.Close()
@@ -105,14 +129,35 @@ func TestRunExportsOTLP(t *testing.T) {
 		if services[svc] == 0 {
 			t.Errorf("no spans of %s exported over OTLP (got %v)", svc, services)
 		}
+		if records[svc] == 0 && svc != shop.OutboxRelay { // the relay writes no line in the demo
+			t.Errorf("no log records of %s exported over OTLP (got %v)", svc, records)
+		}
 	}
+	for _, r := range logs {
+		if len(r.SpanId) == 0 {
+			continue // a line outside a request
+		}
+		if !traces[hex.EncodeToString(r.TraceId)] {
+			t.Errorf("log record %q on trace %x, which was not exported", r.Body.GetStringValue(), r.TraceId)
+		}
+	}
+}
+
+func serviceName(attrs []*common.KeyValue) string {
+	for _, kv := range attrs {
+		if kv.GetKey() == "service.name" {
+			return kv.GetValue().GetStringValue()
+		}
+	}
+	return ""
 }
 
 // TestRun_CollectorDownOrHung runs the demo against a collector answering
 // 503 and one that never answers: every order is reported from the
 // in-process recorder, the run succeeds, and the spans that could not be
 // exported are one line on stderr, with the count, the endpoint and what the
-// collector answered (the metrics, exported there too, one more).
+// collector answered (the log records and the metrics, exported there too,
+// one more each).
 func TestRun_CollectorDownOrHung(t *testing.T) {
 	pgtest.Require(t)
 	for _, tc := range []struct {
@@ -149,9 +194,13 @@ func TestRun_CollectorDownOrHung(t *testing.T) {
 			lines := slices.DeleteFunc(strings.Split(strings.TrimSpace(errOut.String()), "\n"),
 				func(l string) bool { return !strings.Contains(l, "export") })
 			traces := regexp.MustCompile(`^otlp export: [1-9][0-9]* spans not exported to ` + regexp.QuoteMeta(col.Endpoint+"/v1/traces: "+tc.why) + `$`)
+			logs := regexp.MustCompile(`^otlp log export: [1-9][0-9]* log records not exported to ` + regexp.QuoteMeta(col.Endpoint+"/v1/logs: "+tc.why) + `$`)
 			metrics := "otlp metric export: metrics not exported to " + col.Endpoint + "/v1/metrics: " + tc.why
-			if len(lines) != 2 || !traces.MatchString(lines[0]) || lines[1] != metrics {
-				t.Errorf("stderr:\n%s\nwant one line matching %s and %q", errOut.String(), traces, metrics)
+			// One line per signal, in the order the shutdowns returned.
+			endpoint := func(l string) string { _, to, _ := strings.Cut(l, " to "); return to }
+			slices.SortFunc(lines, func(a, b string) int { return strings.Compare(endpoint(a), endpoint(b)) })
+			if len(lines) != 3 || !logs.MatchString(lines[0]) || lines[1] != metrics || !traces.MatchString(lines[2]) {
+				t.Errorf("stderr:\n%s\nwant one line matching %s, one matching %s and %q", errOut.String(), traces, logs, metrics)
 			}
 			if col.Requests() == 0 {
 				t.Error("no export reached the collector")
