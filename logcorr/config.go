@@ -179,8 +179,10 @@ func WithLevel(l slog.Leveler) Option {
 // redaction as the line before the bridge sees it. Pass the LoggerProvider
 // that otelsetup.Setup built for the service, with its service.name.
 //
-// The records are those the handler writes (its level is the wrapped
-// handler's, or [WithLevel]'s for [NewLogger]) that lp enables. A provider
+// The records are those lp enables (through its processors) and, for
+// [NewLogger], those at or above [WithLevel]; the wrapped handler's level
+// decides which lines are written, and a record enabled on one side only is
+// sent to that side only. A provider
 // whose pipeline cannot export never blocks the logging call: otelsetup's
 // queue is bounded and its drops are counted and reported.
 //

@@ -36,6 +36,7 @@ type Handler struct {
 	// oroot and ofull are the two views of the otelslog handler of
 	// WithLoggerProvider, as root and full are of next; nil without one.
 	oroot, ofull slog.Handler
+	olevel       slog.Leveler // NewLogger's level, for the records to the provider
 }
 
 type openGroup struct {
@@ -82,12 +83,19 @@ func NewLogger(w io.Writer, opts ...Option) *slog.Logger {
 	}
 	c := newConfig(opts)
 	next := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: c.level})
-	return slog.New(newHandler(c, next))
+	h := newHandler(c, next)
+	h.olevel = c.level
+	return slog.New(h)
 }
 
-// Enabled reports whether the wrapped handler handles records at level l.
+// Enabled reports whether the wrapped handler handles records at level l,
+// or the LoggerProvider of [WithLoggerProvider] does.
 func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool {
-	return h.full.Enabled(ctx, l)
+	return h.full.Enabled(ctx, l) || h.ofull != nil && h.otelEnabled(ctx, l)
+}
+
+func (h *Handler) otelEnabled(ctx context.Context, l slog.Level) bool {
+	return (h.olevel == nil || l >= h.olevel.Level()) && h.ofull.Enabled(ctx, l)
 }
 
 // WithAttrs returns a handler whose records carry attrs. Before any
@@ -156,6 +164,9 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	var oerr error
 	if h.ofull != nil {
 		oerr = h.emit(ctx, r, correlated)
+		if !h.full.Enabled(ctx, r.Level) {
+			return oerr // enabled for the provider only
+		}
 	}
 	if !correlated {
 		if err := h.full.Handle(ctx, r); err != nil {
@@ -194,7 +205,7 @@ func (h *Handler) emit(ctx context.Context, r slog.Record, correlated bool) erro
 	if ctx == nil {
 		ctx = context.Background() // the SDK reads the span context from it
 	}
-	if !h.ofull.Enabled(ctx, r.Level) {
+	if !h.otelEnabled(ctx, r.Level) {
 		return nil
 	}
 	if !correlated || !h.cfg.business {
