@@ -174,8 +174,8 @@ func WithLevel(l slog.Leveler) Option {
 // [ScopeName]): the trace id, span id and flags of the span in the record's
 // context go into the log record's own fields, the level becomes its
 // severity, the message its body, and the attributes are those of the line
-// (with the business context of [WithBusiness] when the line has it), the
-// correlation fields and the trace URL excepted. The record passes the same
+// (with the business context of [WithBusiness] and the link of
+// [WithTraceURL] when the line has them), the correlation fields excepted. The record passes the same
 // redaction as the line before the bridge sees it. Pass the LoggerProvider
 // that otelsetup.Setup built for the service, with its service.name.
 //

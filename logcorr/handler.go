@@ -163,7 +163,7 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	correlated := sc.IsValid() && (sc.IsSampled() || h.cfg.unsampled)
 	var oerr error
 	if h.ofull != nil {
-		oerr = h.emit(ctx, r, correlated)
+		oerr = h.emit(ctx, r, sc, correlated)
 		if !h.full.Enabled(ctx, r.Level) {
 			return oerr // enabled for the provider only
 		}
@@ -200,25 +200,29 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 
 // emit sends the redacted record r to the otelslog bridge, which takes the
 // span context from ctx into the log record's own fields. A correlated
-// record carries the business context at the root, as the line does.
-func (h *Handler) emit(ctx context.Context, r slog.Record, correlated bool) error {
+// record carries the business context and the trace URL at the root, as the
+// line does.
+func (h *Handler) emit(ctx context.Context, r slog.Record, sc trace.SpanContext, correlated bool) error {
 	if ctx == nil {
 		ctx = context.Background() // the SDK reads the span context from it
 	}
 	if !h.otelEnabled(ctx, r.Level) {
 		return nil
 	}
-	if !correlated || !h.cfg.business {
+	if !correlated || !h.cfg.business && h.cfg.urlKey == "" {
 		return h.ofull.Handle(ctx, r)
 	}
+	out := r
 	if len(h.groups) == 0 {
-		r = r.Clone()
-		h.addBusiness(ctx, &r)
-		return h.oroot.Handle(ctx, r)
+		out = r.Clone()
+	} else {
+		out = slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+		out.AddAttrs(h.nest(r))
 	}
-	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
-	out.AddAttrs(h.nest(r))
 	h.addBusiness(ctx, &out)
+	if h.cfg.urlKey != "" {
+		out.AddAttrs(slog.String(h.cfg.urlKey, h.cfg.schema.format(sc, h.cfg.url).url))
+	}
 	return h.oroot.Handle(ctx, out)
 }
 

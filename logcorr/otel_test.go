@@ -104,6 +104,7 @@ func TestWithLoggerProvider_RecordIsTheRedactedLine(t *testing.T) {
 	want := map[string]any{
 		"svc":       "orders",
 		"tenant.id": "acme",
+		"trace_url": "http://j/" + testTraceHex,
 		"req":       map[string]any{"user.id": hashed, "authorization": req["authorization"], "items": int64(3)},
 	}
 	if got := attrs(r); !reflect.DeepEqual(got, want) {

@@ -40,8 +40,8 @@ import (
 
 // Setup configures the OpenTelemetry SDK from the standard OTEL_*
 // environment variables and opts, installs the tracer provider, meter
-// provider and propagator as the otel globals (unless [WithoutGlobals]), and
-// returns the function that flushes and stops them.
+// provider, logger provider and propagator as the otel globals (unless
+// [WithoutGlobals]), and returns the function that flushes and stops them.
 //
 // A set, non-empty environment variable always wins over an option; options
 // are the program's defaults. See the package documentation for the
@@ -51,13 +51,14 @@ import (
 // setting it cannot use (all of them, joined), and an error when no service
 // name is configured; it never panics and never contacts a collector, so an
 // unreachable one does not delay start-up. With OTEL_SDK_DISABLED=true it
-// installs no-op providers and the propagator, and shutdown does nothing.
+// installs no-op providers (the logger provider too) and the propagator, and
+// shutdown does nothing.
 //
 // shutdown exports buffered telemetry and shuts the providers down in
 // parallel, returns when they are done, when ctx is done or after
 // OTEL_BSP_EXPORT_TIMEOUT (30 s by default), whichever is first, and returns
 // the joined errors, with an [*ExportError] for each exporter that did not
-// export every span queued. Later calls return the first call's result. It
+// export every span or log record queued. Later calls return the first call's result. It
 // never exits the process. See the package documentation's Shutdown section.
 func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) error, err error) {
 	var c config
