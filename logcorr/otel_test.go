@@ -68,7 +68,7 @@ func goValue(v attribute.Value) any {
 	case attribute.INT64:
 		return v.AsInt64()
 	}
-	return v.Emit()
+	return v.String()
 }
 
 // The record sent to the provider carries the span context in its own

@@ -19,7 +19,6 @@ import (
 	"go.opentelemetry.io/otel/exporters/stdout/stdoutmetric"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
 	"go.opentelemetry.io/otel/log"
-	logglobal "go.opentelemetry.io/otel/log/global"
 	lognoop "go.opentelemetry.io/otel/log/noop"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
@@ -277,7 +276,7 @@ func (sc *setupConfig) install(tp trace.TracerProvider, mp metric.MeterProvider,
 	}
 	otel.SetTracerProvider(tp)
 	otel.SetMeterProvider(mp)
-	logglobal.SetLoggerProvider(lp)
+	otel.SetLoggerProvider(lp)
 	otel.SetTextMapPropagator(prop)
 }
 

@@ -209,7 +209,7 @@ type Providers struct {
 // each passing its own providers to the instrumentation.
 //
 // By default Setup sets otel.SetTracerProvider, otel.SetMeterProvider,
-// the log API's global.SetLoggerProvider and otel.SetTextMapPropagator. A nil p is ignored.
+// otel.SetLoggerProvider and otel.SetTextMapPropagator. A nil p is ignored.
 func WithoutGlobals(p *Providers) Option {
 	return optionFunc(func(c *config) {
 		if p != nil {

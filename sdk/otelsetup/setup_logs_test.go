@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/baggage"
 	lognoop "go.opentelemetry.io/otel/log/noop"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/trace"
@@ -98,9 +97,8 @@ func TestSetup_LogRecordsReachTheCollectorOnTheirSpan(t *testing.T) {
 	}
 	const token = "Bearer abcdefghijklmnopqrstuvwxyz0123456789"
 	for name, s := range svcs {
-		bag, _ := baggage.New(mustMember(t, "tenant.id", "acme"))
-		ctx := baggage.ContextWithBaggage(context.Background(), bag)
-		ctx, span := s.p.TracerProvider.Tracer("t").Start(ctx, name+".handle")
+		ctx, span := s.p.TracerProvider.Tracer("t").Start(context.Background(), name+".handle")
+		ctx = tracing.SetBusiness(ctx, tracing.TenantID.String("acme"))
 		span.SetAttributes(attribute.String("user.id", "u-42"))
 		s.log.With("component", name).WarnContext(ctx, "charge retried", "user.id", "u-42", "authorization", token, "attempt", 2)
 		s.span = span.SpanContext()
@@ -147,15 +145,6 @@ func TestSetup_LogRecordsReachTheCollectorOnTheirSpan(t *testing.T) {
 			t.Errorf("%s: line %v: want user.id %s and the token masked", name, line, hashed)
 		}
 	}
-}
-
-func mustMember(t *testing.T, k, v string) baggage.Member {
-	t.Helper()
-	m, err := baggage.NewMember(k, v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
 }
 
 // Every log variable Setup cannot use is a ConfigError naming it.

@@ -18,7 +18,6 @@ import (
 	"go.opentelemetry.io/contrib/exporters/autoexport"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
-	logglobal "go.opentelemetry.io/otel/log/global"
 	lognoop "go.opentelemetry.io/otel/log/noop"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
@@ -62,7 +61,7 @@ func noLeaks(t *testing.T) {
 // replaced by their no-op equivalents.
 func keepGlobals(t *testing.T) {
 	tp, mp, prop, eh := otel.GetTracerProvider(), otel.GetMeterProvider(), otel.GetTextMapPropagator(), otel.GetErrorHandler()
-	lp := logglobal.GetLoggerProvider()
+	lp := otel.GetLoggerProvider()
 	initial := func(v any) bool { return strings.HasPrefix(fmt.Sprintf("%T", v), "*global.") }
 	t.Cleanup(func() {
 		if initial(tp) {
@@ -84,7 +83,7 @@ func keepGlobals(t *testing.T) {
 		otel.SetMeterProvider(mp)
 		otel.SetTextMapPropagator(prop)
 		otel.SetErrorHandler(eh)
-		logglobal.SetLoggerProvider(lp)
+		otel.SetLoggerProvider(lp)
 	})
 }
 
