@@ -66,14 +66,21 @@ func spanAttr(rcv *receiver, key string) string {
 }
 
 // Two services in one process, each with its own Setup and logger, log
-// inside a span while the standard variables point at an OTLP/HTTP
-// receiver: each record arrives under its service's service.name, carrying
+// inside a span while the standard variables point at an OTLP receiver
+// (http/protobuf or gRPC): each record arrives under its service's service.name, carrying
 // the span's trace and span ids, severity, body, business context, with
 // user.id hashed as on the span and the secret masked as in the line.
 func TestSetup_LogRecordsReachTheCollectorOnTheirSpan(t *testing.T) {
+	for _, protocol := range []string{"http/protobuf", "grpc"} {
+		t.Run(protocol, func(t *testing.T) { testLogRecordsReachTheCollector(t, protocol) })
+	}
+}
+
+func testLogRecordsReachTheCollector(t *testing.T, protocol string) {
 	noLeaks(t)
-	rcv := startReceiver(t, "http/protobuf")
-	setenv(t, "OTEL_EXPORTER_OTLP_ENDPOINT", rcv.Endpoint, "OTEL_METRICS_EXPORTER", "none")
+	rcv := startReceiver(t, protocol)
+	setenv(t, "OTEL_EXPORTER_OTLP_ENDPOINT", rcv.Endpoint, "OTEL_EXPORTER_OTLP_PROTOCOL", protocol,
+		"OTEL_EXPORTER_OTLP_INSECURE", "true", "OTEL_METRICS_EXPORTER", "none")
 	tracing.SetHashKey([]byte("a key of at least sixteen bytes"))
 	t.Cleanup(func() { tracing.SetHashKey(nil) })
 
