@@ -122,15 +122,19 @@ func BenchmarkBaggageCopy(b *testing.B) {
 }
 
 // BenchmarkRedaction measures the redacting exporter per exported span: a
-// typical span with nothing to redact and one with secrets and personal
-// data in span, event and link attributes, against the plain exporter.
+// typical span and an HTTP client span with nothing to redact, one with
+// secrets and personal data in span, event and link attributes, and one
+// with them in free text (a URL query, a connection string, a conninfo
+// password, an e-mail address), against the plain exporter.
 func BenchmarkRedaction(b *testing.B) {
 	cases := []struct {
 		name  string
 		spans []sdktrace.ReadOnlySpan
 	}{
 		{"clean", []sdktrace.ReadOnlySpan{cleanSpan}},
+		{"clean-http-client", []sdktrace.ReadOnlySpan{cleanClientSpan}},
 		{"secrets", []sdktrace.ReadOnlySpan{dirtySpan}},
+		{"secrets-in-text", []sdktrace.ReadOnlySpan{dirtyTextSpan}},
 		// 32 spans in one call, as the batch span processor exports them.
 		{"secrets-batch", slices.Repeat([]sdktrace.ReadOnlySpan{dirtySpan}, 32)},
 	}
@@ -140,15 +144,19 @@ func BenchmarkRedaction(b *testing.B) {
 		b.Run(tc.name+"/plain", func(b *testing.B) {
 			var e sdktrace.SpanExporter = nullExporter{}
 			b.ReportAllocs()
+			cpu := cpuTime()
 			for b.Loop() {
 				_ = e.ExportSpans(context.Background(), spans)
 			}
+			reportCPU(b, cpu)
 		})
 		b.Run(tc.name+"/redacted", func(b *testing.B) {
 			b.ReportAllocs()
+			cpu := cpuTime()
 			for b.Loop() {
 				_ = redacting.ExportSpans(context.Background(), spans)
 			}
+			reportCPU(b, cpu)
 		})
 	}
 }
@@ -163,6 +171,35 @@ var cleanSpan = tracetest.SpanStub{
 		attribute.String("server.address", "127.0.0.1"), attribute.Int("server.port", 5432),
 		attribute.String("http.route", "/orders/{id}"),
 	},
+}.Snapshot()
+
+// cleanClientSpan is an HTTP client span with a query and an error
+// description: text the scan reads and leaves as it is.
+var cleanClientSpan = tracetest.SpanStub{
+	Name: "GET",
+	Attributes: []attribute.KeyValue{
+		attribute.String("http.request.method", "GET"),
+		attribute.String("url.full", "https://recs.internal:8443/recommendations?limit=3&page=2"),
+		attribute.String("server.address", "recs.internal"), attribute.Int("server.port", 8443),
+		attribute.String("network.protocol.version", "1.1"), attribute.Int("http.response.status_code", 503),
+		attribute.String("error.type", "503"), attribute.String("user_agent.original", "Go-http-client/1.1"),
+	},
+	Status: sdktrace.Status{Code: codes.Error, Description: "dial tcp 10.0.0.7:8443: connect: connection refused"},
+}.Snapshot()
+
+// dirtyTextSpan holds secrets and an e-mail address in free text: a query,
+// a connection string, a conninfo password.
+var dirtyTextSpan = tracetest.SpanStub{
+	Name: "GET",
+	Attributes: []attribute.KeyValue{
+		attribute.String("http.request.method", "GET"),
+		attribute.String("url.full", "https://api.provider.test/v1/charges?api_key=k9f8e7d6c5&limit=3"),
+		attribute.String("server.address", "api.provider.test"), attribute.Int("server.port", 443),
+	},
+	Events: []sdktrace.Event{{Name: "exception", Attributes: []attribute.KeyValue{
+		attribute.String("exception.message", "dial postgres://app:hunter2@db/shop: no account for jane.doe@example.com"),
+	}}},
+	Status: sdktrace.Status{Code: codes.Error, Description: "connect host=db password=hunter2 user=app: refused"},
 }.Snapshot()
 
 var dirtySpan = tracetest.SpanStub{

@@ -56,7 +56,13 @@
 //
 // One CLIENT span per attempt, named `{method}`, with otelhttp's attributes;
 // a redirect or a retry ([WithRetry]) is another attempt, with
-// http.request.resend_count. Every status code >= 400 is an error unless
+// http.request.resend_count. url.full holds no credentials (otelhttp leaves
+// the user and password out) and the values of sensitive query parameters
+// are REDACTED at the source (tracing.MaskQuery: the conventions' list,
+// AWSAccessKeyId, Signature, sig, X-Goog-Signature, and secret-looking
+// names such as token or api_key), so they are masked even for an exporter
+// without the tracing redaction; personal data in the query is hashed by
+// that redaction at export. Every status code >= 400 is an error unless
 // [WithStatusIsError] says otherwise (error.type is then the status code).
 // A transport error follows the one rule of the tracing package, so that
 // the same failure has the same error.type in every package: a call the

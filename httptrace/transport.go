@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -100,6 +101,9 @@ type clientState struct {
 	t      *transport
 	resend int
 	span   clientSpan
+	// urlFull, when set, replaces otelhttp's url.full: the query had
+	// values to mask.
+	urlFull string
 
 	// Written by send before otelhttp sets the span status.
 	status   int
@@ -114,6 +118,22 @@ func (s *clientState) startOptions(opts []trace.SpanStartOption) []trace.SpanSta
 	return appendOption(opts, trace.WithAttributes(semconv.HTTPRequestResendCount(s.resend)))
 }
 
+// maskedURL returns u as url.full records it (without credentials) with the
+// values of sensitive query parameters masked (see tracing.MaskQuery), or ""
+// when its query holds nothing to mask and otelhttp's url.full stands.
+func maskedURL(u *url.URL) string {
+	if u == nil || u.RawQuery == "" {
+		return ""
+	}
+	q, changed := tracing.MaskQuery(u.RawQuery)
+	if !changed {
+		return ""
+	}
+	c := *u
+	c.User, c.RawQuery = nil, q
+	return c.String()
+}
+
 func (s *clientState) started(span trace.Span) trace.Span {
 	s.span = clientSpan{Span: span, st: s}
 	return &s.span
@@ -123,7 +143,8 @@ func (s *clientState) started(span trace.Span) trace.Span {
 // does not call an error, or an error that is no failure by the one policy
 // (tracing.Failed: the caller cancelling the request), leaves the status unset
 // and brings no error.type; a transport error gets the error.type every
-// package records for it (tracing.ErrorType), not otelhttp's.
+// package records for it (tracing.ErrorType), not otelhttp's; url.full
+// gets its query masked.
 type clientSpan struct {
 	trace.Span
 	st *clientState
@@ -141,6 +162,15 @@ func (s *clientSpan) SetStatus(code codes.Code, description string) {
 }
 
 func (s *clientSpan) SetAttributes(kv ...attribute.KeyValue) {
+	if full := s.st.urlFull; full != "" {
+		for i, a := range kv {
+			if a.Key == semconv.URLFullKey {
+				kv = append([]attribute.KeyValue(nil), kv...)
+				kv[i] = semconv.URLFull(full)
+				break
+			}
+		}
+	}
 	if s.expected() {
 		kept := make([]attribute.KeyValue, 0, len(kv))
 		for _, a := range kv {
@@ -169,9 +199,10 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 		}
 	}
 	resend := redirects(r)
+	full := maskedURL(r.URL)
 	req := r
 	for attempt := 0; ; attempt++ {
-		st := &clientState{t: t, resend: resend + attempt}
+		st := &clientState{t: t, resend: resend + attempt, urlFull: full}
 		st.stateContext = stateContext{Context: req.Context(), state: st}
 		resp, err := t.otel.Get().RoundTrip(req.WithContext(st))
 		if attempt >= t.retries || r.Context().Err() != nil || !t.retryable(req, resp, err) {

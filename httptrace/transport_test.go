@@ -374,3 +374,39 @@ func TestTransport_CallerCancellingIsNotAnError(t *testing.T) {
 		t.Errorf("timed out call: status %v, want Error", s.Status())
 	}
 }
+
+// TestTransport_URLFullMasksQueryCredentials checks the client span's
+// url.full at the source, with no redacting exporter behind it: the values
+// of the conventions' sensitive parameters and of secret-looking ones are
+// REDACTED, names and other values kept, credentials removed; personal
+// data is left for the exporter's redactor to hash.
+func TestTransport_URLFullMasksQueryCredentials(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer srv.Close()
+	client := newService(t, "client")
+	c := &http.Client{Transport: httptrace.NewTransport(nil, client.opts()...)}
+	host := strings.TrimPrefix(srv.URL, "http://")
+	for _, tc := range []struct{ query, want string }{
+		{"token=abc&api_key=k1&page=2", "token=REDACTED&api_key=REDACTED&page=2"},
+		{"AWSAccessKeyId=AKIA&Signature=c2ln&sig=x&X-Goog-Signature=y&Expires=1", "AWSAccessKeyId=REDACTED&Signature=REDACTED&sig=REDACTED&X-Goog-Signature=REDACTED&Expires=1"},
+		{"page=2&email=a@example.com", "page=2&email=a@example.com"},
+	} {
+		client.spans.Reset()
+		resp, err := c.Get("http://app:hunter2@" + host + "/p?" + tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = resp.Body.Close()
+		span := client.ended(t, 1)[0]
+		want := "http://" + host + "/p?" + tc.want
+		var got []string
+		for _, kv := range span.Attributes() {
+			if kv.Key == semconv.URLFullKey {
+				got = append(got, kv.Value.AsString())
+			}
+		}
+		if len(got) != 1 || got[0] != want {
+			t.Errorf("url.full = %q, want [%q]", got, want)
+		}
+	}
+}

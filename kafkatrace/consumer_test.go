@@ -12,13 +12,13 @@ import (
 	"unicode/utf8"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkit/otelkit/kafkatrace"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 )
 
 // Only records the application polls and processes get spans: the ones
@@ -47,12 +47,10 @@ func TestConsumer_SpansOnlyForPolledRecords(t *testing.T) {
 		}
 	}
 	cl.Close()
-	if n := len(e.rec.Ended()); n != 3 {
+	if n := len(e.rec.Spans()); n != 3 {
 		t.Errorf("%d spans, want 3: one per processed record", n)
 	}
-	if n := len(e.rec.Started()); n != 3 {
-		t.Errorf("%d spans started, want 3", n)
-	}
+	e.rec.AssertAllEnded(t) // and none started for the others
 }
 
 // WithNewRoot: each record starts a trace of its own, linked to the send
@@ -61,23 +59,21 @@ func TestProcess_NewRootLinksToProducer(t *testing.T) {
 	e := newEnv(t, 1, "orders")
 	prod := e.client(kgo.WithHooks(e.tracer()))
 	produce(t, prod, &kgo.Record{Topic: "orders", Value: []byte("v")})
-	send := e.spans("send orders")[0]
+	send := e.rec.Span(t, "send orders")
 
 	tr := e.tracer(kafkatrace.WithNewRoot())
 	r := poll(t, e.consumer(tr, kgo.ConsumeTopics("orders")), 1)[0]
 	if err := tr.Process(context.Background(), r, func(context.Context) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	proc := e.spans("process orders")[0]
+	proc := e.rec.Span(t, "process orders")
 	if proc.Parent().IsValid() || proc.SpanContext().TraceID() == send.SpanContext().TraceID() {
 		t.Errorf("process span parent %v trace %s: want a new root", proc.Parent(), proc.SpanContext().TraceID())
 	}
-	if l := proc.Links(); len(l) != 1 || !l[0].SpanContext.Equal(withRemote(send.SpanContext())) {
+	if l := proc.Links(); len(l) != 1 || !l[0].SpanContext.Equal(send.SpanContext().WithRemote(true)) {
 		t.Errorf("links %v, want one to the send span %v", l, send.SpanContext())
 	}
 }
-
-func withRemote(sc trace.SpanContext) trace.SpanContext { return sc.WithRemote(true) }
 
 // Bad propagation headers never stop a record: it is processed, in a new
 // trace when the context is unusable, the fault is reported, and neither
@@ -121,7 +117,7 @@ func TestProcess_BadHeaders(t *testing.T) {
 			r := got[i]
 			before := cloneRecord(r)
 			tr := e.tracer() // a Tracer of its own: reports are rate limited per Tracer
-			handled.take()
+			reports := tracingtest.Reports(t)
 			calls := 0
 			var inner trace.SpanContext
 			err := tr.Process(context.Background(), r, func(ctx context.Context) error {
@@ -138,15 +134,15 @@ func TestProcess_BadHeaders(t *testing.T) {
 			if !inner.IsValid() {
 				t.Error("no span around the work")
 			}
-			reported := slices.ContainsFunc(handled.take(), func(err error) bool { return errors.Is(err, kafkatrace.ErrBadHeaders) })
+			reported := slices.ContainsFunc(reports(), func(err error) bool { return errors.Is(err, kafkatrace.ErrBadHeaders) })
 			if reported != c.report {
 				t.Errorf("ErrBadHeaders reported: %t, want %t", reported, c.report)
 			}
 			if !recordEqual(before, r) {
 				t.Error("record changed by Process")
 			}
-			if _, ok := attrs(e.spanOf(inner).Attributes())[semconv.MessagingKafkaMessageKeyKey]; ok && !utf8.Valid(c.key) {
-				t.Errorf("invalid UTF-8 key %q recorded", c.key)
+			if proc := e.rec.SpanOf(t, inner); !utf8.Valid(c.key) {
+				e.rec.AssertNoAttrs(t, proc, semconv.MessagingKafkaMessageKeyKey) // an invalid UTF-8 key is not recorded
 			}
 		})
 	}
@@ -191,37 +187,25 @@ func TestProcessBatch_LinksEachRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	batch := e.spanOf(inner)
-	if batch.Name() != "process orders" || batch.SpanKind() != trace.SpanKindConsumer || batch.Parent().SpanID() != loop.SpanContext().SpanID() {
-		t.Errorf("batch span %q kind %s parent %s, want process orders, consumer, under the poll loop", batch.Name(), batch.SpanKind(), batch.Parent().SpanID())
-	}
-	wantAttrs(t, batch.Attributes(), map[attribute.Key]attribute.Value{
-		semconv.MessagingBatchMessageCountKey: attribute.IntValue(6),
-		semconv.MessagingDestinationNameKey:   attribute.StringValue("orders"),
-		semconv.MessagingOperationTypeKey:     attribute.StringValue("process"),
-	})
-	if _, ok := attrs(batch.Attributes())[semconv.MessagingDestinationPartitionIDKey]; ok {
-		t.Error("batch over 3 partitions names one")
-	}
-	sends := map[trace.SpanID]*kgo.Record{}
-	for _, r := range recs {
-		if tp := header(r, "traceparent"); len(tp) == 1 {
-			sends[e.spanOf(spanContextOf(t, tp[0])).SpanContext().SpanID()] = r
-		}
-	}
+	batch := e.rec.Span(t, "process orders", tracingtest.OfKind(trace.SpanKindConsumer), tracingtest.WithSpanContext(inner), tracingtest.ChildOf(loop))
+	e.rec.AssertAttrs(t, batch,
+		semconv.MessagingBatchMessageCountKey.Int(6),
+		semconv.MessagingDestinationNameKey.String("orders"),
+		semconv.MessagingOperationTypeKey.String("process"),
+	)
+	e.rec.AssertNoAttrs(t, batch, semconv.MessagingDestinationPartitionIDKey) // the batch spans 3 partitions
+	// 5 links, each to the send span of one of the 5 records with context:
+	// the one without gets none.
 	if len(batch.Links()) != 5 {
 		t.Fatalf("%d links, want 5", len(batch.Links()))
 	}
-	for _, l := range batch.Links() {
-		r, ok := sends[l.SpanContext.SpanID()]
-		if !ok {
-			t.Errorf("link to %s, not a send span", l.SpanContext.SpanID())
-			continue
+	for _, r := range recs {
+		if tp := header(r, "traceparent"); len(tp) == 1 {
+			e.rec.AssertLinkAttrs(t, batch, e.rec.SpanOf(t, spanContextOf(t, tp[0])),
+				semconv.MessagingDestinationPartitionIDKey.String(fmt.Sprint(r.Partition)),
+				semconv.MessagingKafkaOffsetKey.Int64(r.Offset),
+			)
 		}
-		wantAttrs(t, l.Attributes, map[attribute.Key]attribute.Value{
-			semconv.MessagingDestinationPartitionIDKey: attribute.StringValue(fmt.Sprint(r.Partition)),
-			semconv.MessagingKafkaOffsetKey:            attribute.Int64Value(r.Offset),
-		})
 	}
 
 	limited := e.tracer(kafkatrace.WithBatchLinkLimit(2))
@@ -232,7 +216,7 @@ func TestProcessBatch_LinksEachRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if l := e.spanOf(inner).Links(); len(l) != 2 {
+	if l := e.rec.SpanOf(t, inner).Links(); len(l) != 2 {
 		t.Errorf("%d links with a limit of 2", len(l))
 	}
 }
@@ -258,16 +242,12 @@ func TestProcessBatch_MixedTopics(t *testing.T) {
 	if err := tr.ProcessBatch(context.Background(), recs, func(context.Context) error { return nil }); err != nil {
 		t.Fatal(err)
 	}
-	batch := e.spans("process")
-	if len(batch) != 1 {
-		t.Fatalf("%d spans named process, want 1", len(batch))
-	}
-	if _, ok := attrs(batch[0].Attributes())[semconv.MessagingDestinationNameKey]; ok {
-		t.Error("mixed batch names a destination")
-	}
+	batch := e.rec.Span(t, "process")
+	e.rec.AssertNoAttrs(t, batch, semconv.MessagingDestinationNameKey) // a mixed batch names none
 	topics := map[string]bool{}
-	for _, l := range batch[0].Links() {
-		topics[attrs(l.Attributes)[semconv.MessagingDestinationNameKey].AsString()] = true
+	for _, l := range batch.Links() {
+		topic, _ := tracingtest.Attr(l.Attributes, semconv.MessagingDestinationNameKey)
+		topics[topic.AsString()] = true
 	}
 	if !topics["orders"] || !topics["refunds"] {
 		t.Errorf("link topics %v, want orders and refunds", topics)
@@ -297,12 +277,10 @@ func TestProcess_ErrorsPanicsAndBaggage(t *testing.T) {
 	if got != "o-42" {
 		t.Errorf("baggage order.id = %q in the work, want o-42", got)
 	}
-	proc := e.spans("process orders")[0]
-	if proc.Status().Code != codes.Error || proc.Status().Description != err.Error() {
-		t.Errorf("status %v", proc.Status())
-	}
-	if _, ok := attrs(proc.Attributes())[semconv.ErrorTypeKey]; !ok {
-		t.Error("no error.type")
+	proc := e.rec.Span(t, "process orders")
+	e.rec.AssertError(t, proc, "")
+	if proc.Status().Description != err.Error() {
+		t.Errorf("status %v, want the work's error", proc.Status())
 	}
 
 	func() {
@@ -313,7 +291,7 @@ func TestProcess_ErrorsPanicsAndBaggage(t *testing.T) {
 		}()
 		_ = tr.Process(context.Background(), r, func(context.Context) error { panic("boom") })
 	}()
-	if spans := e.spans("process orders"); len(spans) != 2 || spans[1].Status().Code != codes.Error {
+	if spans := e.rec.Find("process orders"); len(spans) != 2 || spans[1].Status().Code != codes.Error {
 		t.Errorf("panicking work: %d spans ended, want 2 with the second in Error", len(spans))
 	}
 }
@@ -332,26 +310,22 @@ func TestProcess_TimeInQueue(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	spans := e.spans("process orders")
-	old := attrs(spans[0].Attributes())
-	if q := old[kafkatrace.TimeInQueueKey].AsFloat64(); q < 2 || q > 60 {
-		t.Errorf("time in queue %v s, want about 2", q)
+	spans := e.rec.Find("process orders")
+	if len(spans) != 2 {
+		t.Fatalf("%d process spans, want 2", len(spans))
 	}
-	if s := old[semconv.MessagingMessageBodySizeKey].AsInt64(); s != 3 {
-		t.Errorf("body size %d, want 3", s)
+	if q, _ := tracingtest.Attr(spans[0].Attributes(), kafkatrace.TimeInQueueKey); q.AsFloat64() < 2 || q.AsFloat64() > 60 {
+		t.Errorf("time in queue %v s, want about 2", q.AsFloat64())
 	}
-	if v, ok := attrs(spans[1].Attributes())[kafkatrace.TimeInQueueKey]; !ok || v.AsFloat64() != 0 {
-		t.Errorf("time in queue of a future record %v (set %t), want 0", v.AsFloat64(), ok)
-	}
+	e.rec.AssertAttrs(t, spans[0], semconv.MessagingMessageBodySizeKey.Int64(3))
+	e.rec.AssertAttrs(t, spans[1], kafkatrace.TimeInQueueKey.Float64(0))
 }
 
 // A tombstone is marked as such.
 func TestProducer_Tombstone(t *testing.T) {
 	e := newEnv(t, 1, "orders")
 	produce(t, e.client(kgo.WithHooks(e.tracer())), &kgo.Record{Topic: "orders", Key: []byte("o-1")})
-	wantAttrs(t, e.spans("send orders")[0].Attributes(), map[attribute.Key]attribute.Value{
-		semconv.MessagingKafkaMessageTombstoneKey: attribute.BoolValue(true),
-	})
+	e.rec.AssertAttrs(t, e.rec.Span(t, "send orders"), semconv.MessagingKafkaMessageTombstoneKey.Bool(true))
 }
 
 // One Tracer describes one client; attaching it to a second open client is
@@ -359,16 +333,17 @@ func TestProducer_Tombstone(t *testing.T) {
 func TestTracer_OneClientAtATime(t *testing.T) {
 	e := newEnv(t, 1, "orders")
 	tr := e.tracer()
-	handled.take()
+	reports := tracingtest.Reports(t)
 	first := e.client(kgo.WithHooks(tr))
 	second := e.client(kgo.WithHooks(tr))
 	second.Close()
-	if !slices.ContainsFunc(handled.take(), func(err error) bool { return errors.Is(err, kafkatrace.ErrSharedTracer) }) {
+	shared := reports()
+	if !slices.ContainsFunc(shared, func(err error) bool { return errors.Is(err, kafkatrace.ErrSharedTracer) }) {
 		t.Error("sharing a Tracer between open clients not reported")
 	}
 	first.Close()
 	e.client(kgo.WithHooks(tr), kgo.ClientID("third"))
-	if errs := handled.take(); len(errs) != 0 {
+	if errs := reports()[len(shared):]; len(errs) != 0 {
 		t.Errorf("attaching to a client after the first closed reported %v", errs)
 	}
 }

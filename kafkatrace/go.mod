@@ -6,6 +6,7 @@ require (
 	github.com/otelkit/otelkit v0.0.0-00010101000000-000000000000
 	github.com/otelkit/otelkit/internal/kafkaerr v0.0.0-00010101000000-000000000000
 	github.com/otelkit/otelkit/internal/kafkatest v0.0.0-00010101000000-000000000000
+	github.com/otelkit/otelkit/sdk v0.0.0-00010101000000-000000000000
 	github.com/twmb/franz-go v1.22.2
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c
 	github.com/twmb/franz-go/pkg/kmsg v1.15.0
@@ -26,6 +27,7 @@ require (
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
 	go.opentelemetry.io/otel/metric v1.47.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/term v0.47.0 // indirect
 )
 
 replace (

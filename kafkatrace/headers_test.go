@@ -14,6 +14,7 @@ import (
 
 	"github.com/otelkit/otelkit/internal/kafkatest"
 	"github.com/otelkit/otelkit/kafkatrace"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 )
 
 // The client retries a produce the broker refused: the record is written
@@ -48,12 +49,9 @@ func TestProducer_RetryDoesNotDuplicateHeaders(t *testing.T) {
 		t.Fatalf("broker refused %d produce requests, want 1 (no retry happened)", refused.Load())
 	}
 	got := poll(t, e.consumer(nil, kgo.ConsumeTopics("orders")), 1)[0]
-	send := e.spans("send orders")
-	if len(send) != 1 {
-		t.Fatalf("%d send spans, want 1", len(send))
-	}
-	if tp := header(got, "traceparent"); len(tp) != 1 || tp[0] != traceparent(send[0].SpanContext()) {
-		t.Errorf("traceparent headers %q, want one, the send span's %s", tp, traceparent(send[0].SpanContext()))
+	send := e.rec.Span(t, "send orders")
+	if tp := header(got, "traceparent"); len(tp) != 1 || tp[0] != traceparent(send.SpanContext()) {
+		t.Errorf("traceparent headers %q, want one, the send span's %s", tp, traceparent(send.SpanContext()))
 	}
 }
 
@@ -84,15 +82,12 @@ func TestProducer_ReproduceReplacesStaleHeaders(t *testing.T) {
 	if !slices.EqualFunc(full[:len(orig)], orig, headerEqual) || slices.ContainsFunc(full[len(orig):], func(h kgo.RecordHeader) bool { return h.Key != "" }) {
 		t.Errorf("application's header array written to: %q", full)
 	}
-	send := e.spans("send orders")
+	send := e.rec.Find("send orders")
 	if len(send) != 2 {
 		t.Fatalf("%d send spans, want 2", len(send))
 	}
-	for i, s := range send {
-		if s.Parent().SpanID() != parent.SpanContext().SpanID() {
-			t.Errorf("send span %d parent %s, want the record's context %s (attempts are siblings)",
-				i, s.Parent().SpanID(), parent.SpanContext().SpanID())
-		}
+	for _, s := range send {
+		e.rec.AssertParent(t, parent, s) // the record's context: attempts are siblings
 	}
 	got := poll(t, e.consumer(nil, kgo.ConsumeTopics("orders")), 2)
 	for i, rec := range got {
@@ -141,17 +136,9 @@ func TestForward_ContinuesFromProcessSpan(t *testing.T) {
 		t.Errorf("consumed record's headers changed by forwarding: %q", tp)
 	}
 	out := poll(t, e.consumer(nil, kgo.ConsumeTopics("orders.retry")), 1)[0]
-	fwdSend := e.spans("send orders.retry")
-	if len(fwdSend) != 1 {
-		t.Fatalf("%d forwarded send spans, want 1", len(fwdSend))
-	}
-	if fwdSend[0].Parent().SpanID() != proc.SpanID() {
-		t.Errorf("forwarded send span parent %s, want the process span %s", fwdSend[0].Parent().SpanID(), proc.SpanID())
-	}
-	if fwdSend[0].SpanContext().TraceID() != req.SpanContext().TraceID() {
-		t.Error("forwarded send span left the request's trace")
-	}
-	if tp := header(out, "traceparent"); len(tp) != 1 || tp[0] != traceparent(fwdSend[0].SpanContext()) {
+	fwdSend := e.rec.Span(t, "send orders.retry", tracingtest.InTrace(e.rec.Span(t, "orders.create")))
+	e.rec.AssertParent(t, e.rec.SpanOf(t, proc), fwdSend)
+	if tp := header(out, "traceparent"); len(tp) != 1 || tp[0] != traceparent(fwdSend.SpanContext()) {
 		t.Errorf("forwarded traceparent %q, want one, the forwarded send span's", tp)
 	}
 	if tn := header(out, "tenant"); len(tn) != 1 || tn[0] != "acme" || string(out.Value) != "v" {
@@ -167,9 +154,8 @@ func TestProducer_InjectFilter(t *testing.T) {
 	produce(t, prod,
 		&kgo.Record{Topic: "legacy", Value: []byte("v"), Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte("theirs")}}},
 		&kgo.Record{Topic: "orders", Value: []byte("v")})
-	if len(e.spans("send legacy")) != 1 || len(e.spans("send orders")) != 1 {
-		t.Fatalf("send spans: legacy %d, orders %d, want 1 each", len(e.spans("send legacy")), len(e.spans("send orders")))
-	}
+	e.rec.Span(t, "send legacy")
+	sendOrders := e.rec.Span(t, "send orders")
 	got := poll(t, e.consumer(nil, kgo.ConsumeTopics("orders", "legacy")), 2)
 	for _, r := range got {
 		tp := header(r, "traceparent")
@@ -179,7 +165,7 @@ func TestProducer_InjectFilter(t *testing.T) {
 				t.Errorf("legacy record headers changed: %q", tp)
 			}
 		case "orders":
-			if len(tp) != 1 || tp[0] != traceparent(e.spans("send orders")[0].SpanContext()) {
+			if len(tp) != 1 || tp[0] != traceparent(sendOrders.SpanContext()) {
 				t.Errorf("orders record traceparent %q", tp)
 			}
 		}

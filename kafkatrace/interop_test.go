@@ -83,10 +83,7 @@ func TestInterop_TheirProducerOurConsumer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proc := e.spanOf(inner)
-	if proc.Parent().SpanID() != theirs.SpanContext().SpanID() || proc.SpanContext().TraceID() != theirs.SpanContext().TraceID() {
-		t.Errorf("process span parent %s, want their producer span %s", proc.Parent().SpanID(), theirs.SpanContext().SpanID())
-	}
+	e.rec.AssertParent(t, theirs, e.rec.SpanOf(t, inner))
 	if got := inner.TraceState().Get("vendor"); got != "x1" {
 		t.Errorf("tracestate vendor=%q, want x1", got)
 	}
@@ -106,7 +103,7 @@ func TestInterop_OurProducerTheirConsumer(t *testing.T) {
 
 	r := poll(t, e.consumer(nil, kgo.ConsumeTopics("orders")), 1)[0]
 	got := otelDefault.Extract(context.Background(), kotelCarrier{r})
-	send := e.spans("send orders")[0]
+	send := e.rec.Span(t, "send orders")
 	if sc := trace.SpanContextFromContext(got); !sc.Equal(send.SpanContext().WithRemote(true)) {
 		t.Errorf("their consumer read %v, want our send span %v", sc, send.SpanContext())
 	}
@@ -127,7 +124,7 @@ func TestPropagator_FallsBackToW3CWhenGlobalIsNoop(t *testing.T) {
 	ctx := baggage.ContextWithBaggage(context.Background(), bag)
 	produce(t, e.client(kgo.WithHooks(e.tracer())), &kgo.Record{Topic: "orders", Value: []byte("v"), Context: ctx})
 	r := poll(t, e.consumer(nil, kgo.ConsumeTopics("orders")), 1)[0]
-	if tp := header(r, "traceparent"); len(tp) != 1 || tp[0] != traceparent(e.spans("send orders")[0].SpanContext()) {
+	if tp := header(r, "traceparent"); len(tp) != 1 || tp[0] != traceparent(e.rec.Span(t, "send orders").SpanContext()) {
 		t.Errorf("traceparent %q, want the send span's", tp)
 	}
 	if b := header(r, "baggage"); len(b) != 1 || b[0] != "order.id=o-42" {
@@ -160,7 +157,7 @@ func TestPropagator_UsesGlobal(t *testing.T) {
 		{Key: "traceparent", Value: []byte("not ours")},
 	}})
 	r := poll(t, e.consumer(nil, kgo.ConsumeTopics("orders")), 1)[0]
-	if id := header(r, "x-trace-id"); len(id) != 1 || id[0] != e.spans("send orders")[0].SpanContext().TraceID().String() {
+	if id := header(r, "x-trace-id"); len(id) != 1 || id[0] != e.rec.Span(t, "send orders").SpanContext().TraceID().String() {
 		t.Errorf("x-trace-id %q, want one, the send span's trace id", id)
 	}
 	if tp := header(r, "traceparent"); len(tp) != 1 || tp[0] != "not ours" {

@@ -4,16 +4,18 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strconv"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/codes"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkit/otelkit/kafkatrace"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 )
 
 // One order = one trace: the request span, the send span of the record on
@@ -25,12 +27,12 @@ func TestProduceConsume_OneTraceAcrossPartitions(t *testing.T) {
 	prod := e.client(kgo.WithHooks(ptr), kgo.ClientID("relay"), kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
 
 	const n = 6
-	roots := make(map[string]trace.SpanContext) // key -> request span
+	roots := make(map[string]trace.Span) // key -> request span
 	var recs []*kgo.Record
 	for i := range n {
 		key := fmt.Sprintf("order-%d", i)
 		ctx, root := e.tp.Tracer("test").Start(context.Background(), "checkout.place_order")
-		roots[key] = root.SpanContext()
+		roots[key] = root
 		recs = append(recs, &kgo.Record{Topic: "orders", Key: []byte(key), Value: []byte("{}"), Context: ctx})
 		root.End()
 	}
@@ -51,18 +53,10 @@ func TestProduceConsume_OneTraceAcrossPartitions(t *testing.T) {
 		}
 		partitions[r.Partition] = true
 
-		root := roots[string(r.Key)]
-		proc := e.spanOf(inner)
-		send := e.spanOf(proc.Parent())
-		if proc.SpanContext().TraceID() != root.TraceID() {
-			t.Errorf("%s: process span in trace %s, request in %s", r.Key, proc.SpanContext().TraceID(), root.TraceID())
-		}
-		if send.Name() != "send orders" || send.SpanKind() != trace.SpanKindProducer || send.Parent().SpanID() != root.SpanID() {
-			t.Errorf("%s: process parent is %q (%s) with parent %s, want send orders (producer) under the request",
-				r.Key, send.Name(), send.SpanKind(), send.Parent().SpanID())
-		}
-		if proc.Name() != "process orders" || proc.SpanKind() != trace.SpanKindConsumer || !proc.Parent().IsRemote() {
-			t.Errorf("%s: process span %q kind %s remote parent %t", r.Key, proc.Name(), proc.SpanKind(), proc.Parent().IsRemote())
+		send := e.rec.Span(t, "send orders", tracingtest.OfKind(trace.SpanKindProducer), tracingtest.ChildOf(roots[string(r.Key)]))
+		proc := e.rec.Span(t, "process orders", tracingtest.OfKind(trace.SpanKindConsumer), tracingtest.WithSpanContext(inner), tracingtest.ChildOf(send))
+		if !proc.Parent().IsRemote() {
+			t.Errorf("%s: process span's parent is not remote", r.Key)
 		}
 		if got := header(r, "traceparent"); len(got) != 1 || got[0] != traceparent(send.SpanContext()) {
 			t.Errorf("%s: traceparent headers %q, want the send span's", r.Key, got)
@@ -71,56 +65,35 @@ func TestProduceConsume_OneTraceAcrossPartitions(t *testing.T) {
 		host, port, _ := net.SplitHostPort(e.brokers[0])
 		portN, _ := strconv.Atoi(port)
 		partition := strconv.Itoa(int(r.Partition))
-		wantAttrs(t, send.Attributes(), map[attribute.Key]attribute.Value{
-			semconv.MessagingSystemKey:                 attribute.StringValue("kafka"),
-			semconv.MessagingOperationNameKey:          attribute.StringValue("send"),
-			semconv.MessagingOperationTypeKey:          attribute.StringValue("send"),
-			semconv.MessagingDestinationNameKey:        attribute.StringValue("orders"),
-			semconv.MessagingDestinationPartitionIDKey: attribute.StringValue(partition),
-			semconv.MessagingKafkaOffsetKey:            attribute.Int64Value(r.Offset),
-			semconv.MessagingKafkaMessageKeyKey:        attribute.StringValue(string(r.Key)),
-			semconv.MessagingClientIDKey:               attribute.StringValue("relay"),
-			semconv.ServerAddressKey:                   attribute.StringValue(host),
-			semconv.ServerPortKey:                      attribute.IntValue(portN),
-		})
-		wantAttrs(t, proc.Attributes(), map[attribute.Key]attribute.Value{
-			semconv.MessagingSystemKey:                 attribute.StringValue("kafka"),
-			semconv.MessagingOperationNameKey:          attribute.StringValue("process"),
-			semconv.MessagingOperationTypeKey:          attribute.StringValue("process"),
-			semconv.MessagingDestinationNameKey:        attribute.StringValue("orders"),
-			semconv.MessagingDestinationPartitionIDKey: attribute.StringValue(partition),
-			semconv.MessagingKafkaOffsetKey:            attribute.Int64Value(r.Offset),
-			semconv.MessagingKafkaMessageKeyKey:        attribute.StringValue(string(r.Key)),
-			semconv.MessagingConsumerGroupNameKey:      attribute.StringValue("payments"),
-			semconv.MessagingClientIDKey:               attribute.StringValue("payments-1"),
-			semconv.ServerAddressKey:                   attribute.StringValue(host),
-			semconv.ServerPortKey:                      attribute.IntValue(portN),
-		})
-		for _, s := range []interface{ Attributes() []attribute.KeyValue }{send, proc} {
-			a := attrs(s.Attributes())
-			for _, k := range []attribute.Key{semconv.MessagingKafkaMessageTombstoneKey, semconv.MessagingMessageBodySizeKey, kafkatrace.TimeInQueueKey} {
-				if v, ok := a[k]; ok {
-					t.Errorf("%s: unexpected %s=%s by default", r.Key, k, v.String())
-				}
-			}
+		both := []attribute.KeyValue{
+			semconv.MessagingSystemKey.String("kafka"),
+			semconv.MessagingDestinationNameKey.String("orders"),
+			semconv.MessagingDestinationPartitionIDKey.String(partition),
+			semconv.MessagingKafkaOffsetKey.Int64(r.Offset),
+			semconv.MessagingKafkaMessageKeyKey.String(string(r.Key)),
+			semconv.ServerAddressKey.String(host),
+			semconv.ServerPortKey.Int(portN),
+		}
+		e.rec.AssertAttrs(t, send, slices.Concat(both, []attribute.KeyValue{
+			semconv.MessagingOperationNameKey.String("send"),
+			semconv.MessagingOperationTypeKey.String("send"),
+			semconv.MessagingClientIDKey.String("relay"),
+		})...)
+		e.rec.AssertAttrs(t, proc, slices.Concat(both, []attribute.KeyValue{
+			semconv.MessagingOperationNameKey.String("process"),
+			semconv.MessagingOperationTypeKey.String("process"),
+			semconv.MessagingConsumerGroupNameKey.String("payments"),
+			semconv.MessagingClientIDKey.String("payments-1"),
+		})...)
+		for _, s := range []sdktrace.ReadOnlySpan{send, proc} { // opt-in attributes are off by default
+			e.rec.AssertNoAttrs(t, s, semconv.MessagingKafkaMessageTombstoneKey, semconv.MessagingMessageBodySizeKey, kafkatrace.TimeInQueueKey)
 		}
 	}
 	if len(partitions) != 6 {
 		t.Errorf("records landed on partitions %v, want all 6", partitions)
 	}
-	if got := len(e.spans("send orders")); got != n {
+	if got := len(e.rec.Find("send orders")); got != n {
 		t.Errorf("%d send spans, want %d", got, n)
-	}
-}
-
-// wantAttrs checks that got holds every attribute of want, with its value.
-func wantAttrs(t *testing.T, got []attribute.KeyValue, want map[attribute.Key]attribute.Value) {
-	t.Helper()
-	m := attrs(got)
-	for k, v := range want {
-		if g, ok := m[k]; !ok || g != v {
-			t.Errorf("attribute %s = %q, want %q", k, g.String(), v.String())
-		}
 	}
 }
 
@@ -137,10 +110,8 @@ func TestProducer_ParentsOnRecordContext(t *testing.T) {
 	if err := prod.ProduceSync(trace.ContextWithSpan(context.Background(), relay), r).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	send := e.spans("send orders")[0]
-	if send.Parent().SpanID() != req.SpanContext().SpanID() {
-		t.Errorf("send span parent %s, want the record context's span %s", send.Parent().SpanID(), req.SpanContext().SpanID())
-	}
+	send := e.rec.Span(t, "send orders")
+	e.rec.AssertParent(t, req, send)
 	if got := trace.SpanContextFromContext(r.Context); got.SpanID() != send.SpanContext().SpanID() {
 		t.Errorf("record context after produce holds span %s, want the send span", got.SpanID())
 	}
@@ -154,19 +125,9 @@ func TestProducer_ErrorTypeIsKafkaCode(t *testing.T) {
 	if err == nil {
 		t.Fatal("oversized record produced")
 	}
-	send := e.spans("send orders")
-	if len(send) != 1 {
-		t.Fatalf("%d send spans, want 1", len(send))
-	}
-	if send[0].Status().Code != codes.Error {
-		t.Errorf("status %v, want Error", send[0].Status())
-	}
-	wantAttrs(t, send[0].Attributes(), map[attribute.Key]attribute.Value{
-		semconv.ErrorTypeKey: attribute.StringValue("MESSAGE_TOO_LARGE"),
-	})
-	if _, ok := attrs(send[0].Attributes())[semconv.MessagingDestinationPartitionIDKey]; ok {
-		t.Error("failed send span names a partition it was never written to")
-	}
+	send := e.rec.Span(t, "send orders")
+	e.rec.AssertError(t, send, "MESSAGE_TOO_LARGE")
+	e.rec.AssertNoAttrs(t, send, semconv.MessagingDestinationPartitionIDKey) // never written to one
 }
 
 // Records still buffered when the client closes end their send spans with
@@ -183,11 +144,5 @@ func TestProducer_CloseEndsBufferedSpans(t *testing.T) {
 	if err := <-done; err == nil {
 		t.Fatal("buffered record produced despite manual flushing")
 	}
-	send := e.spans("send orders")
-	if len(send) != 1 || send[0].Status().Code != codes.Error {
-		t.Fatalf("send spans %d, want 1 in Error", len(send))
-	}
-	wantAttrs(t, send[0].Attributes(), map[attribute.Key]attribute.Value{
-		semconv.ErrorTypeKey: attribute.StringValue("kgo.ErrClientClosed"),
-	})
+	e.rec.AssertError(t, e.rec.Span(t, "send orders"), "kgo.ErrClientClosed")
 }

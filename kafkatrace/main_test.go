@@ -2,66 +2,41 @@ package kafkatrace_test
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
 
 	"github.com/otelkit/otelkit/internal/kafkatest"
 	"github.com/otelkit/otelkit/kafkatrace"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 )
 
 func TestMain(m *testing.M) {
-	otel.SetErrorHandler(handled)
 	goleak.VerifyTestMain(m)
 }
 
-// handled collects what the package reports through otel.Handle.
-var handled = &errorSink{}
-
-type errorSink struct {
-	mu   sync.Mutex
-	errs []error
-}
-
-func (s *errorSink) Handle(err error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.errs = append(s.errs, err)
-}
-
-// take returns and forgets the errors reported so far.
-func (s *errorSink) take() []error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	errs := s.errs
-	s.errs = nil
-	return errs
-}
-
-// env is a kfake cluster and an in-memory trace pipeline.
+// env is a kfake cluster and the test's span recorder, which leaves the
+// globals alone: some tests check the behaviour without a global
+// propagator.
 type env struct {
 	t       *testing.T
 	brokers []string
-	rec     *tracetest.SpanRecorder
+	rec     *tracingtest.Recorder
 	tp      *sdktrace.TracerProvider
 }
 
 func newEnv(t *testing.T, partitions int32, topics ...string) *env {
 	t.Helper()
-	rec := tracetest.NewSpanRecorder()
+	rec := tracingtest.New(t, tracingtest.WithoutGlobals())
 	return &env{
 		t:       t,
 		brokers: kafkatest.Cluster(t, partitions, topics...),
 		rec:     rec,
-		tp:      sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)),
+		tp:      rec.TracerProvider(),
 	}
 }
 
@@ -116,37 +91,6 @@ func poll(t *testing.T, cl *kgo.Client, n int) []*kgo.Record {
 		out = append(out, fs.Records()...)
 	}
 	return out
-}
-
-// spans returns the ended spans named name.
-func (e *env) spans(name string) []sdktrace.ReadOnlySpan {
-	var out []sdktrace.ReadOnlySpan
-	for _, s := range e.rec.Ended() {
-		if s.Name() == name {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-// spanOf returns the ended span with the span id of sc.
-func (e *env) spanOf(sc trace.SpanContext) sdktrace.ReadOnlySpan {
-	e.t.Helper()
-	for _, s := range e.rec.Ended() {
-		if s.SpanContext().SpanID() == sc.SpanID() {
-			return s
-		}
-	}
-	e.t.Fatalf("no ended span %s", sc.SpanID())
-	return nil
-}
-
-func attrs(kvs []attribute.KeyValue) map[attribute.Key]attribute.Value {
-	m := make(map[attribute.Key]attribute.Value, len(kvs))
-	for _, kv := range kvs {
-		m[kv.Key] = kv.Value
-	}
-	return m
 }
 
 // header returns the values of the headers of r named key.

@@ -161,7 +161,7 @@ func TestWithoutRedaction(t *testing.T) {
 // TestRedaction_BridgeEventName checks that the error bridge names the span
 // event after the redacted message: event names are not redacted on export.
 func TestRedaction_BridgeEventName(t *testing.T) {
-	span, _ := logInSpan(t, []Option{WithSpanEvents(slog.LevelWarn)}, func(ctx context.Context, l *slog.Logger) {
+	rec, span, _ := logInSpan(t, []Option{WithSpanEvents(slog.LevelWarn)}, func(ctx context.Context, l *slog.Logger) {
 		l.With("authorization", testBearer).WarnContext(ctx, "retry with token "+testJWT)
 	})
 	evs := span.Events()
@@ -171,7 +171,5 @@ func TestRedaction_BridgeEventName(t *testing.T) {
 	if evs[0].Name != "retry with token eyJ...GVz" {
 		t.Errorf("event name %q", evs[0].Name)
 	}
-	if !hasAttr(evs[0].Attributes, attribute.String("authorization", "Bearer abc...xyz")) {
-		t.Errorf("event attributes %v", evs[0].Attributes)
-	}
+	rec.AssertEventAttrs(t, span, evs[0].Name, attribute.String("authorization", "Bearer abc...xyz"))
 }

@@ -18,24 +18,26 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkit/otelkit/internal/pgtest"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/sqltrace"
 )
 
 type harness struct {
-	rec    *tracetest.SpanRecorder
+	rec    *tracingtest.Recorder
 	tp     *sdktrace.TracerProvider
 	reader *sdkmetric.ManualReader
 	tracer *sqltrace.Tracer
 }
 
+// newHarness records spans as the tracer emits them, without the
+// pipeline's redaction: the tests check what sqltrace itself redacts.
 func newHarness(t *testing.T, opts ...sqltrace.Option) *harness {
 	t.Helper()
-	h := &harness{rec: tracetest.NewSpanRecorder(), reader: sdkmetric.NewManualReader()}
-	h.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(h.rec))
+	h := &harness{rec: tracingtest.New(t, tracingtest.WithoutGlobals(), tracingtest.WithoutRedaction()), reader: sdkmetric.NewManualReader()}
+	h.tp = h.rec.TracerProvider()
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(h.reader))
 	opts = append([]sqltrace.Option{sqltrace.WithTracerProvider(h.tp), sqltrace.WithMeterProvider(mp)}, opts...)
 	h.tracer = sqltrace.NewTracer(opts...)
@@ -55,68 +57,6 @@ func (h *harness) pool(t *testing.T, configure func(*pgxpool.Config)) (*pgxpool.
 // parent starts the span a request handler would have.
 func (h *harness) parent(ctx context.Context) (context.Context, trace.Span) {
 	return h.tp.Tracer("test").Start(ctx, "handler")
-}
-
-func (h *harness) spans(name string) []sdktrace.ReadOnlySpan {
-	var out []sdktrace.ReadOnlySpan
-	for _, s := range h.rec.Ended() {
-		if s.Name() == name {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func (h *harness) one(t *testing.T, name string) sdktrace.ReadOnlySpan {
-	t.Helper()
-	got := h.spans(name)
-	if len(got) != 1 {
-		t.Fatalf("want one span %q, got %d; all spans: %v", name, len(got), h.names())
-	}
-	return got[0]
-}
-
-func (h *harness) names() []string {
-	var out []string
-	for _, s := range h.rec.Ended() {
-		out = append(out, s.Name())
-	}
-	return out
-}
-
-func attrs(s sdktrace.ReadOnlySpan) map[attribute.Key]attribute.Value {
-	m := map[attribute.Key]attribute.Value{}
-	for _, kv := range s.Attributes() {
-		m[kv.Key] = kv.Value
-	}
-	return m
-}
-
-func wantAttrs(t *testing.T, s sdktrace.ReadOnlySpan, want ...attribute.KeyValue) {
-	t.Helper()
-	got := attrs(s)
-	for _, kv := range want {
-		if v, ok := got[kv.Key]; !ok || v != kv.Value {
-			t.Errorf("span %q: %s = %q, want %q (all: %v)", s.Name(), kv.Key, v.String(), kv.Value.String(), s.Attributes())
-		}
-	}
-}
-
-func noAttr(t *testing.T, s sdktrace.ReadOnlySpan, keys ...attribute.Key) {
-	t.Helper()
-	got := attrs(s)
-	for _, k := range keys {
-		if v, ok := got[k]; ok {
-			t.Errorf("span %q has %s = %q, want none", s.Name(), k, v.String())
-		}
-	}
-}
-
-func childOf(t *testing.T, s sdktrace.ReadOnlySpan, parent trace.Span) {
-	t.Helper()
-	if s.Parent().SpanID() != parent.SpanContext().SpanID() || s.SpanContext().TraceID() != parent.SpanContext().TraceID() {
-		t.Errorf("span %q: parent %s, want %s", s.Name(), s.Parent().SpanID(), parent.SpanContext().SpanID())
-	}
 }
 
 func mustExec(t *testing.T, p *pgxpool.Pool, sql string, args ...any) {
@@ -162,12 +102,12 @@ func TestQuery_SpanCarriesSummaryTextNamespaceAndRows(t *testing.T) {
 		t.Fatalf("rows: %d, %v", n, err)
 	}
 
-	s := h.one(t, "SELECT inventory")
-	childOf(t, s, parent)
+	s := h.rec.Span(t, "SELECT inventory")
+	h.rec.AssertParent(t, parent, s)
 	if s.SpanKind() != trace.SpanKindClient || s.Status().Code != codes.Unset {
 		t.Errorf("kind %v status %v", s.SpanKind(), s.Status())
 	}
-	wantAttrs(t, s,
+	h.rec.AssertAttrs(t, s,
 		attribute.String("db.system.name", "postgresql"),
 		attribute.String("db.namespace", "test|"+schema),
 		attribute.String("server.address", "127.0.0.1"),
@@ -176,9 +116,11 @@ func TestQuery_SpanCarriesSummaryTextNamespaceAndRows(t *testing.T) {
 		attribute.String("db.query.text", sql),
 		attribute.Int("db.response.returned_rows", 3),
 	)
-	noAttr(t, s, "db.query.parameter.0", "error.type", "db.response.status_code")
-	if a := h.one(t, "pgxpool.acquire"); a.Parent().SpanID() != parent.SpanContext().SpanID() || a.EndTime().After(s.StartTime()) {
-		t.Errorf("acquire span should be a sibling that ends before the query starts")
+	h.rec.AssertNoAttrs(t, s, "db.query.parameter.0", "error.type", "db.response.status_code")
+	a := h.rec.Span(t, "pgxpool.acquire")
+	h.rec.AssertParent(t, parent, a) // the query's sibling
+	if a.EndTime().After(s.StartTime()) {
+		t.Errorf("acquire span should end before the query starts")
 	}
 }
 
@@ -188,9 +130,9 @@ func TestExec_InlineLiteralsAreSanitised(t *testing.T) {
 	// Literals no other attribute can contain by chance (the schema name is
 	// random hex, the port is 5432).
 	mustExec(t, p, "UPDATE inventory SET qty = 9876543 WHERE sku = 'secret-sku-77'")
-	s := h.one(t, "UPDATE inventory")
-	wantAttrs(t, s, attribute.String("db.query.text", "UPDATE inventory SET qty = ? WHERE sku = ?"))
-	noAttr(t, s, "db.response.returned_rows") // an UPDATE returns no rows
+	s := h.rec.Span(t, "UPDATE inventory")
+	h.rec.AssertAttrs(t, s, attribute.String("db.query.text", "UPDATE inventory SET qty = ? WHERE sku = ?"))
+	h.rec.AssertNoAttrs(t, s, "db.response.returned_rows") // an UPDATE returns no rows
 	for _, kv := range s.Attributes() {
 		if strings.Contains(kv.Value.String(), "secret-sku-77") || strings.Contains(kv.Value.String(), "9876543") {
 			t.Errorf("literal leaked in %s = %q", kv.Key, kv.Value.String())
@@ -203,11 +145,11 @@ func TestWithAttributes_OnEverySpan(t *testing.T) {
 	p, _ := h.pool(t, nil)
 	mustExec(t, p, "SELECT 1")
 	mustExec(t, p, "SELECT 2")
-	for _, s := range h.rec.Ended() {
-		wantAttrs(t, s, attribute.String("db.replica", "primary"))
+	for _, s := range h.rec.Spans() {
+		h.rec.AssertAttrs(t, s, attribute.String("db.replica", "primary"))
 	}
-	if n := len(h.rec.Ended()); n < 4 { // acquire, connect, and two queries
-		t.Errorf("spans: %v", h.names())
+	if n := len(h.rec.Spans()); n < 4 { // acquire, connect, and two queries
+		t.Errorf("%d spans, want acquire, connect, and two queries", n)
 	}
 }
 
@@ -219,11 +161,11 @@ func TestQueryRow_NoRowsIsNotAnError(t *testing.T) {
 	if !errors.Is(err, pgx.ErrNoRows) {
 		t.Fatalf("err = %v", err)
 	}
-	s := h.one(t, "SELECT inventory")
+	s := h.rec.Span(t, "SELECT inventory")
 	if s.Status().Code != codes.Unset || len(s.Events()) != 0 {
 		t.Errorf("status %v events %v", s.Status(), s.Events())
 	}
-	wantAttrs(t, s, attribute.Int("db.response.returned_rows", 0))
+	h.rec.AssertAttrs(t, s, attribute.Int("db.response.returned_rows", 0))
 }
 
 func TestQuery_ReturningCountsReturnedRows(t *testing.T) {
@@ -233,7 +175,7 @@ func TestQuery_ReturningCountsReturnedRows(t *testing.T) {
 	if err := p.QueryRow(context.Background(), "DELETE FROM inventory WHERE sku = $1 RETURNING sku", "a").Scan(&sku); err != nil {
 		t.Fatal(err)
 	}
-	wantAttrs(t, h.one(t, "DELETE inventory"), attribute.Int("db.response.returned_rows", 1))
+	h.rec.AssertAttrs(t, h.rec.Span(t, "DELETE inventory"), attribute.Int("db.response.returned_rows", 1))
 }
 
 func TestBatch_SameStatementIsNamedAfterIt(t *testing.T) {
@@ -248,9 +190,9 @@ func TestBatch_SameStatementIsNamedAfterIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	parent.End()
-	s := h.one(t, "BATCH INSERT inventory")
-	childOf(t, s, parent)
-	wantAttrs(t, s,
+	s := h.rec.Span(t, "BATCH INSERT inventory")
+	h.rec.AssertParent(t, parent, s)
+	h.rec.AssertAttrs(t, s,
 		attribute.String("db.query.summary", "BATCH INSERT inventory"),
 		attribute.String("db.query.text", "INSERT INTO inventory (sku, qty) VALUES ($1, ?)"),
 		attribute.Int("db.operation.batch.size", 3),
@@ -267,8 +209,8 @@ func TestBatch_MixedStatementsAndFailure(t *testing.T) {
 	if err == nil {
 		t.Fatal("want a unique violation")
 	}
-	s := h.one(t, "BATCH")
-	wantAttrs(t, s,
+	s := h.rec.Span(t, "BATCH")
+	h.rec.AssertAttrs(t, s,
 		attribute.String("db.query.summary", "BATCH"),
 		attribute.String("db.query.text", "SELECT qty FROM inventory WHERE sku = $1; INSERT INTO inventory (sku, qty) VALUES ($1, ?)"),
 		attribute.Int("db.operation.batch.size", 2),
@@ -278,17 +220,7 @@ func TestBatch_MixedStatementsAndFailure(t *testing.T) {
 	if s.Status().Code != codes.Error {
 		t.Errorf("status %v", s.Status())
 	}
-	var stmt string
-	for _, e := range s.Events() {
-		for _, kv := range e.Attributes {
-			if kv.Key == "db.query.summary" {
-				stmt = kv.Value.AsString()
-			}
-		}
-	}
-	if stmt != "INSERT inventory" {
-		t.Errorf("exception event names statement %q, want the failing INSERT", stmt)
-	}
+	h.rec.AssertEventAttrs(t, s, "exception", attribute.String("db.query.summary", "INSERT inventory")) // the failing statement
 }
 
 func TestCopyFrom(t *testing.T) {
@@ -299,7 +231,7 @@ func TestCopyFrom(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("copy: %d, %v", n, err)
 	}
-	wantAttrs(t, h.one(t, "COPY inventory"),
+	h.rec.AssertAttrs(t, h.rec.Span(t, "COPY inventory"),
 		attribute.String("db.query.summary", "COPY inventory"),
 		attribute.String("db.collection.name", "inventory"),
 		attribute.String("db.operation.name", "COPY"),
@@ -320,15 +252,13 @@ func TestPrepare_StatementCacheMissNestsUnderQuery(t *testing.T) {
 	}
 	parent.End()
 
-	queries := h.spans("SELECT stock")
-	prep := h.one(t, "PREPARE SELECT stock")
+	queries := h.rec.Find("SELECT stock")
+	prep := h.rec.Span(t, "PREPARE SELECT stock")
 	if len(queries) != 2 {
-		t.Fatalf("queries: %v", h.names())
+		t.Fatalf("%d queries, want 2", len(queries))
 	}
-	if prep.Parent().SpanID() != queries[0].SpanContext().SpanID() {
-		t.Errorf("prepare is not a child of the first query")
-	}
-	wantAttrs(t, prep,
+	h.rec.AssertParent(t, queries[0], prep)
+	h.rec.AssertAttrs(t, prep,
 		attribute.String("db.query.text", sql),
 		attribute.String("db.namespace", "test|"+schema),
 	)
@@ -338,7 +268,7 @@ func TestPrepare_StatementCacheMissNestsUnderQuery(t *testing.T) {
 	if _, err := conn.Prepare(ctx, "explicit", sql); err != nil { // already prepared: no round trip
 		t.Fatal(err)
 	}
-	if got := len(h.spans("PREPARE SELECT stock")); got != 3 {
+	if got := len(h.rec.Find("PREPARE SELECT stock")); got != 3 {
 		t.Errorf("explicit Prepare twice: %d prepare spans in all, want 3", got)
 	}
 	if got := histogram(collect(t, h), "db.client.operation.duration"); got == nil || got.Count != 5 {
@@ -370,7 +300,7 @@ func TestTransaction_BeginCommitRollback(t *testing.T) {
 	parent.End()
 
 	var got []string
-	for _, s := range h.rec.Ended() {
+	for _, s := range h.rec.Spans() {
 		if s.Parent().SpanID() == parent.SpanContext().SpanID() && s.Name() != "pgxpool.acquire" {
 			got = append(got, s.Name())
 		}
@@ -388,8 +318,8 @@ func TestUniqueViolation_SQLStateOnSpan(t *testing.T) {
 	if err == nil {
 		t.Fatal("want a unique violation")
 	}
-	s := h.one(t, "INSERT inventory")
-	wantAttrs(t, s,
+	s := h.rec.Span(t, "INSERT inventory")
+	h.rec.AssertAttrs(t, s,
 		attribute.String("db.response.status_code", "23505"),
 		attribute.String("error.type", "23505"),
 	)
@@ -409,12 +339,12 @@ func TestErrorClassifier_DecidesTheRest(t *testing.T) {
 	if _, err := p.Exec(context.Background(), "INSERT INTO inventory VALUES ($1, $2)", "a", 1); err == nil {
 		t.Fatal("want a unique violation")
 	}
-	s := h.one(t, "INSERT inventory")
+	s := h.rec.Span(t, "INSERT inventory")
 	if s.Status().Code != codes.Unset {
 		t.Errorf("status %v, want unset: the classifier said it is expected", s.Status())
 	}
-	wantAttrs(t, s, attribute.String("db.response.status_code", "23505"))
-	noAttr(t, s, "error.type")
+	h.rec.AssertAttrs(t, s, attribute.String("db.response.status_code", "23505"))
+	h.rec.AssertNoAttrs(t, s, "error.type")
 }
 
 func TestCancellation_CallerCancelIsNotAnErrorButTimeoutIs(t *testing.T) {
@@ -428,11 +358,11 @@ func TestCancellation_CallerCancelIsNotAnErrorButTimeoutIs(t *testing.T) {
 	if _, err := p.Exec(ctx, "SELECT pg_sleep(5)"); err == nil {
 		t.Fatal("want the cancellation")
 	}
-	s := h.one(t, "SELECT")
+	s := h.rec.Span(t, "SELECT")
 	if s.Status().Code != codes.Unset {
 		t.Errorf("canceled by the caller: status %v, want unset", s.Status())
 	}
-	noAttr(t, s, "error.type")
+	h.rec.AssertNoAttrs(t, s, "error.type")
 
 	h.rec.Reset()
 	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -440,11 +370,11 @@ func TestCancellation_CallerCancelIsNotAnErrorButTimeoutIs(t *testing.T) {
 	if _, err := p.Exec(ctx, "SELECT pg_sleep(5)"); err == nil {
 		t.Fatal("want the timeout")
 	}
-	s = h.one(t, "SELECT")
+	s = h.rec.Span(t, "SELECT")
 	if s.Status().Code != codes.Error {
 		t.Errorf("deadline: status %v, want error", s.Status())
 	}
-	wantAttrs(t, s, attribute.String("error.type", "timeout"))
+	h.rec.AssertAttrs(t, s, attribute.String("error.type", "timeout"))
 }
 
 // exhaust holds the only connection of a one-connection pool for hold, so
@@ -476,24 +406,17 @@ func TestPoolExhaustion_AcquireWaitIsItsOwnSpan(t *testing.T) {
 	parent.End()
 	releasedAt := <-released
 
-	var acquire sdktrace.ReadOnlySpan
-	for _, s := range h.spans("pgxpool.acquire") {
-		if s.Parent().SpanID() == parent.SpanContext().SpanID() {
-			acquire = s
-		}
-	}
-	if acquire == nil {
-		t.Fatalf("no acquire span under the handler: %v", h.names())
-	}
-	query := h.one(t, "SELECT")
-	childOf(t, query, parent)
+	acquire := h.rec.Span(t, "pgxpool.acquire", tracingtest.ChildOf(parent))
+	query := h.rec.Span(t, "SELECT")
+	h.rec.AssertParent(t, parent, query)
 	if acquire.EndTime().Before(releasedAt) {
 		t.Errorf("acquire span ended %v before the connection was released", releasedAt.Sub(acquire.EndTime()))
 	}
 	if query.StartTime().Before(acquire.EndTime()) {
 		t.Errorf("query started before the acquire ended")
 	}
-	wantAttrs(t, acquire, attribute.String("db.client.connection.pool.name", "127.0.0.1:5432/"+attrs(query)["db.namespace"].AsString()))
+	ns, _ := tracingtest.Attr(query.Attributes(), "db.namespace")
+	h.rec.AssertAttrs(t, acquire, attribute.String("db.client.connection.pool.name", "127.0.0.1:5432/"+ns.AsString()))
 
 	rm := collect(t, h)
 	if hist := histogram(rm, "db.client.connection.wait_time"); hist == nil {
@@ -519,10 +442,10 @@ func TestPoolExhaustion_AcquireWaitAsAttribute(t *testing.T) {
 	released := exhaust(t, p, 100*time.Millisecond)
 	mustExecCtx(t, context.Background(), p, "SELECT 2")
 	<-released
-	if n := len(h.spans("pgxpool.acquire")); n != 0 {
+	if n := len(h.rec.Find("pgxpool.acquire")); n != 0 {
 		t.Errorf("%d acquire spans, want none", n)
 	}
-	wait := attrs(h.one(t, "SELECT"))[sqltrace.AcquireDurationKey]
+	wait, _ := tracingtest.Attr(h.rec.Span(t, "SELECT").Attributes(), sqltrace.AcquireDurationKey)
 	if wait.AsFloat64() < 0.1 {
 		t.Errorf("pgxpool.acquire.duration = %v, want at least the 0.1s the connection was held", wait.String())
 	}
@@ -539,11 +462,11 @@ func TestPoolExhaustion_AcquireWaitAsAttribute(t *testing.T) {
 	if _, err := p.Exec(ctx, "SELECT 3"); err == nil {
 		t.Fatal("want an acquire timeout")
 	}
-	s := h.one(t, "pgxpool.acquire")
+	s := h.rec.Span(t, "pgxpool.acquire")
 	if s.Status().Code != codes.Error {
 		t.Errorf("status %v", s.Status())
 	}
-	wantAttrs(t, s, attribute.String("error.type", "timeout"))
+	h.rec.AssertAttrs(t, s, attribute.String("error.type", "timeout"))
 	if d := s.EndTime().Sub(s.StartTime()); d < 30*time.Millisecond {
 		t.Errorf("failed acquire span lasts %v, want the whole wait", d)
 	}
@@ -561,10 +484,10 @@ func TestAcquireThreshold_OnlySlowAcquiresGetASpan(t *testing.T) {
 	// An idle connection: no acquire span, the wait is still measured.
 	ctx, parent := h.parent(context.Background())
 	mustExecCtx(t, ctx, p, "SELECT 2")
-	if n := len(h.spans("pgxpool.acquire")); n != 0 {
-		t.Errorf("%d acquire spans for an idle connection, want none: %v", n, h.names())
+	if n := len(h.rec.Find("pgxpool.acquire")); n != 0 {
+		t.Errorf("%d acquire spans for an idle connection, want none", n)
 	}
-	childOf(t, h.one(t, "SELECT"), parent)
+	h.rec.AssertParent(t, parent, h.rec.Span(t, "SELECT"))
 	if hist := histogram(collect(t, h), "db.client.connection.wait_time"); hist == nil || hist.Count == 0 {
 		t.Errorf("no wait_time recorded for the fast acquire")
 	}
@@ -576,13 +499,13 @@ func TestAcquireThreshold_OnlySlowAcquiresGetASpan(t *testing.T) {
 	mustExecCtx(t, ctx, p, "SELECT 3")
 	parent.End()
 	releasedAt := <-released
-	acquire := h.one(t, "pgxpool.acquire")
-	childOf(t, acquire, parent)
+	acquire := h.rec.Span(t, "pgxpool.acquire")
+	h.rec.AssertParent(t, parent, acquire)
 	if acquire.StartTime().After(before.Add(5*time.Millisecond)) || acquire.EndTime().Before(releasedAt) {
 		t.Errorf("acquire span %v..%v, want it to cover the wait from %v to the release at %v",
 			acquire.StartTime(), acquire.EndTime(), before, releasedAt)
 	}
-	if query := h.one(t, "SELECT"); query.StartTime().Before(acquire.EndTime()) {
+	if query := h.rec.Span(t, "SELECT"); query.StartTime().Before(acquire.EndTime()) {
 		t.Errorf("query started before the acquire ended")
 	}
 
@@ -598,7 +521,7 @@ func TestAcquireThreshold_OnlySlowAcquiresGetASpan(t *testing.T) {
 	if _, err := p.Exec(tctx, "SELECT 4"); err == nil {
 		t.Fatal("want an acquire timeout")
 	}
-	failed := h.one(t, "pgxpool.acquire")
+	failed := h.rec.Span(t, "pgxpool.acquire")
 	if failed.Status().Code != codes.Error {
 		t.Errorf("failed acquire: status %v", failed.Status())
 	}
@@ -631,12 +554,8 @@ func TestAcquireThreshold_HookQueriesNestUnderTheAcquire(t *testing.T) {
 			ctx, parent := h.parent(context.Background())
 			mustExecCtx(t, ctx, p, "SELECT 1")
 			parent.End()
-			acquire := h.one(t, "pgxpool.acquire")
-			hook := h.one(t, "SET")
-			if hook.Parent().SpanID() != acquire.SpanContext().SpanID() {
-				t.Errorf("AfterConnect's query is not a child of the acquire: %v", h.names())
-			}
-			childOf(t, h.one(t, "SELECT"), parent)
+			h.rec.AssertParent(t, h.rec.Span(t, "pgxpool.acquire"), h.rec.Span(t, "SET")) // AfterConnect's query
+			h.rec.AssertParent(t, parent, h.rec.Span(t, "SELECT"))
 		})
 	}
 }
@@ -690,21 +609,16 @@ func TestAcquireThreshold_CallerGivesUpWhileConnecting(t *testing.T) {
 		t.Fatal("want the acquire to time out")
 	}
 	// The connection is still made, for the pool.
-	for deadline := time.Now().Add(10 * time.Second); len(h.spans("pgx.connect")) == 0; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the connection was never made: %v", h.names())
-		}
-	}
-	acquire := h.one(t, "pgxpool.acquire")
+	connect := h.rec.WaitFor(t, "pgx.connect")
+	acquire := h.rec.Span(t, "pgxpool.acquire")
 	if acquire.Status().Code != codes.Error {
 		t.Errorf("timed-out acquire: status %v", acquire.Status())
 	}
-	if connect := h.one(t, "pgx.connect"); connect.Parent().SpanID() != acquire.SpanContext().SpanID() {
-		t.Errorf("connect span is not a child of the acquire")
+	h.rec.AssertParent(t, acquire, connect)
+	if len(h.rec.Find("pgx.connect")) != 1 {
+		t.Errorf("%d connect spans, want 1", len(h.rec.Find("pgx.connect")))
 	}
-	if started, ended := len(h.rec.Started()), len(h.rec.Ended()); started != ended {
-		t.Errorf("%d spans started, %d ended", started, ended)
-	}
+	h.rec.AssertAllEnded(t)
 }
 
 func TestAcquireThreshold_NoEffectWithAcquireAttribute(t *testing.T) {
@@ -715,10 +629,10 @@ func TestAcquireThreshold_NoEffectWithAcquireAttribute(t *testing.T) {
 	ctx, parent := h.parent(context.Background())
 	mustExecCtx(t, ctx, p, "SELECT 2")
 	parent.End()
-	if n := len(h.spans("pgxpool.acquire")); n != 0 {
+	if n := len(h.rec.Find("pgxpool.acquire")); n != 0 {
 		t.Errorf("%d acquire spans with AcquireAttribute, want none", n)
 	}
-	if _, ok := attrs(h.one(t, "SELECT"))[sqltrace.AcquireDurationKey]; !ok {
+	if _, ok := tracingtest.Attr(h.rec.Span(t, "SELECT").Attributes(), sqltrace.AcquireDurationKey); !ok {
 		t.Errorf("no %s on the query", sqltrace.AcquireDurationKey)
 	}
 }
@@ -727,13 +641,13 @@ func TestRequireParent_NoRootSpans(t *testing.T) {
 	h := newHarness(t, sqltrace.WithRequireParent())
 	p, _ := h.pool(t, nil)
 	mustExec(t, p, "SELECT 1")
-	if n := len(h.rec.Ended()); n != 0 {
-		t.Fatalf("spans without a parent: %v", h.names())
+	if n := len(h.rec.Spans()); n != 0 {
+		t.Fatalf("%d spans without a parent, want none", n)
 	}
 	ctx, parent := h.parent(context.Background())
 	mustExecCtx(t, ctx, p, "SELECT 2")
 	parent.End()
-	childOf(t, h.one(t, "SELECT"), parent)
+	h.rec.AssertParent(t, parent, h.rec.Span(t, "SELECT"))
 	if hist := histogram(collect(t, h), "db.client.operation.duration"); hist == nil || hist.Count != 2 {
 		t.Errorf("operation.duration should count both queries: %+v", hist)
 	}
@@ -763,7 +677,7 @@ func TestWithNext_LoggerRunsInsideTheSpan(t *testing.T) {
 	h := newHarness(t, sqltrace.WithNext(logger))
 	p, _ := h.pool(t, nil)
 	mustExec(t, p, "SELECT 1")
-	s := h.one(t, "SELECT")
+	s := h.rec.Span(t, "SELECT")
 	if len(logger.seen) != 2 {
 		t.Fatalf("logger called %d times", len(logger.seen))
 	}
@@ -778,17 +692,16 @@ func TestQueryParameters_OptInAndRedacted(t *testing.T) {
 	h := newHarness(t)
 	p, _ := h.pool(t, nil)
 	mustExec(t, p, "SELECT $1::text", "4111111111111111")
-	noAttr(t, h.one(t, "SELECT"), "db.query.parameter.0")
+	h.rec.AssertNoAttrs(t, h.rec.Span(t, "SELECT"), "db.query.parameter.0")
 
 	h = newHarness(t, sqltrace.WithQueryParameters())
 	p, _ = h.pool(t, nil)
 	mustExec(t, p, "SELECT $1::text, $2::int", "4111111111111111", 7)
-	s := h.one(t, "SELECT")
-	got := attrs(s)
-	if v := got["db.query.parameter.0"].AsString(); v == "" || strings.Contains(v, "4111111111111111") {
-		t.Errorf("card number parameter recorded as %q, want it masked", v)
+	s := h.rec.Span(t, "SELECT")
+	if v, _ := tracingtest.Attr(s.Attributes(), "db.query.parameter.0"); v.AsString() == "" || strings.Contains(v.AsString(), "4111111111111111") {
+		t.Errorf("card number parameter recorded as %q, want it masked", v.AsString())
 	}
-	wantAttrs(t, s, attribute.String("db.query.parameter.1", "7"))
+	h.rec.AssertAttrs(t, s, attribute.String("db.query.parameter.1", "7"))
 }
 
 func TestNamespace_FromTheConnection(t *testing.T) {
@@ -810,10 +723,10 @@ func TestNamespace_FromTheConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	parent.End()
-	connect := h.one(t, "pgx.connect")
-	childOf(t, connect, parent)
-	for _, s := range []sdktrace.ReadOnlySpan{connect, h.one(t, "SELECT")} {
-		wantAttrs(t, s, attribute.String("db.namespace", cfg.Database)) // default search_path: the database alone
+	connect := h.rec.Span(t, "pgx.connect")
+	h.rec.AssertParent(t, parent, connect)
+	for _, s := range []sdktrace.ReadOnlySpan{connect, h.rec.Span(t, "SELECT")} {
+		h.rec.AssertAttrs(t, s, attribute.String("db.namespace", cfg.Database)) // default search_path: the database alone
 	}
 }
 
@@ -932,12 +845,10 @@ func firstConnect(t *testing.T, h *harness, p *pgxpool.Pool) (acquire, connect s
 	ctx, parent := h.parent(context.Background())
 	mustExecCtx(t, ctx, p, "SELECT 1")
 	parent.End()
-	acquire = h.one(t, "pgxpool.acquire")
-	connect = h.one(t, "pgx.connect")
-	childOf(t, acquire, parent)
-	if connect.Parent().SpanID() != acquire.SpanContext().SpanID() {
-		t.Errorf("connect span is not a child of the acquire that needed it")
-	}
+	acquire = h.rec.Span(t, "pgxpool.acquire")
+	connect = h.rec.Span(t, "pgx.connect")
+	h.rec.AssertParent(t, parent, acquire)
+	h.rec.AssertParent(t, acquire, connect)
 	return acquire, connect
 }
 
@@ -945,7 +856,7 @@ func TestConnect_NewPoolConnectionNestsUnderAcquire(t *testing.T) {
 	h := newHarness(t)
 	p, schema := h.pool(t, nil)
 	acquire, connect := firstConnect(t, h, p)
-	wantAttrs(t, connect,
+	h.rec.AssertAttrs(t, connect,
 		attribute.String("db.namespace", "test|"+schema),
 		attribute.String("server.address", "127.0.0.1"),
 	)
@@ -964,18 +875,9 @@ func TestError_ServerMessageQuotingAValueIsRedacted(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "4111111111111111") {
 		t.Fatalf("want the server to quote the value back: %v", err)
 	}
-	s := h.one(t, "SELECT")
-	wantAttrs(t, s, attribute.String("error.type", "22P02"))
-	if strings.Contains(s.Status().Description, "4111111111111111") {
-		t.Errorf("status description leaks the value: %q", s.Status().Description)
-	}
-	for _, e := range s.Events() {
-		for _, kv := range e.Attributes {
-			if strings.Contains(kv.Value.String(), "4111111111111111") {
-				t.Errorf("event %s leaks the value in %s", e.Name, kv.Key)
-			}
-		}
-	}
+	s := h.rec.Span(t, "SELECT")
+	h.rec.AssertAttrs(t, s, attribute.String("error.type", "22P02"))
+	h.rec.AssertNoSecrets(t, "4111111111111111") // not in the status, nor in the exception event
 }
 
 func TestQuery_ByPreparedStatementNameIsSummarisedAsItsSQL(t *testing.T) {
@@ -990,7 +892,7 @@ func TestQuery_ByPreparedStatementNameIsSummarisedAsItsSQL(t *testing.T) {
 	if _, err := conn.Exec(ctx, "stock_by_sku", "a"); err != nil {
 		t.Fatal(err)
 	}
-	wantAttrs(t, h.one(t, "SELECT stock"), attribute.String("db.query.text", sql))
+	h.rec.AssertAttrs(t, h.rec.Span(t, "SELECT stock"), attribute.String("db.query.text", sql))
 }
 
 // stockConn opens a single traced connection (no pool) on a fresh schema

@@ -12,18 +12,19 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/baggage"
 	"go.opentelemetry.io/otel/propagation"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/tracing"
 )
 
-var testPropagator = propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})
-
 func TestSetBusiness_TravelsAcrossHTTPToDownstreamSpans(t *testing.T) {
-	gatewayTP, gatewayExp := newRecorder(t)
-	ordersTP, ordersExp := newRecorder(t)
+	rec := newRecorder(t)
+	gatewayTP, ordersTP := rec.Service("gateway"), rec.Service("orders")
+	prop := tracingtest.Propagator()
 
 	orders := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx := testPropagator.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
+		ctx := prop.Extract(r.Context(), propagation.HeaderCarrier(r.Header))
 		ctx, span := ordersTP.Tracer("orders").Start(ctx, "POST /orders")
 		defer span.End()
 		_ = tracing.Run(ctx, "orders.persist", func(context.Context) error { return nil })
@@ -41,7 +42,7 @@ func TestSetBusiness_TravelsAcrossHTTPToDownstreamSpans(t *testing.T) {
 	ctx = baggage.ContextWithBaggage(ctx, bag)
 	_, child := tracing.Start(ctx, "checkout.call_orders")
 	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, orders.URL, nil)
-	testPropagator.Inject(ctx, propagation.HeaderCarrier(req.Header))
+	prop.Inject(ctx, propagation.HeaderCarrier(req.Header))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -56,28 +57,15 @@ func TestSetBusiness_TravelsAcrossHTTPToDownstreamSpans(t *testing.T) {
 	if got := tracing.Business(ctx); fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("Business = %v, want %v", got, want)
 	}
-	edgeSpan := spanNamed(t, gatewayExp.GetSpans(), "POST /checkout")
-	if v, _ := attrOf(edgeSpan.Attributes, PaymentProvider.Key()); v.AsString() != "stripe" {
-		t.Errorf("SetBusiness did not set payment.provider on the current span: %v", edgeSpan.Attributes)
-	}
-	for _, s := range []struct {
-		name  string
-		spans []attribute.KeyValue
-	}{
-		{"checkout.call_orders", spanNamed(t, gatewayExp.GetSpans(), "checkout.call_orders").Attributes},
-		{"POST /orders", spanNamed(t, ordersExp.GetSpans(), "POST /orders").Attributes},
-		{"orders.persist", spanNamed(t, ordersExp.GetSpans(), "orders.persist").Attributes},
+	// SetBusiness sets payment.provider on the current span only.
+	rec.AssertAttrs(t, rec.Span(t, "POST /checkout", tracingtest.InService("gateway")), PaymentProvider.String("stripe"))
+	for _, s := range []sdktrace.ReadOnlySpan{
+		rec.Span(t, "checkout.call_orders", tracingtest.InService("gateway")),
+		rec.Span(t, "POST /orders", tracingtest.InService("orders")),
+		rec.Span(t, "orders.persist", tracingtest.InService("orders")),
 	} {
-		for _, kv := range want {
-			if v, ok := attrOf(s.spans, kv.Key); !ok || v != kv.Value {
-				t.Errorf("%s: %s = %v, want %v", s.name, kv.Key, v.String(), kv.Value.String())
-			}
-		}
-		for _, k := range []attribute.Key{"evil.key", PaymentProvider.Key()} {
-			if _, ok := attrOf(s.spans, k); ok {
-				t.Errorf("%s: %s copied from baggage", s.name, k)
-			}
-		}
+		rec.AssertAttrs(t, s, want...)
+		rec.AssertNoAttrs(t, s, "evil.key", PaymentProvider.Key()) // not copied from baggage
 	}
 }
 
@@ -88,9 +76,9 @@ const (
 )
 
 func TestSetBusiness_KeyThatDoesNotFitIsReported(t *testing.T) {
-	errs := captureErrors(t)
-	tp, exp := newRecorder(t)
-	ctx := rootCtx(t, tp)
+	errs := tracingtest.Reports(t)
+	rec := newRecorder(t)
+	ctx := rootCtx(t, rec.TracerProvider())
 	// 60 foreign members of 133 bytes: order.id still fits, tenant.id not.
 	var members []baggage.Member
 	for i := range 60 {
@@ -129,14 +117,11 @@ func TestSetBusiness_KeyThatDoesNotFitIsReported(t *testing.T) {
 		t.Errorf("reports = %v, want one tracing.ErrBaggageFull for tenant.id", errs())
 	}
 	// It is not lost: the current span has it.
-	s := spanNamed(t, exp.GetSpans(), "checkout.start")
-	if _, ok := attrOf(s.Attributes, tracing.TenantID.Key()); !ok {
-		t.Errorf("tenant.id missing from the current span")
-	}
+	rec.AssertAttrs(t, rec.Span(t, "checkout.start"), tracing.TenantID.String(strings.Repeat("t", 250)))
 }
 
 func TestSetBusiness_WrongTypeIsReportedAndSkipped(t *testing.T) {
-	errs := captureErrors(t)
+	errs := tracingtest.Reports(t)
 	ctx := tracing.SetBusiness(context.Background(), attribute.String("order.item_count", "three"), attribute.String("team.flag", "x"))
 	if got := tracing.Business(ctx); len(got) != 0 {
 		t.Errorf("Business = %v, want none", got)
@@ -147,7 +132,7 @@ func TestSetBusiness_WrongTypeIsReportedAndSkipped(t *testing.T) {
 }
 
 func TestBusiness_HostileInboundBaggage(t *testing.T) {
-	tp, exp := newRecorder(t)
+	rec := newRecorder(t)
 	for name, header := range map[string]string{
 		"thousands of members": strings.Repeat("order.id=a,", 5000),
 		"too long":             "order.id=" + strings.Repeat("x", 9000),
@@ -157,14 +142,14 @@ func TestBusiness_HostileInboundBaggage(t *testing.T) {
 		"malformed":            "order.id,=;;==,order.amount=1e400",
 	} {
 		t.Run(name, func(t *testing.T) {
-			exp.Reset()
-			ctx := testPropagator.Extract(context.Background(), propagation.MapCarrier{"baggage": header})
+			rec.Reset()
+			ctx := tracingtest.Propagator().Extract(context.Background(), propagation.MapCarrier{"baggage": header})
 			if got := tracing.Business(ctx); len(got) != 0 {
 				t.Errorf("Business = %v, want none", got)
 			}
-			_, span := tp.Tracer("t").Start(ctx, "orders.create")
+			_, span := rec.TracerProvider().Tracer("t").Start(ctx, "orders.create")
 			span.End()
-			for _, kv := range exp.GetSpans()[0].Attributes {
+			for _, kv := range rec.Span(t, "orders.create").Attributes() {
 				t.Errorf("hostile baggage reached the span: %v", kv)
 			}
 		})

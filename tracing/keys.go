@@ -235,6 +235,66 @@ func Keys() []KeyInfo {
 	return out
 }
 
+// personalParams maps the names of personal query parameters to what
+// happens to their values; see [RegisterPersonalQueryParam]. Every scanned value
+// reads it, so it is an immutable map replaced on registration.
+var personalParams struct {
+	mu     sync.Mutex
+	byName atomic.Pointer[map[string]Personal]
+}
+
+// RegisterPersonalQueryParam declares the query parameter name personal
+// data, for the whole process: wherever redaction meets `name=value`, in
+// url.full, url.query and the other URL attributes, in an error message
+// that quotes a URL or in any other string the value scan reads, the value
+// is replaced by its hash, the same as a [HashPersonal] key's (p is
+// HashPersonal: `?user=sha256:...`, so a backend can still search for it),
+// or by REDACTED (p is DropPersonal). The name is matched exactly, case
+// included, and may hold letters, digits, '_', '-' and '.'. Call it when the
+// program starts, like [NewStringKey]; registering a name twice with the
+// same policy is allowed. By default no parameter is personal.
+//
+//	if err := tracing.RegisterPersonalQueryParam("user", tracing.HashPersonal); err != nil {
+//		return err
+//	}
+func RegisterPersonalQueryParam(name string, p Personal) error {
+	if name == "" || len(name) > maxPairKeyLen {
+		return fmt.Errorf("tracing: personal query parameter %q: want 1 to %d bytes", name, maxPairKeyLen)
+	}
+	for i := 0; i < len(name); i++ {
+		if !isKeyByte(name[i]) {
+			return fmt.Errorf("tracing: personal query parameter %q: only letters, digits, '_', '-' and '.' are recognised", name)
+		}
+	}
+	if p != HashPersonal && p != DropPersonal {
+		return fmt.Errorf("tracing: personal query parameter %q: policy %v, want hash or drop", name, p)
+	}
+	personalParams.mu.Lock()
+	defer personalParams.mu.Unlock()
+	next := map[string]Personal{name: p}
+	if old := personalParams.byName.Load(); old != nil {
+		if prev, ok := (*old)[name]; ok {
+			if prev == p {
+				return nil
+			}
+			return fmt.Errorf("tracing: personal query parameter %q already registered as %v", name, prev)
+		}
+		for k, v := range *old {
+			next[k] = v
+		}
+	}
+	personalParams.byName.Store(&next)
+	return nil
+}
+
+// personalParam returns the policy registered for the query parameter name.
+func personalParam(name string) Personal {
+	if m := personalParams.byName.Load(); m != nil {
+		return (*m)[name]
+	}
+	return NotPersonal
+}
+
 func travelingKeys() []KeyInfo {
 	if ks := registry.keys.Load(); ks != nil {
 		return ks.traveling

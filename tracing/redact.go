@@ -18,7 +18,8 @@ type RedactionRules struct {
 	// By default [DefaultSecretKeyWords]. Whatever the words, a key whose
 	// last dot-separated segment is "key" (`stripe.key`), or with the word
 	// "key" after api, private, secret, access or signing (`x-api-key`,
-	// `private_key`), is secret too.
+	// `private_key`), and so is `connection_string`. The same test picks
+	// the pairs (`password=...`) whose values the value scan masks.
 	SecretKeyWords []string
 	// AllowKeys are keys never masked for their name (values are still
 	// scanned). By default [DefaultAllowKeys].
@@ -32,8 +33,10 @@ type RedactionRules struct {
 	// not from someone who can enumerate them: set a key in production.
 	HashKey []byte
 	// NoValueScan turns off the search for secret-looking values (bearer
-	// tokens, JWTs, card numbers, provider keys) under keys that do not look
-	// secret. By default values are scanned.
+	// tokens, JWTs, card numbers, provider keys, URL credentials, secret
+	// pairs, e-mail addresses) under keys that do not look secret, and in
+	// span status descriptions. The URL keys are scanned regardless. By
+	// default values are scanned.
 	NoValueScan bool
 }
 
@@ -42,6 +45,7 @@ type RedactionRules struct {
 var DefaultSecretKeyWords = []string{
 	"authorization", "password", "passwd", "secret", "token", "apikey",
 	"cookie", "credential", "credentials", "jwt", "passphrase",
+	"dsn", "conninfo", "connectionstring",
 }
 
 // DefaultAllowKeys are keys that look secret but are not: a Kafka message
@@ -55,6 +59,10 @@ type Redactor struct {
 	allow   map[attribute.Key]struct{}
 	hashKey []byte
 	scan    bool
+	// secretsOnly leaves personal data (e-mails, personal parameters) as
+	// it is, for redaction at the source, which does not know the hash key
+	// of the exporter's redactor that hashes them later.
+	secretsOnly bool
 
 	// classes caches the verdict on each attribute key (personal data,
 	// secret, neither): keys are few, and checking one compares its words
@@ -94,6 +102,16 @@ type classCache struct {
 type keyClass struct {
 	personal Personal
 	secret   bool
+	url      bool // a URL or a part of one: its query is always scanned
+}
+
+// urlKeys hold URLs or parts of them. The value scan runs on them even when
+// it is turned off for other keys, as the conventions require query
+// credentials to be redacted.
+var urlKeys = map[attribute.Key]struct{}{
+	semconv.URLFullKey: {}, semconv.URLQueryKey: {}, semconv.URLOriginalKey: {}, semconv.URLPathKey: {},
+	// Older conventions' keys, still sent by some instrumentation.
+	"http.url": {}, "http.target": {},
 }
 
 // maxCachedKeys bounds the key cache; keys built from data (a mistake of
@@ -130,7 +148,18 @@ var defaultRedactor = NewRedactor(RedactionRules{})
 //   - under any key, bearer tokens, JWTs, card numbers passing the Luhn
 //     check and provider keys (sk_live_, pk_live_, rk_live_, their _test_
 //     forms, whsec_) inside string values are masked in place:
-//     "pk_live_abc...xyz", "eyJ...xyz", "****1111".
+//     "pk_live_abc...xyz", "eyJ...xyz", "****1111";
+//   - under any key, the credentials of a URL become REDACTED
+//     ("postgres://REDACTED:REDACTED@db/shop"), and the value of a pair
+//     whose key looks secret or is one of the conventions' sensitive query
+//     parameters (AWSAccessKeyId, Signature, sig, X-Goog-Signature) becomes
+//     REDACTED, the key kept: "?token=REDACTED&page=2",
+//     "password='REDACTED'", `"api_key": "REDACTED"` (SQL placeholders
+//     such as "token = $1" are left alone); e-mail addresses and the values
+//     of personal query parameters ([RegisterPersonalQueryParam]) are hashed
+//     as a [HashPersonal] value is. The URL keys (url.full, url.query,
+//     url.original, url.path, http.url, http.target) get this even when
+//     the value scan is turned off.
 //
 // The on-call engineer hashes a user id with RedactAttr to search for it.
 func RedactAttr(kv attribute.KeyValue) attribute.KeyValue {
@@ -167,14 +196,14 @@ func (r *Redactor) redact(kv attribute.KeyValue) (out attribute.KeyValue, keep, 
 			m := maskSecret(s)
 			return kv.Key.String(m), true, m != s
 		}
-		if r.scan {
-			if m, changed := scanSecrets(s); changed {
+		if r.scan || class.url {
+			if m, changed := r.scanSecrets(s); changed {
 				return kv.Key.String(m), true, true
 			}
 		}
 	case attribute.STRINGSLICE:
 		secret := class.secret
-		if !secret && !r.scan {
+		if !secret && !r.scan && !class.url {
 			break
 		}
 		ss := kv.Value.AsStringSlice()
@@ -183,7 +212,7 @@ func (r *Redactor) redact(kv attribute.KeyValue) (out attribute.KeyValue, keep, 
 			if secret {
 				m := maskSecret(s)
 				ss[i], changed = m, changed || m != s
-			} else if m, ok := scanSecrets(s); ok {
+			} else if m, ok := r.scanSecrets(s); ok {
 				ss[i], changed = m, true
 			}
 		}
@@ -230,7 +259,8 @@ func (r *Redactor) class(key attribute.Key) keyClass {
 			return c
 		}
 	}
-	c := keyClass{secret: r.isSecretKey(key)}
+	_, url := urlKeys[key]
+	c := keyClass{secret: r.isSecretKey(key), url: url}
 	if ks != nil {
 		c.personal = ks.byName[key].Personal
 	}
@@ -263,29 +293,42 @@ func (r *Redactor) isSecretKey(key attribute.Key) bool {
 	if _, ok := r.allow[key]; ok {
 		return false
 	}
-	k := string(key)
+	return r.isSecretName(string(key))
+}
+
+// isSecretName reports whether k looks secret by the words of r, whether it
+// is an attribute key or the key of a pair in text.
+func (r *Redactor) isSecretName(k string) bool {
 	if n := len(k); n >= 4 && strings.EqualFold(k[n-4:], ".key") {
 		return true
 	}
 	prev := ""
 	for len(k) > 0 {
-		i := strings.IndexAny(k, "._-")
-		w := k
-		if i >= 0 {
-			w, k = k[:i], k[i+1:]
-		} else {
-			k = ""
+		i := 0
+		for i < len(k) && k[i] != '.' && k[i] != '_' && k[i] != '-' {
+			i++
 		}
+		w := k[:i]
+		k = k[min(i+1, len(k)):]
+		// Lengths first: the value scan asks about the key of every pair
+		// it meets, and most words match no rule.
 		for _, s := range r.words {
-			if strings.EqualFold(w, s) {
+			if len(w) == len(s) && strings.EqualFold(w, s) {
 				return true
 			}
 		}
-		if strings.EqualFold(w, "key") {
-			for _, p := range keyQualifiers {
-				if strings.EqualFold(prev, p) {
-					return true
+		switch len(w) {
+		case len("key"):
+			if strings.EqualFold(w, "key") {
+				for _, p := range keyQualifiers {
+					if len(prev) == len(p) && strings.EqualFold(prev, p) {
+						return true
+					}
 				}
+			}
+		case len("string"):
+			if strings.EqualFold(w, "string") && strings.EqualFold(prev, "connection") {
+				return true
 			}
 		}
 		prev = w
@@ -322,11 +365,12 @@ func (r *Redactor) Attrs(in []attribute.KeyValue) ([]attribute.KeyValue, bool) {
 }
 
 // Text returns free text (a span status description) with the secrets the
-// value scan finds masked, and whether it changed. It returns s unchanged
+// value scan finds masked and the personal data it finds hashed, and
+// whether it changed. It returns s unchanged
 // when the value scan is turned off.
 func (r *Redactor) Text(s string) (string, bool) {
 	if !r.scan || s == "" {
 		return s, false
 	}
-	return scanSecrets(s)
+	return r.scanSecrets(s)
 }

@@ -20,10 +20,15 @@ func FuzzRedact(f *testing.F) {
 		{"x", "bearer bearer bearer eyJ.eyJ. pk_live_ 4111"},
 		{"db.password", "héllo wörld, naïve password"},
 		{"user.id", "u-7"},
+		{"url.full", "https://u:p@h.test/p?token=abc&customer=u-1&sig=x#f"},
+		{"exception.message", `connect host=db password='a \' b' user=app: "api_key": "k"`},
+		{"note", "mail a.b+c@mail.example.com or x@y, at 12:30"},
+		{"db.query.text", "SELECT 1 WHERE token = $1 AND password = 'x'"},
 	} {
 		f.Add(seed[0], seed[1])
 	}
-	secrets := []string{testPK, testJWT, testCard, "Bearer abcdefghijklmnopqrstuvwxyz", "sk_test_0123456789abcdefXYZ"}
+	secrets := []string{testPK, testJWT, testCard, "Bearer abcdefghijklmnopqrstuvwxyz", "sk_test_0123456789abcdefXYZ",
+		"postgres://app:hunter2@db/shop", "password=hunter2", "jane.doe@example.com"}
 	f.Fuzz(func(t *testing.T, key, value string) {
 		kv := attribute.String(key, value)
 		out, keep := defaultRedactor.Attr(kv)

@@ -27,6 +27,10 @@ type LiteralCache struct {
 
 const literalSlots = 128
 
+// literalProbes is how many slots from its own a string may take: strings
+// whose addresses share a slot would otherwise miss every time.
+const literalProbes = 4
+
 type literalKey struct {
 	ks    *keySet
 	key   string
@@ -48,27 +52,43 @@ func literalSlot(s string) uintptr {
 // secret-looking key, for string values), or neither.
 func (c *LiteralCache) KeyClass(key string) (Personal, bool) {
 	ks := registry.keys.Load()
-	slot := &c.keys[literalSlot(key)]
-	if e := slot.Load(); e != nil && e.key == key && e.ks == ks {
-		return e.class.personal, e.class.secret
+	first := literalSlot(key)
+	var free *atomic.Pointer[literalKey]
+	for i := range uintptr(literalProbes) {
+		slot := &c.keys[(first+i)%literalSlots]
+		e := slot.Load()
+		if e != nil && e.key == key && e.ks == ks {
+			return e.class.personal, e.class.secret
+		}
+		if free == nil && (e == nil || e.ks != ks) {
+			free = slot
+		}
 	}
 	cl := c.r.class(attribute.Key(key))
-	if e := slot.Load(); e == nil || e.ks != ks {
-		slot.Store(&literalKey{ks: ks, key: key, class: cl})
+	if free != nil {
+		free.Store(&literalKey{ks: ks, key: key, class: cl})
 	}
 	return cl.personal, cl.secret
 }
 
 // Text is [Redactor.Text], remembering the texts found clean.
 func (c *LiteralCache) Text(s string) (string, bool) {
-	slot := &c.texts[literalSlot(s)]
-	if e := slot.Load(); e != nil && *e == s {
-		return s, false
+	first := literalSlot(s)
+	var free *atomic.Pointer[string]
+	for i := range uintptr(literalProbes) {
+		slot := &c.texts[(first+i)%literalSlots]
+		e := slot.Load()
+		if e != nil && *e == s {
+			return s, false
+		}
+		if free == nil && e == nil {
+			free = slot
+		}
 	}
 	m, changed := c.r.Text(s)
-	if !changed && len(s) > 0 && slot.Load() == nil {
+	if !changed && len(s) > 0 && free != nil {
 		clean := s
-		slot.Store(&clean)
+		free.CompareAndSwap(nil, &clean)
 	}
 	return m, changed
 }

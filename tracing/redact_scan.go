@@ -54,16 +54,19 @@ func isAuthScheme(s string) bool {
 }
 
 // scanSecrets masks the secret-looking parts of s, wherever they are: bearer
-// and basic credentials, JWTs, provider keys and card numbers passing the
-// Luhn check. It walks s once and allocates only when something is masked.
-func scanSecrets(s string) (string, bool) {
-	if !maySecret(s) {
+// and basic credentials, JWTs, provider keys, card numbers passing the Luhn
+// check, the credentials of URLs, the values of secret-looking pairs
+// (`password=...`, `"api_key": "..."`), and it hashes e-mail addresses and
+// the values of personal query parameters. It walks s once and allocates
+// only when something changes.
+func (r *Redactor) scanSecrets(s string) (string, bool) {
+	if !r.maySecret(s) {
 		return s, false
 	}
 	var b strings.Builder
 	last, changed := 0, false
 	for i := 0; i < len(s); {
-		end, repl, ok := secretAt(s, i)
+		start, end, repl, ok := r.secretAt(s, i, last)
 		if !ok {
 			i = max(i+1, end)
 			continue
@@ -72,7 +75,7 @@ func scanSecrets(s string) (string, bool) {
 			b.Grow(len(s))
 			changed = true
 		}
-		b.WriteString(s[last:i])
+		b.WriteString(s[last:start])
 		b.WriteString(repl)
 		last, i = end, end
 	}
@@ -84,10 +87,11 @@ func scanSecrets(s string) (string, bool) {
 }
 
 // maySecret is the fast filter in front of the scanner, one pass over s:
-// every secret the scanner finds holds 13 digits or more, or one of "eyJ",
+// every secret the scanner finds holds 13 digits or more, an '@', a '=' or
+// ':' after a key [Redactor.pairAt] masks or hashes, or one of "eyJ",
 // "_live_", "_test_", "whsec_", or "bearer " or "basic " in any case.
-func maySecret(s string) bool {
-	if len(s) < 8 {
+func (r *Redactor) maySecret(s string) bool {
+	if len(s) < 5 {
 		return false
 	}
 	digits := 0
@@ -95,6 +99,16 @@ func maySecret(s string) bool {
 		switch c := s[i]; {
 		case c >= '0' && c <= '9':
 			if digits++; digits >= 13 {
+				return true
+			}
+		case c == '@':
+			return true
+		case c == '=' || c == ':':
+			// "scheme://" is for the '@' of its credentials to flag.
+			if c == ':' && i+1 < len(s) && s[i+1] == '/' {
+				continue
+			}
+			if r.pairKey(s, i) != pairNone {
 				return true
 			}
 		case c == 'J':
@@ -122,23 +136,36 @@ func maySecret(s string) bool {
 	return false
 }
 
-// secretAt reports whether a secret starts at s[i], where it ends and what
-// replaces it.
-func secretAt(s string, i int) (end int, repl string, ok bool) {
+// secretAt reports whether a secret is found at s[i]: it is s[start:end]
+// (start <= i, but not before last, the end of the previous replacement),
+// and repl replaces it. When there is none, a non-zero end is where the
+// scan may resume.
+func (r *Redactor) secretAt(s string, i, last int) (start, end int, repl string, ok bool) {
+	switch s[i] {
+	case '@':
+		return r.emailAt(s, i, last)
+	case ':':
+		if strings.HasPrefix(s[i:], "://") {
+			return userinfoAt(s, i)
+		}
+		return r.pairAt(s, i)
+	case '=':
+		return r.pairAt(s, i)
+	}
 	if i > 0 && isWordByte(s[i-1]) {
-		return 0, "", false
+		return 0, 0, "", false
 	}
 	switch c := s[i]; {
 	case c == 'b' || c == 'B':
-		return authAt(s, i)
+		end, repl, ok = authAt(s, i)
 	case c == 'e':
-		return jwtAt(s, i)
+		end, repl, ok = jwtAt(s, i)
 	case c == 's' || c == 'p' || c == 'r' || c == 'w':
-		return providerKeyAt(s, i)
+		end, repl, ok = providerKeyAt(s, i)
 	case c >= '0' && c <= '9':
-		return cardAt(s, i)
+		end, repl, ok = cardAt(s, i)
 	}
-	return 0, "", false
+	return i, end, repl, ok
 }
 
 func authAt(s string, i int) (int, string, bool) {

@@ -16,6 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"slices"
@@ -85,7 +86,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		brokers   = fs.String("brokers", os.Getenv("KAFKA_BROKERS"), "comma-separated Kafka seed brokers; an in-process kfake cluster when empty")
 		schema    = fs.String("schema", os.Getenv("CHECKOUT_SCHEMA"), "Postgres schema for the tables; a throwaway one, dropped at exit, when empty (\"checkout\" with -service)")
 		orders    = fs.Int("orders", 0, "place this many extra normal orders after the demo ones")
-		gateway   = fs.String("gateway", "", "place the demo orders at this running gateway (e.g. http://localhost:8080) and print their trace ids, without starting anything")
+		gateway   = fs.String("gateway", "", "place the demo orders (and -orders more) at this running gateway (e.g. http://localhost:8080) and print their trace ids, without starting anything")
+		kafka     = fs.String("kafka", "", "run only an in-process Kafka broker (kfake) on this address (e.g. 127.0.0.1:9092) with the example's topics, until interrupted")
 		traceURL  = fs.String("trace-url", "http://localhost:16686/trace/", "with -gateway, the trace viewer URL the trace ids are appended to")
 	)
 	if err := fs.Parse(args); err != nil {
@@ -100,8 +102,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if *kafka != "" {
+		return runKafka(ctx, *kafka, stderr)
+	}
 	if *gateway != "" {
-		for _, p := range shop.Place(ctx, strings.TrimSuffix(*gateway, "/"), shop.DemoOrders(sc), 4) {
+		for _, p := range shop.Place(ctx, strings.TrimSuffix(*gateway, "/"), demoOrders(sc, *orders), 4) {
 			if p.Err != nil {
 				return p.Err
 			}
@@ -110,6 +115,12 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 
+	peers := peersFromEnv()
+	if *service != "" {
+		if err := checkPeers(peers, *service); err != nil {
+			return err
+		}
+	}
 	pg, err := shop.FindPostgres(ctx)
 	if err != nil {
 		return err
@@ -168,9 +179,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		}
 	}()
 
-	cfg := shop.Config{DatabaseURL: pg.URL, Schema: *schema, Brokers: seeds, Scenarios: sc, Telemetry: tel, Peers: peersFromEnv()}
+	cfg := shop.Config{DatabaseURL: pg.URL, Schema: *schema, Brokers: seeds, Scenarios: sc, Telemetry: tel, Peers: peers}
 	if *service != "" {
-		return runService(ctx, cfg, *service, *listen, stdout)
+		return runService(ctx, cfg, *service, *listen, stderr)
 	}
 	if *listen != "" {
 		cfg.Listen = map[string]string{shop.Gateway: *listen}
@@ -185,12 +196,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	defer sys.Close(context.Background())
 
-	demo := shop.DemoOrders(sc)
-	for i := range *orders {
-		demo = append(demo, shop.CheckoutRequest{UserID: fmt.Sprintf("u-3%03d", i), Currency: "EUR", Card: "4242424242424242",
-			Items: []shop.Item{{SKU: "sku-0001", Qty: 1}}})
-	}
-	placed := shop.Place(ctx, sys.GatewayURL(), demo, 4)
+	placed := shop.Place(ctx, sys.GatewayURL(), demoOrders(sc, *orders), 4)
 	sys.Wait(placed, 5*time.Second)
 	if *serve {
 		for _, p := range placed {
@@ -210,9 +216,48 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// demoOrders are the demo orders of the scenarios and n more normal ones.
+func demoOrders(sc shop.Scenarios, n int) []shop.CheckoutRequest {
+	demo := shop.DemoOrders(sc)
+	for i := range n {
+		demo = append(demo, shop.CheckoutRequest{UserID: fmt.Sprintf("u-3%03d", i), Currency: "EUR", Card: "4242424242424242",
+			Items: []shop.Item{{SKU: "sku-0001", Qty: 1}}})
+	}
+	return demo
+}
+
+// runKafka runs a one-broker kfake cluster on addr, with the example's
+// topics, until interrupted: the Kafka of the separate processes for those
+// without a real one. kfake advertises the address it listens on, so a host
+// left out is 127.0.0.1, not every interface.
+func runKafka(ctx context.Context, addr string, stderr io.Writer) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("-kafka %s: %w", addr, err)
+	}
+	if host == "" {
+		host = "127.0.0.1"
+	}
+	c, err := kfake.NewCluster(kfake.NumBrokers(1),
+		kfake.ListenFn(func(network, _ string) (net.Listener, error) {
+			return net.Listen(network, net.JoinHostPort(host, port))
+		}),
+		kfake.SeedTopics(shop.OrdersPartitions, shop.TopicOrders),
+		kfake.SeedTopics(shop.PaymentsPartitions, shop.TopicPayments))
+	if err != nil {
+		return fmt.Errorf("kafka: %w", err)
+	}
+	defer c.Close()
+	fmt.Fprintf(stderr, "kafka: listening on %s (topics %s: %d partitions, %s: %d)\n", strings.Join(c.ListenAddrs(), ","),
+		shop.TopicOrders, shop.OrdersPartitions, shop.TopicPayments, shop.PaymentsPartitions)
+	<-ctx.Done()
+	return nil
+}
+
 // runService runs one service until interrupted: the separate-process mode,
-// against a real Kafka and Postgres.
-func runService(ctx context.Context, cfg shop.Config, name, listen string, stdout io.Writer) error {
+// against a real Kafka and Postgres. It says on stderr where it listens
+// (stdout carries its JSON log lines).
+func runService(ctx context.Context, cfg shop.Config, name, listen string, stderr io.Writer) error {
 	if !slices.Contains(shop.Services, name) {
 		return fmt.Errorf("unknown service %q (known: %s)", name, strings.Join(shop.Services, ", "))
 	}
@@ -223,22 +268,47 @@ func runService(ctx context.Context, cfg shop.Config, name, listen string, stdou
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s running\n", name)
+	if u := sys.Peers().URL(name); u != "" {
+		fmt.Fprintf(stderr, "%s: listening on %s\n", name, u)
+	} else {
+		fmt.Fprintf(stderr, "%s: running, Kafka at %s\n", name, strings.Join(cfg.Brokers, ","))
+	}
 	<-ctx.Done()
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return sys.Close(sctx)
 }
 
+// peerEnv is the variable that holds the base URL of the named service:
+// ORDERS_URL, PAYMENT_PROVIDER_URL...
+func peerEnv(name string) string {
+	return strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_URL"
+}
+
 // peersFromEnv reads the base URLs of services that run elsewhere.
 func peersFromEnv() shop.Peers {
+	get := func(name string) string { return strings.TrimSuffix(strings.TrimSpace(os.Getenv(peerEnv(name))), "/") }
 	return shop.Peers{
-		Orders:          os.Getenv("ORDERS_URL"),
-		Inventory:       os.Getenv("INVENTORY_URL"),
-		Pricing:         os.Getenv("PRICING_URL"),
-		Recommendations: os.Getenv("RECOMMENDATIONS_URL"),
-		PaymentProvider: os.Getenv("PAYMENT_PROVIDER_URL"),
+		Orders:          get(shop.Orders),
+		Inventory:       get(shop.Inventory),
+		Pricing:         get(shop.Pricing),
+		Recommendations: get(shop.Recommendations),
+		PaymentProvider: get(shop.PaymentProvider),
 	}
+}
+
+// checkPeers says which variable a service run alone is missing, before it
+// looks for Postgres and Kafka.
+func checkPeers(p shop.Peers, service string) error {
+	err := shop.CheckPeers(p, service)
+	var pe *shop.PeerError
+	if !errors.As(err, &pe) {
+		return err
+	}
+	if pe.URL == "" {
+		return fmt.Errorf("%s calls %s: set %s to its base URL (e.g. http://127.0.0.1:8081)", pe.Service, pe.Peer, peerEnv(pe.Peer))
+	}
+	return fmt.Errorf("%s calls %s: %s=%q is not an http:// or https:// base URL", pe.Service, pe.Peer, peerEnv(pe.Peer), pe.URL)
 }
 
 func splitList(v string) []string {

@@ -1,23 +1,15 @@
 package main
 
 import (
-	"encoding/hex"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
-	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
-	common "go.opentelemetry.io/proto/otlp/common/v1"
-	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 	"go.uber.org/goleak"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/otelkit/otelkit/examples/checkout/shop"
 	"github.com/otelkit/otelkit/internal/pgtest"
@@ -75,56 +67,25 @@ func TestParseScenarios(t *testing.T) {
 // and its log records too, each on a span of an exported trace.
 func TestRunExportsOTLP(t *testing.T) {
 	pgtest.Require(t)
-	var mu sync.Mutex
-	services, records := map[string]int{}, map[string]int{}
-	traces := map[string]bool{} // exported trace ids, hex
-	var logs []*logspb.LogRecord
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		defer mu.Unlock()
-		switch r.URL.Path {
-		case "/v1/traces":
-			var req coltrace.ExportTraceServiceRequest
-			if proto.Unmarshal(body, &req) != nil {
-				http.Error(w, "bad export", http.StatusBadRequest)
-				return
-			}
-			for _, rs := range req.ResourceSpans {
-				for _, ss := range rs.ScopeSpans {
-					services[serviceName(rs.GetResource().GetAttributes())] += len(ss.Spans)
-					for _, s := range ss.Spans {
-						traces[hex.EncodeToString(s.TraceId)] = true
-					}
-				}
-			}
-		case "/v1/logs":
-			var req collogs.ExportLogsServiceRequest
-			if proto.Unmarshal(body, &req) != nil {
-				http.Error(w, "bad export", http.StatusBadRequest)
-				return
-			}
-			for _, rl := range req.ResourceLogs {
-				for _, sl := range rl.ScopeLogs {
-					records[serviceName(rl.GetResource().GetAttributes())] += len(sl.LogRecords)
-					logs = append(logs, sl.LogRecords...)
-				}
-			}
-		default:
-			http.Error(w, "bad export", http.StatusBadRequest)
-			return
-		}
-		w.Header().Set("Content-Type", "application/x-protobuf")
-	}))
-	defer srv.Close()
-	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", srv.URL)
+	rec := newOTLPReceiver(t)
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", rec.URL)
 	t.Setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf")
 	var out strings.Builder
 	if err := run(nil, &out, io.Discard); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
-	mu.Lock()
-	defer mu.Unlock()
+	services, records := map[string]int{}, map[string]int{}
+	traces := map[string]bool{}
+	for _, s := range rec.Spans() {
+		services[s.Service]++
+		traces[s.TraceID] = true
+	}
+	for _, l := range rec.Logs() {
+		records[l.Service]++
+		if l.SpanID != "" && !traces[l.TraceID] {
+			t.Errorf("log record %q on trace %s, which was not exported", l.Body, l.TraceID)
+		}
+	}
 	for _, svc := range []string{shop.Gateway, shop.Orders, shop.OutboxRelay, shop.Payments, shop.Inventory, shop.Notifications} {
 		if services[svc] == 0 {
 			t.Errorf("no spans of %s exported over OTLP (got %v)", svc, services)
@@ -133,31 +94,13 @@ func TestRunExportsOTLP(t *testing.T) {
 			t.Errorf("no log records of %s exported over OTLP (got %v)", svc, records)
 		}
 	}
-	for _, r := range logs {
-		if len(r.SpanId) == 0 {
-			continue // a line outside a request
-		}
-		if !traces[hex.EncodeToString(r.TraceId)] {
-			t.Errorf("log record %q on trace %x, which was not exported", r.Body.GetStringValue(), r.TraceId)
-		}
-	}
-}
-
-func serviceName(attrs []*common.KeyValue) string {
-	for _, kv := range attrs {
-		if kv.GetKey() == "service.name" {
-			return kv.GetValue().GetStringValue()
-		}
-	}
-	return ""
 }
 
 // TestRun_CollectorDownOrHung runs the demo against a collector answering
 // 503 and one that never answers: every order is reported from the
 // in-process recorder, the run succeeds, and the spans that could not be
 // exported are one line on stderr, with the count, the endpoint and what the
-// collector answered (the log records and the metrics, exported there too,
-// one more each).
+// collector answered (the metrics, exported there too, one more).
 func TestRun_CollectorDownOrHung(t *testing.T) {
 	pgtest.Require(t)
 	for _, tc := range []struct {

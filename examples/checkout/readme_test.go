@@ -36,6 +36,7 @@ var readmeImports = map[string]string{
 	"tracing":     "github.com/otelkit/otelkit/tracing",
 	"otelsetup":   "github.com/otelkit/otelkit/sdk/otelsetup",
 	"tracingtest": "github.com/otelkit/otelkit/sdk/tracingtest",
+	"diagnose":    "github.com/otelkit/otelkit/tracing/diagnose",
 	"httptrace":   "github.com/otelkit/otelkit/httptrace",
 	"kafkatrace":  "github.com/otelkit/otelkit/kafkatrace",
 	"sqltrace":    "github.com/otelkit/otelkit/sqltrace",

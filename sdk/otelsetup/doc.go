@@ -154,7 +154,7 @@
 //	OTEL_BLRP_MAX_EXPORT_BATCH_SIZE    log records per export (default 512, at most the queue size)
 //	OTEL_METRIC_EXPORT_INTERVAL, OTEL_METRIC_EXPORT_TIMEOUT: read by the SDK
 //	OTEL_EXPORTER_PROMETHEUS_HOST, OTEL_EXPORTER_PROMETHEUS_PORT: read by autoexport
-//	OTEL_GO_X_OBSERVABILITY: true makes the SDK measure its spans and exporters (experimental)
+//	OTEL_GO_X_OBSERVABILITY: true makes the SDK measure its spans and exporters, and Setup's batch span processors (experimental; otel.sdk.processor.span.*, through the global MeterProvider)
 //	OTELKIT_HASH_KEY                   the key of the hash of personal data (user.id), at least 16 bytes; the same in every service
 //	OTELKIT_HASH_KEY_FILE              a file holding that key (a mounted secret); set one of the two
 //

@@ -228,9 +228,9 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 			// would go on retrying in the background.
 			context.AfterFunc(ctx, func() {
 				for _, r := range reporters {
-					r.abort()
+					r.abort(ctx.Err())
 				}
-				ls.abort()
+				ls.abort(ctx.Err())
 			})
 			// The batch processors in parallel, each counting what it could
 			// not export, rather than one after the other in the provider's

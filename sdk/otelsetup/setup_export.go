@@ -62,7 +62,7 @@ type reportingExporter struct {
 	name  string // the exporter and where it sends, for the reports
 
 	aborted context.Context
-	abort   context.CancelFunc
+	abort   context.CancelCauseFunc // with the shutdown context's error
 
 	reports  *report.Limiter
 	mu       sync.Mutex
@@ -72,7 +72,7 @@ type reportingExporter struct {
 }
 
 func newReportingExporter(e sdktrace.SpanExporter, every time.Duration, name string) *reportingExporter {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	return &reportingExporter{SpanExporter: e, every: every, name: name, aborted: ctx, abort: cancel, reports: report.New(every)}
 }
 
@@ -87,8 +87,11 @@ func (r *reportingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Re
 		err = r.SpanExporter.ExportSpans(ctx, spans)
 		stop()
 		cancel()
-	} else {
-		err = fmt.Errorf("shutdown deadline passed: %w", err)
+	}
+	if err != nil && r.aborted.Err() != nil {
+		// Cut short, or never started, because shutdown's deadline passed:
+		// say so with that deadline's error, not the cancellation it caused.
+		err = fmt.Errorf("shutdown deadline passed: %w", context.Cause(r.aborted))
 	}
 	if err == nil {
 		return nil

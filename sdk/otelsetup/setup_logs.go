@@ -146,10 +146,11 @@ func (sc *setupConfig) newLogSetup(ctx context.Context, p exporterPlan, cfg blrp
 	return ls, nil
 }
 
-// abort cancels the exports still running, past the shutdown's deadline.
-func (ls *logSetup) abort() {
+// abort cancels the exports still running, past the shutdown's deadline,
+// whose error cause is.
+func (ls *logSetup) abort(cause error) {
 	for _, p := range ls.pipes {
-		p.abort()
+		p.abort(cause)
 	}
 }
 
@@ -191,7 +192,7 @@ type logPipeline struct {
 	every    time.Duration
 
 	aborted context.Context
-	abort   context.CancelFunc
+	abort   context.CancelCauseFunc // with the shutdown context's error
 
 	pending atomic.Int64 // accepted and not yet through an export
 	lost    atomic.Int64 // dropped from a full queue or failed to export, in all
@@ -223,7 +224,7 @@ type logExporter struct {
 func newLogPipeline(e logExporter, cfg blrpConfig, every time.Duration) *logPipeline {
 	p := &logPipeline{logExporter: e}
 	p.maxQueue, p.every = int64(cfg.maxQueue), every
-	p.aborted, p.abort = context.WithCancel(context.Background())
+	p.aborted, p.abort = context.WithCancelCause(context.Background())
 	p.drops, p.fails = report.New(every), report.New(every)
 	p.next = sdklog.NewBatchProcessor(countingLogExporter{p},
 		sdklog.WithExportInterval(cfg.delay),
@@ -349,8 +350,11 @@ func (e countingLogExporter) Export(ctx context.Context, records []sdklog.Record
 		err = p.exp.Export(ctx, records)
 		stop()
 		cancel()
-	} else {
-		err = fmt.Errorf("shutdown deadline passed: %w", err)
+	}
+	if err != nil && p.aborted.Err() != nil {
+		// Cut short, or never started, because shutdown's deadline passed:
+		// say so with that deadline's error, not the cancellation it caused.
+		err = fmt.Errorf("shutdown deadline passed: %w", context.Cause(p.aborted))
 	}
 	if err == nil {
 		p.pending.Add(-int64(len(records)))

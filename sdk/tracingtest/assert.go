@@ -49,6 +49,17 @@ func ChildOf(parent interface{ SpanContext() trace.SpanContext }) Match {
 	}
 }
 
+// WithSpanContext matches the span with the trace and span ids of sc: the
+// span a test saw from inside, through trace.SpanContextFromContext, while
+// the other matches check its name, kind and parent in one call:
+//
+//	rec.Span(t, "process orders", tracingtest.WithSpanContext(inner), tracingtest.ChildOf(send))
+func WithSpanContext(sc trace.SpanContext) Match {
+	return func(s sdktrace.ReadOnlySpan) bool {
+		return s.SpanContext().TraceID() == sc.TraceID() && s.SpanContext().SpanID() == sc.SpanID()
+	}
+}
+
 // Find returns the ended spans named name that all of match select, in the
 // order they ended.
 func (r *Recorder) Find(name string, match ...Match) []sdktrace.ReadOnlySpan {
@@ -232,9 +243,65 @@ next:
 // AssertAttrs checks that s carries each of kvs.
 func (r *Recorder) AssertAttrs(tb TB, s sdktrace.ReadOnlySpan, kvs ...attribute.KeyValue) bool {
 	tb.Helper()
+	bad := mismatches(s.Attributes(), kvs)
+	if len(bad) == 0 {
+		return true
+	}
+	r.fail(tb, false, "%s: %s", describe(s), strings.Join(bad, "; "))
+	return false
+}
+
+// AssertLinkAttrs checks that from has a link to to carrying each of kvs,
+// as a batch consumer's link names the partition and offset of the message
+// it links to. to is a recorded span or a live [trace.Span].
+func (r *Recorder) AssertLinkAttrs(tb TB, from sdktrace.ReadOnlySpan, to interface{ SpanContext() trace.SpanContext }, kvs ...attribute.KeyValue) bool {
+	tb.Helper()
+	want := to.SpanContext()
+	for _, l := range from.Links() {
+		if l.SpanContext.TraceID() != want.TraceID() || l.SpanContext.SpanID() != want.SpanID() {
+			continue
+		}
+		bad := mismatches(l.Attributes, kvs)
+		if len(bad) == 0 {
+			return true
+		}
+		r.fail(tb, false, "%s: link to %s: %s", describe(from), r.nameOf(want), strings.Join(bad, "; "))
+		return false
+	}
+	return r.AssertLinked(tb, from, to)
+}
+
+// AssertEventAttrs checks that s has an event named name, such as
+// semconv.ExceptionEventName, whose attributes include each of kvs. Of
+// several events of that name, the first is checked, as [Event] returns it.
+func (r *Recorder) AssertEventAttrs(tb TB, s sdktrace.ReadOnlySpan, name string, kvs ...attribute.KeyValue) bool {
+	tb.Helper()
+	e, ok := Event(s, name)
+	if !ok {
+		have := make([]string, 0, len(s.Events()))
+		for _, e := range s.Events() {
+			have = append(have, fmt.Sprintf("%q", e.Name))
+		}
+		if len(have) == 0 {
+			have = []string{"none"}
+		}
+		r.fail(tb, false, "%s: want an event %q, found events %s", describe(s), name, list(have))
+		return false
+	}
+	bad := mismatches(e.Attributes, kvs)
+	if len(bad) == 0 {
+		return true
+	}
+	r.fail(tb, false, "%s: event %q: %s", describe(s), name, strings.Join(bad, "; "))
+	return false
+}
+
+// mismatches describes each of want that have lacks or holds with another
+// value.
+func mismatches(have, want []attribute.KeyValue) []string {
 	var bad []string
-	for _, kv := range kvs {
-		v, ok := attr(s, kv.Key)
+	for _, kv := range want {
+		v, ok := Attr(have, kv.Key)
 		switch {
 		case !ok:
 			bad = append(bad, fmt.Sprintf("%s missing, want %s", kv.Key, kv.Value.String()))
@@ -242,11 +309,7 @@ func (r *Recorder) AssertAttrs(tb TB, s sdktrace.ReadOnlySpan, kvs ...attribute.
 			bad = append(bad, fmt.Sprintf("%s = %s, want %s", kv.Key, v.String(), kv.Value.String()))
 		}
 	}
-	if len(bad) == 0 {
-		return true
-	}
-	r.fail(tb, false, "%s: %s", describe(s), strings.Join(bad, "; "))
-	return false
+	return bad
 }
 
 // AssertNoAttrs checks that s carries none of keys.
@@ -307,11 +370,24 @@ func outcome(s sdktrace.ReadOnlySpan) string {
 // AssertNoSecrets checks that nothing secret or personal was exported in
 // clear: no attribute of a span, event or link that the default redaction
 // rules would still change (a secret-looking key, a bearer token, a JWT, a
-// card number, a provider key, a registered personal-data key in clear), no
-// such value in a span name, event name or status, and none of values (the
-// passwords, emails, user ids the test used) anywhere.
+// card number, a provider key, URL credentials, a secret pair, an e-mail
+// address, a registered personal-data key in clear), no such value in a span
+// name, event name or status, and none of values (the passwords, emails,
+// user ids the test used) anywhere, resource values included.
 func (r *Recorder) AssertNoSecrets(tb TB, values ...string) bool {
 	tb.Helper()
+	leaks := Leaks(r.Spans(), values...)
+	if len(leaks) == 0 {
+		return true
+	}
+	r.fail(tb, false, "secrets or personal data exported in clear: %s", list(leaks))
+	return false
+}
+
+// Leaks returns what [Recorder.AssertNoSecrets] reports, one line per leak,
+// for spans exported elsewhere (by an otelsetup.Setup pipeline into an
+// [Exporter]).
+func Leaks(spans []sdktrace.ReadOnlySpan, values ...string) []string {
 	var leaks []string
 	leak := func(s sdktrace.ReadOnlySpan, where, v string) {
 		for _, want := range values {
@@ -330,10 +406,16 @@ func (r *Recorder) AssertNoSecrets(tb TB, values ...string) bool {
 				leaks = append(leaks, fmt.Sprintf("%s: %s %s exported in clear", describe(s), where, kv.Key))
 				continue
 			}
+			if kv.Value.Type() == attribute.STRINGSLICE {
+				for _, v := range kv.Value.AsStringSlice() {
+					leak(s, fmt.Sprintf("%s %s", where, kv.Key), v)
+				}
+				continue
+			}
 			leak(s, fmt.Sprintf("%s %s", where, kv.Key), kv.Value.String())
 		}
 	}
-	for _, s := range r.Spans() {
+	for _, s := range spans {
 		leak(s, "name", s.Name())
 		leak(s, "status", s.Status().Description)
 		attrs(s, "attribute", s.Attributes())
@@ -344,12 +426,17 @@ func (r *Recorder) AssertNoSecrets(tb TB, values ...string) bool {
 		for _, l := range s.Links() {
 			attrs(s, "link attribute", l.Attributes)
 		}
+		if res := s.Resource(); res != nil {
+			for _, kv := range res.Attributes() {
+				for _, want := range values {
+					if want != "" && strings.Contains(kv.Value.String(), want) {
+						leaks = append(leaks, fmt.Sprintf("%s: resource %s contains %q", describe(s), kv.Key, want))
+					}
+				}
+			}
+		}
 	}
-	if len(leaks) == 0 {
-		return true
-	}
-	r.fail(tb, false, "secrets or personal data exported in clear: %s", list(leaks))
-	return false
+	return leaks
 }
 
 func attr(s sdktrace.ReadOnlySpan, k attribute.Key) (attribute.Value, bool) {

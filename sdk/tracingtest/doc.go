@@ -54,7 +54,8 @@
 // # Assertions
 //
 //   - [Recorder.Span] and [Recorder.Find]: ended spans by name, narrowed by
-//     [InService], [OfKind], [WithAttr], [InTrace], [ChildOf].
+//     [InService], [OfKind], [WithAttr], [InTrace], [ChildOf],
+//     [WithSpanContext].
 //   - [Recorder.WaitFor], [Recorder.WaitForN]: the same, for spans that are
 //     still to end.
 //   - [Recorder.SpanOf]: the span of a span context found in a link, a
@@ -68,11 +69,20 @@
 //     protocol spans are not built from ids or URLs.
 //   - [Recorder.AssertBusiness], [Recorder.AssertAttrs],
 //     [Recorder.AssertNoAttrs]: attributes present with their values, or
-//     absent.
+//     absent; [Recorder.AssertLinkAttrs], [Recorder.AssertEventAttrs]: the
+//     attributes of a link or an event.
 //   - [Recorder.AssertError], [Recorder.AssertOK]: the outcome as the
 //     conventions record it, status Error with `error.type`, or neither.
 //   - [Recorder.AssertNoSecrets]: nothing the redaction rules would still
 //     change, and none of the given values, was exported in clear.
+//     [Leaks] makes the same check on spans exported elsewhere: a test that
+//     runs otelsetup.Setup itself hands it an [Exporter], which keeps its
+//     spans after the shutdown that flushes them.
+//   - [Recorder.Diagnose], [Recorder.AssertFinding],
+//     [Recorder.AssertNoFinding]: what [diagnose.Diagnose] finds in the
+//     recorded traces (where an error started, a retry storm, a lost
+//     message...), on a span selected by [Named] and the other filters; or
+//     that a healthy request raises no false alarm.
 //   - [Attr], [Event]: read an attribute or an event for checks of your own.
 //   - [Reports], [CaptureReports]: what instrumentation reported through
 //     otel.Handle; [ReportLog.WaitFor] waits for a report made in the
@@ -93,10 +103,11 @@
 //	tracingtest: want one ended span "orders.persit", found none: closest names "orders.persist", "send orders", "POST /orders"
 //	tracingtest: "payments.charge" (orders, internal): want status Error and error.type "timeout", found status Unset and no error.type
 //
-// The recorded trace is printed once per failing test, as a waterfall,
-// when the test ends (with Logf, or Errorf for a TB without Logf): after
-// the test's own work, so it shows every span that ended, and those still
-// open. The test given to [New] prints it whatever made it fail, its own
+// The recorded trace is printed once per failing test, when the test ends:
+// first its diagnosis (one ⚑ line per finding of each trace), then the
+// trace as a waterfall. It is printed with Logf, or Errorf for a TB
+// without Logf, after the test's own work, so it shows every span that
+// ended, and those still open. The test given to [New] prints it whatever made it fail, its own
 // checks included; a subtest that fails an assertion of the kit prints it
 // when the subtest ends; a test that passes prints nothing.
 //

@@ -236,7 +236,8 @@ func (r *Recorder) Reset() {
 }
 
 // Waterfall renders the recorded spans, and those still open, as a failing
-// test prints them when it ends.
+// test prints them when it ends: first the findings of each trace's
+// diagnosis, then the waterfalls.
 func (r *Recorder) Waterfall() string {
 	var b bytes.Buffer
 	spans := r.Spans()
@@ -244,7 +245,12 @@ func (r *Recorder) Waterfall() string {
 	if len(spans) == 0 {
 		return "(no spans recorded)\n"
 	}
-	if err := waterfall.Render(&b, spans, waterfall.WithWidth(120), waterfall.WithColor(false)); err != nil {
+	if d := diagnosisText(spans); d != "" {
+		b.WriteString("diagnosis:\n")
+		b.WriteString(d)
+		b.WriteString("waterfall:\n")
+	}
+	if err := waterfall.Render(&b, spans, waterfall.WithWidth(120), waterfall.WithColor(false), waterfall.WithDiagnosis(false)); err != nil {
 		fmt.Fprintf(&b, "(waterfall: %v)\n", err)
 	}
 	return b.String()
@@ -303,3 +309,34 @@ func (o openTracker) OnEnd(s sdktrace.ReadOnlySpan) {
 
 func (openTracker) Shutdown(context.Context) error   { return nil }
 func (openTracker) ForceFlush(context.Context) error { return nil }
+
+// Exporter is an in-memory span exporter for tests that hand it to
+// otelsetup.Setup (otelsetup.WithSpanExporter): unlike the SDK's
+// tracetest.InMemoryExporter it keeps its spans after Shutdown, so a test
+// shuts Setup's pipeline down (which flushes it) and then reads what was
+// exported, after redaction. The zero value is ready to use; it is safe for
+// concurrent use.
+type Exporter struct {
+	mu    sync.Mutex
+	spans []sdktrace.ReadOnlySpan
+}
+
+var _ sdktrace.SpanExporter = (*Exporter)(nil)
+
+// ExportSpans records spans.
+func (e *Exporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpan) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.spans = append(e.spans, spans...)
+	return nil
+}
+
+// Shutdown does nothing: the spans stay readable.
+func (e *Exporter) Shutdown(context.Context) error { return nil }
+
+// Spans returns the exported spans in the order they were exported.
+func (e *Exporter) Spans() []sdktrace.ReadOnlySpan {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]sdktrace.ReadOnlySpan(nil), e.spans...)
+}

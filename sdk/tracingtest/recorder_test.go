@@ -384,3 +384,54 @@ func TestRecorder_WithoutGlobalRunsInParallel(t *testing.T) {
 		})
 	}
 }
+
+func TestRecorder_WithSpanContextLinkAndEventAttrs(t *testing.T) {
+	rec := tracingtest.New(t)
+	_, send := tracing.Start(context.Background(), "orders.send")
+	send.End()
+	_, other := tracing.Start(context.Background(), "orders.other")
+	other.End()
+	var inner trace.SpanContext
+	_ = tracing.Run(context.Background(), "orders.process", func(ctx context.Context) error {
+		inner = trace.SpanContextFromContext(ctx)
+		trace.SpanFromContext(ctx).AddEvent("orders.retried", trace.WithAttributes(attribute.Int("attempt", 2)))
+		return nil
+	}, trace.WithLinks(trace.Link{SpanContext: send.SpanContext(), Attributes: []attribute.KeyValue{attribute.Int64("offset", 7)}}))
+	_ = tracing.Run(context.Background(), "orders.process", func(context.Context) error { return nil })
+
+	proc := rec.Span(t, "orders.process", tracingtest.WithSpanContext(inner))
+	if proc.SpanContext().SpanID() != inner.SpanID() {
+		t.Fatalf("WithSpanContext selected span %s, want %s", proc.SpanContext().SpanID(), inner.SpanID())
+	}
+	if !rec.AssertLinkAttrs(t, proc, send, attribute.Int64("offset", 7)) ||
+		!rec.AssertEventAttrs(t, proc, "orders.retried", attribute.Int("attempt", 2)) {
+		return
+	}
+
+	for _, c := range []struct {
+		name  string
+		check func(tb tracingtest.TB) bool
+		want  string
+	}{
+		{"link attribute value", func(tb tracingtest.TB) bool {
+			return rec.AssertLinkAttrs(tb, proc, send, attribute.Int64("offset", 8))
+		}, `tracingtest: "orders.process" (test, internal): link to "orders.send" (test, internal): offset = 7, want 8`},
+		{"no such link", func(tb tracingtest.TB) bool {
+			return rec.AssertLinkAttrs(tb, proc, other, attribute.Int64("offset", 7))
+		}, `tracingtest: want a link from "orders.process" (test, internal) to "orders.other" (test, internal), found links to "orders.send" (test, internal)`},
+		{"event attribute missing", func(tb tracingtest.TB) bool {
+			return rec.AssertEventAttrs(tb, proc, "orders.retried", attribute.String("reason", "timeout"))
+		}, `tracingtest: "orders.process" (test, internal): event "orders.retried": reason missing, want timeout`},
+		{"no such event", func(tb tracingtest.TB) bool {
+			return rec.AssertEventAttrs(tb, proc, "exception")
+		}, `tracingtest: "orders.process" (test, internal): want an event "exception", found events "orders.retried"`},
+	} {
+		ft := &fakeTB{}
+		if c.check(ft) {
+			t.Errorf("%s: assertion passed", c.name)
+		}
+		if ft.failures() != c.want {
+			t.Errorf("%s: message\n%s\nwant\n%s", c.name, ft.failures(), c.want)
+		}
+	}
+}

@@ -48,6 +48,7 @@ type config struct {
 	// repeats one only where its value differs from the header's. nil
 	// means the traveling keys of tracing's registry.
 	traceKeys []attribute.Key
+	diagnose  bool
 }
 
 func newConfig(opts []Option) config {
@@ -56,6 +57,7 @@ func newConfig(opts []Option) config {
 		timeout:  defaultTimeout,
 		maxSpans: defaultMaxSpans,
 		spanKeys: defaultSpanKeys,
+		diagnose: true,
 	}
 	for _, o := range opts {
 		if o != nil {
@@ -149,6 +151,17 @@ func WithAttributes(keys ...attribute.Key) Option {
 func WithTraceAttributes(keys ...attribute.Key) Option {
 	keys = append([]attribute.Key{}, keys...) // not nil: an explicit empty list
 	return optionFunc(func(c *config) { c.traceKeys = keys })
+}
+
+// WithDiagnosis turns on or off the diagnosis printed under each trace's
+// header: one line per finding of [diagnose.Diagnose] (where an error
+// started, a lost message, a retry storm, a step dominating the critical
+// path...), marked ⚑.
+//
+// By default the diagnosis is printed; a healthy trace has no finding and
+// so no such line.
+func WithDiagnosis(on bool) Option {
+	return optionFunc(func(c *config) { c.diagnose = on })
 }
 
 // DefaultAttributes returns the keys shown on a span's line when

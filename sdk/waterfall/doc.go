@@ -19,6 +19,18 @@
 // [WithTraceAttributes] sets the list instead. Spans whose parent is not in the trace
 // (another process) are drawn as roots.
 //
+// # Diagnosis
+//
+// Under the header, each finding of [diagnose.Diagnose] on the trace gets a
+// line marked ⚑, wrapped rather than cut: where the error started and
+// whether the request saw it, a message no consumer processed, a retry
+// storm, a callee still running when its caller gave up, a wait for a pool
+// connection, a partial failure of a fan-out, a step that dominates the
+// critical path. A healthy trace has no finding and so no such line;
+// [WithDiagnosis](false) removes them. The exporter diagnoses a trace when
+// it prints it whole, not the parts labelled "continued" or "root span not
+// ended" below.
+//
 // # Wiring
 //
 // With package tracing, set OTEL_TRACES_EXPORTER=waterfall, or make it the
@@ -58,6 +70,7 @@
 // # Cost
 //
 // ExportSpans appends to a map under a mutex; rendering happens on a timer
-// goroutine, once per trace. It is a development tool: in production, export
-// OTLP.
+// goroutine, once per trace (BenchmarkTerminalExporter in the repository's
+// bench module; numbers in bench/README.md). It is a development tool: in
+// production, export OTLP.
 package waterfall

@@ -19,6 +19,8 @@ func ExampleRender() {
 	_ = waterfall.Render(os.Stdout, spans, waterfall.WithWidth(80), waterfall.WithColor(false))
 	// Output:
 	// trace 4b000000000000000000000000000001  POST /checkout  120ms  3 spans, 1 failed
+	// ⚑ error-absorbed: orders payments.charge: failed: card declined; absorbed by
+	//   orders orders.create, which did not fail (graceful degradation)
 	// gateway POST /checkout        |██████████████████████████|   120ms
 	// orders  └─ orders.create      |  ██████████████████      |    80ms
 	// orders     └─ payments.charge |        ████████          |    30ms  ERROR

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
@@ -296,4 +297,37 @@ func TestExporter_WriteErrorsAreReported(t *testing.T) {
 	_, next := tp.Tracer("t").Start(context.Background(), "GET /orders")
 	next.End()
 	reports.WaitFor(t, func(e error) bool { return e != err && errors.Is(e, errDiskFull) })
+}
+
+// A trace printed whole carries its diagnosis; a part of a trace (root not
+// ended, or a continuation) does not, since it would be about the part.
+func TestExporter_DiagnosesWholeTracesOnly(t *testing.T) {
+	var out syncBuffer
+	exp := waterfall.NewExporter(&out, waterfall.WithLinger(time.Millisecond), waterfall.WithTimeout(30*time.Millisecond), waterfall.WithColor(false))
+	tp := provider("gateway", exp)
+	defer tp.Shutdown(context.Background())
+	tr := tp.Tracer("t")
+
+	ctx, root := tr.Start(context.Background(), "POST /checkout")
+	_, rec := tr.Start(ctx, "GET")
+	rec.SetStatus(codes.Error, "recommendations unavailable")
+	rec.End()
+	root.End()
+	got := waitFor(t, &out, "POST /checkout")
+	if !strings.Contains(got, "⚑ error-absorbed: gateway GET: failed: recommendations unavailable; absorbed by gateway POST /checkout") {
+		t.Errorf("whole trace printed without its diagnosis:\n%s", got)
+	}
+
+	var part syncBuffer
+	tp2 := provider("gateway", waterfall.NewExporter(&part, waterfall.WithTimeout(30*time.Millisecond), waterfall.WithColor(false)))
+	defer tp2.Shutdown(context.Background())
+	ctx, stuck := tp2.Tracer("t").Start(context.Background(), "stuck")
+	_, child := tp2.Tracer("t").Start(ctx, "db.query")
+	child.SetStatus(codes.Error, "boom")
+	child.End()
+	got = waitFor(t, &part, "root span not ended")
+	if strings.Contains(got, "⚑") {
+		t.Errorf("a part of a trace was diagnosed:\n%s", got)
+	}
+	stuck.End()
 }

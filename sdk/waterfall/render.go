@@ -17,6 +17,9 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 	"go.opentelemetry.io/otel/trace"
+
+	"github.com/otelkit/otelkit/sdk/spanconv"
+	"github.com/otelkit/otelkit/tracing/diagnose"
 )
 
 const (
@@ -140,6 +143,11 @@ func (r *renderer) trace(spans []sdktrace.ReadOnlySpan, note string) {
 
 	header := r.traceAttrs(spans)
 	r.header(spans, roots[0].span, total, failed, header, note)
+	if r.cfg.diagnose && note == "" {
+		// A continuation, or a trace whose root has not ended, is a part
+		// of a trace: its diagnosis would be about the part.
+		r.diagnosis(spans)
+	}
 
 	svcW, nameW := 0, 0
 	for _, l := range lines {
@@ -184,6 +192,23 @@ func (r *renderer) header(spans []sdktrace.ReadOnlySpan, root sdktrace.ReadOnlyS
 	}
 	r.styled(truncate(b.String(), r.width), ansiBold)
 	r.buf.WriteByte('\n')
+}
+
+// diagnosis writes the findings of the trace, one line each, under its
+// header.
+func (r *renderer) diagnosis(spans []sdktrace.ReadOnlySpan) {
+	for _, d := range diagnose.Diagnose(spanconv.FromSDK(spans)) {
+		for _, f := range d.Findings {
+			// A finding is wrapped, not cut: its end is the evidence.
+			prefix := "⚑ "
+			for _, l := range wrap(oneLine(f.String()), max(r.width-2, 20)) {
+				r.buf.WriteString(prefix)
+				r.styled(l, ansiRed)
+				r.buf.WriteByte('\n')
+				prefix = "  "
+			}
+		}
+	}
 }
 
 func (r *renderer) span(l line, svcW, nameW, barW int, start time.Time, total time.Duration, header []attribute.KeyValue) {
@@ -449,6 +474,24 @@ func oneLine(s string) string {
 		}
 		return r
 	}, s)
+}
+
+// wrap splits s into lines of at most n runes, at spaces where it can.
+func wrap(s string, n int) []string {
+	var out []string
+	for utf8.RuneCountInString(s) > n {
+		r := []rune(s)
+		cut := n
+		for i := n; i > n/2; i-- {
+			if r[i] == ' ' {
+				cut = i
+				break
+			}
+		}
+		out = append(out, strings.TrimRight(string(r[:cut]), " "))
+		s = strings.TrimLeft(string(r[cut:]), " ")
+	}
+	return append(out, s)
 }
 
 func truncate(s string, n int) string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -238,5 +239,24 @@ func (failWriter) Write([]byte) (int, error) { return 0, errors.New("disk full")
 func TestRender_ReturnsWriteError(t *testing.T) {
 	if err := waterfall.Render(failWriter{}, checkout()); err == nil {
 		t.Error("Render to a failing writer returned nil")
+	}
+}
+
+// The diagnosis goes under the trace's header, before the spans; it can be
+// turned off.
+func TestRender_DiagnosisUnderHeader(t *testing.T) {
+	var on, off bytes.Buffer
+	_ = waterfall.Render(&on, checkout(), waterfall.WithWidth(160), waterfall.WithColor(false))
+	_ = waterfall.Render(&off, checkout(), waterfall.WithWidth(160), waterfall.WithColor(false), waterfall.WithDiagnosis(false))
+	lines := strings.Split(on.String(), "\n")
+	i := slices.IndexFunc(lines, func(l string) bool { return strings.HasPrefix(l, "trace 4b000000000000000000000000000001") })
+	if i < 0 || !strings.HasPrefix(lines[i+1], "⚑ error-absorbed: orders payments.charge: failed: provider rejected the charge") {
+		t.Errorf("no diagnosis under the header:\n%s", on.String())
+	}
+	if strings.Contains(off.String(), "⚑") {
+		t.Errorf("WithDiagnosis(false) printed a diagnosis:\n%s", off.String())
+	}
+	if n := strings.Count(on.String(), "\n") - strings.Count(off.String(), "\n"); n != 2 {
+		t.Errorf("diagnosis took %d lines, want 2", n)
 	}
 }

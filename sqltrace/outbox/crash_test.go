@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/otelkit/otelkit/internal/kafkatest"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/sqltrace/outbox"
 )
 
@@ -50,7 +51,7 @@ func crashAt(t *testing.T, at outbox.Step, twice string) {
 		crashBatch                    = 3 // two batches committed before it
 	)
 	admin := db(t)
-	captureHandled(t) // the crashed relay's listener reports its lost connection
+	tracingtest.Reports(t) // the crashed relay's listener reports its lost connection
 	seeds := kafkatest.Cluster(t, partitions, "orders")
 	ctx := context.Background()
 	enqueue(t, admin, outbox.NewWriter(), ctx, numbered("orders", rows, keys)...)

@@ -15,6 +15,7 @@ import (
 	"github.com/otelkit/otelkit/httptrace"
 	"github.com/otelkit/otelkit/internal/kafkatest"
 	"github.com/otelkit/otelkit/kafkatrace"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/sqltrace/outbox"
 )
 
@@ -29,7 +30,8 @@ func TestRelay_RequestToConsumerIsOneTrace(t *testing.T) {
 	if _, err := pool.Exec(ctx, `CREATE TABLE orders (id text PRIMARY KEY, amount numeric NOT NULL)`); err != nil {
 		t.Fatal(err)
 	}
-	tp, rec := tracer()
+	rec := tracingtest.New(t, tracingtest.WithoutGlobals())
+	tp, prop := rec.TracerProvider(), tracingtest.Propagator()
 	seeds := kafkatest.Cluster(t, 3, "orders")
 
 	w := outbox.NewWriter(outbox.WithPropagators(prop))
@@ -100,35 +102,14 @@ func TestRelay_RequestToConsumerIsOneTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	spans := rec.Ended()
-	one := func(kind trace.SpanKind, name string) sdktrace.ReadOnlySpan {
-		t.Helper()
-		var found []sdktrace.ReadOnlySpan
-		for _, s := range spans {
-			if s.SpanKind() == kind && (name == "" || s.Name() == name) {
-				found = append(found, s)
-			}
-		}
-		if len(found) != 1 {
-			t.Fatalf("want one %v span %q, got %d in %s", kind, name, len(found), names(spans))
-		}
-		return found[0]
-	}
-	client := one(trace.SpanKindClient, "POST")
-	server := one(trace.SpanKindServer, "POST /orders")
-	relay := one(trace.SpanKindInternal, outbox.SpanName)
-	send := one(trace.SpanKindProducer, "send orders")
-	process := one(trace.SpanKindConsumer, "process orders")
-
-	chain := []sdktrace.ReadOnlySpan{client, server, relay, send, process}
+	client := rec.Span(t, "POST", tracingtest.OfKind(trace.SpanKindClient))
+	server := rec.Span(t, "POST /orders", tracingtest.OfKind(trace.SpanKindServer))
+	relay := rec.Span(t, outbox.SpanName, tracingtest.OfKind(trace.SpanKindInternal))
+	send := rec.Span(t, "send orders", tracingtest.OfKind(trace.SpanKindProducer))
+	process := rec.Span(t, "process orders", tracingtest.OfKind(trace.SpanKindConsumer))
+	chain := []sdktrace.ReadOnlySpan{client, server, relay, send, process} // one trace, each the next's parent
 	for i := 1; i < len(chain); i++ {
-		child, parent := chain[i], chain[i-1]
-		if child.SpanContext().TraceID() != client.SpanContext().TraceID() {
-			t.Errorf("%s is in trace %s, want the request's trace %s", child.Name(), child.SpanContext().TraceID(), client.SpanContext().TraceID())
-		}
-		if child.Parent().SpanID() != parent.SpanContext().SpanID() {
-			t.Errorf("%s: parent %s, want %s (%s)", child.Name(), child.Parent().SpanID(), parent.SpanContext().SpanID(), parent.Name())
-		}
+		rec.AssertParent(t, chain[i-1], chain[i])
 	}
 
 	// The wait in the outbox is the relay span's head start on the send
@@ -139,28 +120,10 @@ func TestRelay_RequestToConsumerIsOneTrace(t *testing.T) {
 	if send.StartTime().Before(relay.StartTime()) || relay.EndTime().Before(send.EndTime()) {
 		t.Errorf("send span [%v, %v] not within outbox.relay [%v, %v]", send.StartTime(), send.EndTime(), relay.StartTime(), relay.EndTime())
 	}
-	wait, ok := attr(relay, outbox.AttrWait)
+	wait, ok := tracingtest.Attr(relay.Attributes(), outbox.AttrWait)
 	if !ok || wait.AsFloat64() <= 0 || wait.AsFloat64() > send.StartTime().Sub(relay.StartTime()).Seconds() {
 		t.Errorf("outbox.wait.duration = %v, want in (0, %v]", wait.AsFloat64(), send.StartTime().Sub(relay.StartTime()).Seconds())
 	}
-	if id, ok := attr(relay, outbox.AttrID); !ok || id.AsInt64() != 1 {
-		t.Errorf("outbox.id = %v, want 1", id.AsInt64())
-	}
-	if a, _ := attr(relay, outbox.AttrAttempt); a.AsInt64() != 1 {
-		t.Errorf("outbox.attempt = %v, want 1", a.AsInt64())
-	}
-	if _, ok := attr(relay, outbox.AttrTraceContext); ok {
-		t.Errorf("outbox.trace_context set on a restored trace")
-	}
-}
-
-func names(spans []sdktrace.ReadOnlySpan) string {
-	var b strings.Builder
-	for _, s := range spans {
-		b.WriteString(s.Name())
-		b.WriteString(" (")
-		b.WriteString(s.SpanKind().String())
-		b.WriteString("); ")
-	}
-	return b.String()
+	rec.AssertAttrs(t, relay, outbox.AttrID.Int64(1), outbox.AttrAttempt.Int64(1))
+	rec.AssertNoAttrs(t, relay, outbox.AttrTraceContext) // a restored trace
 }

@@ -10,6 +10,7 @@ require (
 	github.com/otelkit/otelkit/internal/kafkatest v0.0.0-00010101000000-000000000000
 	github.com/otelkit/otelkit/internal/pgtest v0.0.0-00010101000000-000000000000
 	github.com/otelkit/otelkit/kafkatrace v0.0.0-00010101000000-000000000000
+	github.com/otelkit/otelkit/sdk v0.0.0-00010101000000-000000000000
 	github.com/twmb/franz-go v1.22.2
 	github.com/twmb/franz-go/pkg/kfake v0.0.0-20260918054303-01f206a7e32c
 	github.com/twmb/franz-go/pkg/kmsg v1.15.0
@@ -38,6 +39,7 @@ require (
 	go.opentelemetry.io/otel/log v1.47.0 // indirect
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
+	golang.org/x/term v0.47.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 )
 

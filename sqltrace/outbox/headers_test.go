@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/otelkit/otelkit/internal/kafkatest"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/sqltrace/outbox"
 )
 
@@ -19,7 +20,7 @@ import (
 func TestRelay_UnpairableHeadersArePublishedWithoutThemAndReported(t *testing.T) {
 	pool := db(t)
 	seeds := kafkatest.Cluster(t, 1, "orders")
-	tp, rec := tracer()
+	rec := tracingtest.New(t, tracingtest.WithoutGlobals())
 	ctx := context.Background()
 	cases := []struct {
 		label, keys, vals string // SQL array literals, NULL for none
@@ -45,8 +46,8 @@ func TestRelay_UnpairableHeadersArePublishedWithoutThemAndReported(t *testing.T)
 		ids[c.label] = id
 	}
 
-	handled := captureHandled(t)
-	a := drain(t, pool, seeds, tp)
+	handled := tracingtest.Reports(t)
+	a := drain(t, pool, seeds, rec.TracerProvider())
 
 	published := map[string][]string{}
 	for _, e := range a.snapshot() {
@@ -58,12 +59,6 @@ func TestRelay_UnpairableHeadersArePublishedWithoutThemAndReported(t *testing.T)
 			hs = append(hs, h.Key+"="+string(h.Value))
 		}
 		published[e.label] = hs
-	}
-	dropped := map[int64]bool{}
-	for _, s := range spansNamed(rec.Ended(), outbox.SpanName) {
-		id, _ := attr(s, outbox.AttrID)
-		v, ok := attr(s, outbox.AttrHeadersDropped)
-		dropped[id.AsInt64()] = ok && v.AsBool()
 	}
 	reports := handled()
 	for _, c := range cases {
@@ -80,13 +75,16 @@ func TestRelay_UnpairableHeadersArePublishedWithoutThemAndReported(t *testing.T)
 		if user := hs[:len(hs)-1]; !slices.Equal(user, c.want) {
 			t.Errorf("%s: user headers %q, want %q", c.label, user, c.want)
 		}
-		if dropped[id] != (c.report != "") {
-			t.Errorf("%s: outbox.headers_dropped = %v, want %v", c.label, dropped[id], c.report != "")
+		relay := rec.Span(t, outbox.SpanName, tracingtest.WithAttr(outbox.AttrID.Int64(id)))
+		if c.report != "" {
+			rec.AssertAttrs(t, relay, outbox.AttrHeadersDropped.Bool(true))
+		} else {
+			rec.AssertNoAttrs(t, relay, outbox.AttrHeadersDropped)
 		}
 		var got []string
 		for _, r := range reports {
-			if strings.HasPrefix(r, fmt.Sprintf("outbox: row %d: ", id)) {
-				got = append(got, r)
+			if strings.HasPrefix(r.Error(), fmt.Sprintf("outbox: row %d: ", id)) {
+				got = append(got, r.Error())
 			}
 		}
 		switch {

@@ -11,25 +11,18 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"go.opentelemetry.io/otel"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/propagation"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
 
 	"github.com/otelkit/otelkit/internal/pgtest"
 	"github.com/otelkit/otelkit/kafkatrace"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/sqltrace/outbox"
-	"github.com/otelkit/otelkit/tracing/w3c"
 )
 
 func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
-
-var prop = propagation.NewCompositeTextMapPropagator(w3c.TraceContext{}, propagation.Baggage{})
 
 // db returns a pool on a fresh schema with the outbox applied.
 func db(t *testing.T) *pgxpool.Pool {
@@ -39,11 +32,6 @@ func db(t *testing.T) *pgxpool.Pool {
 		t.Fatal(err)
 	}
 	return pool
-}
-
-func tracer() (*sdktrace.TracerProvider, *tracetest.SpanRecorder) {
-	rec := tracetest.NewSpanRecorder()
-	return sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec)), rec
 }
 
 // acks records, per row, what the producer hooks saw: every record handed
@@ -190,6 +178,7 @@ func start(t *testing.T, r *outbox.Relay) (stop func() error) {
 func drain(t *testing.T, pool *pgxpool.Pool, seeds []string, tp trace.TracerProvider) *acks {
 	t.Helper()
 	a := &acks{}
+	prop := tracingtest.Propagator()
 	kt := kafkatrace.NewTracer(kafkatrace.WithTracerProvider(tp), kafkatrace.WithPropagators(prop))
 	stop := start(t, outbox.NewRelay(pool, producer(t, seeds, kgo.WithHooks(kt, a)),
 		outbox.WithTracerProvider(tp), outbox.WithPropagators(prop)))
@@ -226,42 +215,4 @@ func waitEmpty(t *testing.T, pool *pgxpool.Pool, within time.Duration) {
 		}
 		return n == 0, fmt.Sprintf("%d rows pending", n)
 	})
-}
-
-func spansNamed(spans []sdktrace.ReadOnlySpan, name string) []sdktrace.ReadOnlySpan {
-	var out []sdktrace.ReadOnlySpan
-	for _, s := range spans {
-		if s.Name() == name {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func attr(s sdktrace.ReadOnlySpan, k attribute.Key) (attribute.Value, bool) {
-	for _, kv := range s.Attributes() {
-		if kv.Key == k {
-			return kv.Value, true
-		}
-	}
-	return attribute.Value{}, false
-}
-
-// captureHandled routes otel.Handle to the returned function's result
-// until the test ends. Tests using it must not run in parallel.
-func captureHandled(t *testing.T) func() []string {
-	var mu sync.Mutex
-	var errs []string
-	prev := otel.GetErrorHandler()
-	otel.SetErrorHandler(otel.ErrorHandlerFunc(func(err error) {
-		mu.Lock()
-		errs = append(errs, err.Error())
-		mu.Unlock()
-	}))
-	t.Cleanup(func() { otel.SetErrorHandler(prev) })
-	return func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), errs...)
-	}
 }

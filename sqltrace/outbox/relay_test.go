@@ -16,12 +16,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkit/otelkit/internal/kafkatest"
 	"github.com/otelkit/otelkit/internal/pgtest"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/sqltrace/outbox"
 )
 
@@ -51,10 +50,10 @@ func TestApply_IsIdempotentAndConcurrencySafe(t *testing.T) {
 
 func TestEnqueue_WritesOnlyInTheCallersTransaction(t *testing.T) {
 	pool := db(t)
-	tp, _ := tracer()
+	tp := tracingtest.New(t, tracingtest.WithoutGlobals()).TracerProvider()
 	ctx, span := tp.Tracer("test").Start(context.Background(), "orders.create")
 	defer span.End()
-	w := outbox.NewWriter(outbox.WithPropagators(prop))
+	w := outbox.NewWriter(outbox.WithPropagators(tracingtest.Propagator()))
 
 	tx, err := pool.Begin(ctx)
 	if err != nil {
@@ -246,7 +245,8 @@ func TestRelay_KeyOrderHoldsUnderRetries(t *testing.T) {
 	t.Cleanup(c.Close)
 	c.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "flaky", Err: kerr.InvalidRecord, Count: 3})
 
-	tp, rec := tracer()
+	rec := tracingtest.New(t, tracingtest.WithoutGlobals())
+	tp := rec.TracerProvider()
 	enqueue(t, pool, outbox.NewWriter(), context.Background(),
 		outbox.Message{Topic: "flaky", Key: []byte("k"), Value: []byte("k1")},
 		outbox.Message{Topic: "orders", Key: []byte("k"), Value: []byte("k2")},
@@ -295,12 +295,9 @@ func TestRelay_KeyOrderHoldsUnderRetries(t *testing.T) {
 
 	// Every attempt of k1 is on the trace, the failed ones as errors.
 	var attempts []string
-	for _, s := range spansNamed(rec.Ended(), outbox.SpanName) {
-		if id, _ := attr(s, outbox.AttrID); id.AsInt64() != 1 {
-			continue
-		}
-		n, _ := attr(s, outbox.AttrAttempt)
-		et, _ := attr(s, semconv.ErrorTypeKey)
+	for _, s := range rec.Find(outbox.SpanName, tracingtest.WithAttr(outbox.AttrID.Int64(1))) {
+		n, _ := tracingtest.Attr(s.Attributes(), outbox.AttrAttempt)
+		et, _ := tracingtest.Attr(s.Attributes(), semconv.ErrorTypeKey)
 		attempts = append(attempts, fmt.Sprintf("%d:%s:%s", n.AsInt64(), s.Status().Code, et.AsString()))
 	}
 	if got, want := strings.Join(attempts, " "), "1:Error:INVALID_RECORD 2:Error:INVALID_RECORD 3:Error:INVALID_RECORD 4:Unset:"; got != want {
@@ -311,7 +308,8 @@ func TestRelay_KeyOrderHoldsUnderRetries(t *testing.T) {
 func TestRelay_PoisonRowIsSetAsideWhileTheRestFlows(t *testing.T) {
 	pool := db(t)
 	seeds := kafkatest.Cluster(t, 1, "orders")
-	tp, rec := tracer()
+	rec := tracingtest.New(t, tracingtest.WithoutGlobals())
+	tp := rec.TracerProvider()
 	msgs := []outbox.Message{
 		{Topic: "orders", Key: []byte("p"), Value: make([]byte, 64<<10)}, // never fits
 		{Topic: "orders", Key: []byte("p"), Value: []byte("p2")},
@@ -321,7 +319,7 @@ func TestRelay_PoisonRowIsSetAsideWhileTheRestFlows(t *testing.T) {
 	}
 	enqueue(t, pool, outbox.NewWriter(), context.Background(), msgs...)
 
-	handled := captureHandled(t)
+	handled := tracingtest.Reports(t)
 
 	a := &acks{}
 	stop := start(t, outbox.NewRelay(pool, producer(t, seeds, kgo.WithHooks(a), kgo.ProducerBatchMaxBytes(16<<10)),
@@ -363,22 +361,10 @@ func TestRelay_PoisonRowIsSetAsideWhileTheRestFlows(t *testing.T) {
 		t.Errorf("p2 produced at event %d while the earlier row of its key was still failing (until %d)", p2, lastFail)
 	}
 
-	var setAside int
-	for _, s := range spansNamed(rec.Ended(), outbox.SpanName) {
-		if v, ok := attr(s, outbox.AttrSetAside); ok && v.AsBool() {
-			setAside++
-			if id, _ := attr(s, outbox.AttrID); id.AsInt64() != 1 || s.Status().Code != codes.Error {
-				t.Errorf("set-aside span on row %d with status %v", id.AsInt64(), s.Status())
-			}
-			if et, _ := attr(s, semconv.ErrorTypeKey); et.AsString() != "MESSAGE_TOO_LARGE" {
-				t.Errorf("error.type %q, want MESSAGE_TOO_LARGE", et.AsString())
-			}
-		}
-	}
-	if setAside != 1 {
-		t.Errorf("%d spans mark the row set aside, want 1", setAside)
-	}
-	if h := handled(); len(h) != 1 || !strings.Contains(h[0], "row 1 set aside after 3 attempts") {
+	setAside := rec.Span(t, outbox.SpanName, tracingtest.WithAttr(outbox.AttrSetAside.Bool(true)))
+	rec.AssertAttrs(t, setAside, outbox.AttrID.Int64(1))
+	rec.AssertError(t, setAside, "MESSAGE_TOO_LARGE")
+	if h := handled(); len(h) != 1 || !strings.Contains(h[0].Error(), "row 1 set aside after 3 attempts") {
 		t.Errorf("reported errors %q, want one about row 1 set aside", h)
 	}
 }
@@ -386,7 +372,7 @@ func TestRelay_PoisonRowIsSetAsideWhileTheRestFlows(t *testing.T) {
 func TestRelay_UnusableTraceContextStartsANewTrace(t *testing.T) {
 	pool := db(t)
 	seeds := kafkatest.Cluster(t, 1, "orders")
-	tp, rec := tracer()
+	rec := tracingtest.New(t, tracingtest.WithoutGlobals())
 	ctx := context.Background()
 	const valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	cases := []struct {
@@ -420,20 +406,10 @@ func TestRelay_UnusableTraceContextStartsANewTrace(t *testing.T) {
 		ids[c.label] = id
 	}
 
-	handled := captureHandled(t)
+	handled := tracingtest.Reports(t)
 
-	a := drain(t, pool, seeds, tp)
+	a := drain(t, pool, seeds, rec.TracerProvider())
 
-	relaySpans := map[int64]trace.SpanContext{}
-	parents := map[int64]trace.SpanContext{}
-	marks := map[int64]string{}
-	for _, s := range spansNamed(rec.Ended(), outbox.SpanName) {
-		id, _ := attr(s, outbox.AttrID)
-		relaySpans[id.AsInt64()] = s.SpanContext()
-		parents[id.AsInt64()] = s.Parent()
-		m, _ := attr(s, outbox.AttrTraceContext)
-		marks[id.AsInt64()] = m.AsString()
-	}
 	headers := map[string]string{}
 	for _, e := range a.snapshot() {
 		if !e.buffered && e.err == nil {
@@ -442,16 +418,15 @@ func TestRelay_UnusableTraceContextStartsANewTrace(t *testing.T) {
 			}
 		}
 	}
-	reported := strings.Join(handled(), "\n")
+	reported := fmt.Sprint(handled())
 	for _, c := range cases {
 		id := ids[c.label]
-		sc, ok := relaySpans[id]
-		if !ok {
-			t.Errorf("%s: no outbox.relay span for row %d", c.label, id)
-			continue
-		}
-		if marks[id] != c.want {
-			t.Errorf("%s: outbox.trace_context = %q, want %q", c.label, marks[id], c.want)
+		relay := rec.Span(t, outbox.SpanName, tracingtest.WithAttr(outbox.AttrID.Int64(id)))
+		sc := relay.SpanContext()
+		if c.want != "" {
+			rec.AssertAttrs(t, relay, outbox.AttrTraceContext.String(c.want))
+		} else {
+			rec.AssertNoAttrs(t, relay, outbox.AttrTraceContext)
 		}
 		if tp := headers[c.label+" traceparent"]; !strings.Contains(tp, sc.TraceID().String()) {
 			t.Errorf("%s: published with traceparent %q, want the relay span's trace %s", c.label, tp, sc.TraceID())
@@ -461,12 +436,12 @@ func TestRelay_UnusableTraceContextStartsANewTrace(t *testing.T) {
 			t.Errorf("%s: reported through otel.Handle = %v, want %v (reports: %s)", c.label, got, wantReport, reported)
 		}
 		if c.want != "" {
-			if parents[id].IsValid() {
-				t.Errorf("%s: span has parent %v, want a new trace", c.label, parents[id])
+			if relay.Parent().IsValid() {
+				t.Errorf("%s: span has parent %v, want a new trace", c.label, relay.Parent())
 			}
 			continue
 		}
-		if p := parents[id]; p.TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" || p.SpanID().String() != "00f067aa0ba902b7" || !p.IsRemote() {
+		if p := relay.Parent(); p.TraceID().String() != "4bf92f3577b34da6a3ce929d0e0e4736" || p.SpanID().String() != "00f067aa0ba902b7" || !p.IsRemote() {
 			t.Errorf("valid: parent %v, want the stored remote span", p)
 		}
 		if ts := sc.TraceState().String(); ts != "congo=t61rcWkgMzE" {
@@ -582,7 +557,7 @@ func TestRelay_ListenerReconnectsAfterLosingItsConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	seeds := kafkatest.Cluster(t, 1, "orders")
-	handled := captureHandled(t)
+	reports := tracingtest.CaptureReports(t)
 
 	a := &acks{}
 	start(t, outbox.NewRelay(pool, producer(t, seeds, kgo.WithHooks(a)), outbox.WithPollInterval(time.Hour),
@@ -601,14 +576,13 @@ func TestRelay_ListenerReconnectsAfterLosingItsConnection(t *testing.T) {
 		WHERE application_name = $1 AND query = 'LISTEN outbox' AND pid <> pg_backend_pid()`, app); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "listening again", func() (bool, string) {
-		return listeners() == 1 && len(handled()) > 0, fmt.Sprint(handled())
-	})
+	lost := reports.WaitFor(t, nil) // the first report
+	eventually(t, 5*time.Second, "listening again", func() (bool, string) { return listeners() == 1, "" })
 	// Polling is an hour away: only a notification on the new connection
 	// can wake the relay.
 	enqueue(t, pool, outbox.NewWriter(), ctx, outbox.Message{Topic: "orders", Value: []byte("after reconnect")})
 	waitEmpty(t, pool, 5*time.Second)
-	if h := handled(); !strings.Contains(h[0], "outbox: relay: listen:") {
-		t.Errorf("reported %q, want the lost listen connection", h[0])
+	if !strings.Contains(lost.Error(), "outbox: relay: listen:") {
+		t.Errorf("reported %q, want the lost listen connection", lost)
 	}
 }

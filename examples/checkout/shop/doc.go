@@ -25,9 +25,11 @@
 //	inventory        POST /stock/validate, GET /stock/availability: stock queries
 //	notifications    consumes "payments", sends the confirmation email
 //	pricing          POST /price
-//	recommendations  GET /recommendations
+//	recommendations  POST /recommendations (the user id in the body)
 //
-// [Start] runs any subset of them in one process; [Telemetry] collects their
-// spans and logs; [Place], [System.Wait] and [Report] drive and show orders.
+// [Start] runs any subset of them in one process; a service whose peers run
+// elsewhere needs their base URLs in [Config.Peers] ([PeersOf] lists them,
+// [CheckPeers] checks them, a missing one is a [*PeerError]). [Telemetry]
+// collects their spans and logs; [Place], [System.Wait] and [Report] drive and show orders.
 // [Scenarios] switches on the incidents of the scenario table.
 package shop

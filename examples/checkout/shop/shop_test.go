@@ -19,6 +19,7 @@ import (
 	"github.com/otelkit/otelkit/examples/checkout/shop"
 	"github.com/otelkit/otelkit/internal/kafkatest"
 	"github.com/otelkit/otelkit/internal/pgtest"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/sdk/waterfall"
 	"github.com/otelkit/otelkit/tracing"
 )
@@ -149,7 +150,7 @@ func one(t *testing.T, spans []sdktrace.ReadOnlySpan, svc, name string) sdktrace
 
 func TestOneTraceAcrossSixServices(t *testing.T) {
 	c := start(t, shop.Scenarios{})
-	placed := c.place([]shop.CheckoutRequest{order("u-1", "EUR", lines(3)...), order("u-2", "USD", lines(2)...)}, 2, 10*time.Second)
+	placed := c.place([]shop.CheckoutRequest{order("u-4711", "EUR", lines(3)...), order("u-4712", "USD", lines(2)...)}, 2, 10*time.Second)
 	for _, p := range placed {
 		if p.Status != http.StatusCreated {
 			t.Fatalf("checkout: %d %s", p.Status, p.Response.Error)
@@ -174,6 +175,16 @@ func TestOneTraceAcrossSixServices(t *testing.T) {
 			}
 			if v, _ := attr(s, tracing.UserID.Key()); v != wantUser {
 				t.Errorf("%s %q: user.id = %q, want %q", service(s), s.Name(), v.String(), wantUser.String())
+			}
+		}
+		// The user id is personal data: hashed in user.id, in no URL, no
+		// other attribute and no log line.
+		for _, leak := range tracingtest.Leaks(spans, p.Request.UserID) {
+			t.Error(leak)
+		}
+		for _, l := range c.tel.Logs.Trace(p.TraceID) {
+			if strings.Contains(l, p.Request.UserID) {
+				t.Errorf("log line holds the user id in clear: %s", l)
 			}
 		}
 		if !slices.Equal(roots, []string{"gateway POST /checkout"}) {

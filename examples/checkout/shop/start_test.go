@@ -2,6 +2,7 @@ package shop_test
 
 import (
 	"context"
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -94,7 +95,7 @@ func TestStart_FailingServiceStopsTheStartedOnes(t *testing.T) {
 	brokers := kafkatest.Cluster(t, 1)
 	addr := deadAddr(t)
 	cfg := shop.Config{DatabaseURL: pgtest.URL(), Schema: schema, Brokers: brokers, Telemetry: newTelemetry(t),
-		Listen: map[string]string{shop.Inventory: addr}}
+		Listen: map[string]string{shop.Inventory: addr}, Peers: shop.Peers{PaymentProvider: "http://" + deadAddr(t)}}
 	sys, err := shop.Start(context.Background(), cfg, shop.Inventory, shop.Payments, "no-such-service")
 	if err == nil {
 		sys.Close(context.Background())
@@ -108,4 +109,43 @@ func TestStart_FailingServiceStopsTheStartedOnes(t *testing.T) {
 		t.Fatalf("inventory's address is still held after Start failed: %v", err)
 	}
 	l.Close()
+}
+
+// TestStart_MissingPeerIsAPeerError: a service started without the URL of a
+// peer run elsewhere is refused before Postgres or Kafka are touched (the
+// config names neither), with the service, the peer and the URL given; a
+// peer started in the same call needs no URL.
+func TestStart_MissingPeerIsAPeerError(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name     string
+		services []string
+		peers    shop.Peers
+		want     *shop.PeerError
+	}{
+		{"gateway alone", []string{shop.Gateway}, shop.Peers{}, &shop.PeerError{Service: shop.Gateway, Peer: shop.Orders}},
+		{"orders with a bare host", []string{shop.Orders}, shop.Peers{Inventory: "127.0.0.1:8083"},
+			&shop.PeerError{Service: shop.Orders, Peer: shop.Inventory, URL: "127.0.0.1:8083"}},
+		{"orders without a host", []string{shop.Orders}, shop.Peers{Inventory: "http://"},
+			&shop.PeerError{Service: shop.Orders, Peer: shop.Inventory, URL: "http://"}},
+		{"payments alone", []string{shop.Payments}, shop.Peers{}, &shop.PeerError{Service: shop.Payments, Peer: shop.PaymentProvider}},
+		{"orders beside its inventory, gateway without pricing", []string{shop.Inventory, shop.Orders, shop.Gateway},
+			shop.Peers{Recommendations: "http://127.0.0.1:8084"}, &shop.PeerError{Service: shop.Gateway, Peer: shop.Pricing}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sys, err := shop.Start(context.Background(), shop.Config{Telemetry: newTelemetry(t), Peers: tc.peers}, tc.services...)
+			if sys != nil {
+				sys.Close(context.Background())
+			}
+			var got *shop.PeerError
+			if !errors.As(err, &got) || *got != *tc.want {
+				t.Errorf("Start: %v, want %#v", err, tc.want)
+			}
+		})
+	}
+	for _, services := range [][]string{nil, {shop.Orders, shop.Inventory}, {shop.Pricing}} {
+		if err := shop.CheckPeers(shop.Peers{}, services...); err != nil {
+			t.Errorf("CheckPeers(%v) = %v, want nil: every peer is started with them", services, err)
+		}
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -106,15 +108,20 @@ type System struct {
 }
 
 // Start runs the named services (all of [Services] when none is named) in
-// this process. When one cannot start (Postgres or Kafka unreachable, a
-// listen address taken), Start stops those it started and returns an error
-// naming the service and the cause.
+// this process. A service that calls another one run elsewhere needs its
+// URL in cfg.Peers: without it Start returns a [*PeerError] before it
+// touches Postgres or Kafka. When a service cannot start (Postgres or Kafka
+// unreachable, a listen address taken), Start stops those it started and
+// returns an error naming the service and the cause.
 func Start(ctx context.Context, cfg Config, services ...string) (_ *System, err error) {
 	if len(services) == 0 {
 		services = Services
 	}
 	if cfg.Telemetry == nil {
 		return nil, errors.New("shop: Config.Telemetry is required")
+	}
+	if err := CheckPeers(cfg.Peers, services...); err != nil {
+		return nil, err
 	}
 	if cfg.InventoryTimeout == 0 {
 		cfg.InventoryTimeout = 2500 * time.Millisecond
@@ -173,6 +180,57 @@ func Start(ctx context.Context, cfg Config, services ...string) (_ *System, err 
 	return sys, nil
 }
 
+// PeersOf lists the HTTP services the named service calls.
+func PeersOf(name string) []string {
+	switch name {
+	case Gateway:
+		return []string{Orders, Pricing, Inventory, Recommendations}
+	case Orders:
+		return []string{Inventory}
+	case Payments:
+		return []string{PaymentProvider}
+	}
+	return nil
+}
+
+// PeerError reports a service that calls a peer run elsewhere without a
+// usable base URL of it: empty, or not an absolute http(s) URL.
+type PeerError struct {
+	Service string // the service that calls the peer, e.g. "gateway"
+	Peer    string // the service it calls, e.g. "orders"
+	URL     string // the URL it was given, "" when none
+}
+
+func (e *PeerError) Error() string {
+	if e.URL == "" {
+		return fmt.Sprintf("%s calls %s but has no URL for it", e.Service, e.Peer)
+	}
+	return fmt.Sprintf("%s calls %s at %q, which is not an http:// or https:// base URL", e.Service, e.Peer, e.URL)
+}
+
+// CheckPeers returns a [*PeerError] for the first of services that calls a
+// peer which is neither among services nor has a usable URL in p. It is
+// what [Start] checks first; a command checks it before it looks for
+// Postgres and Kafka.
+func CheckPeers(p Peers, services ...string) error {
+	for _, name := range services {
+		for _, peer := range PeersOf(name) {
+			if slices.Contains(services, peer) {
+				continue // started here, its URL filled in by Start
+			}
+			if raw := p.URL(peer); !usableURL(raw) {
+				return &PeerError{Service: name, Peer: peer, URL: raw}
+			}
+		}
+	}
+	return nil
+}
+
+func usableURL(raw string) bool {
+	u, err := url.Parse(raw)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
 func isHTTP(name string) bool {
 	switch name {
 	case OutboxRelay, Payments, Notifications:
@@ -196,6 +254,26 @@ func (p *Peers) set(name, url string) {
 	case PaymentProvider:
 		p.PaymentProvider = url
 	}
+}
+
+// URL returns the base URL of the named service, "" when it is not known
+// or not an HTTP service.
+func (p Peers) URL(name string) string {
+	switch name {
+	case Gateway:
+		return p.Gateway
+	case Orders:
+		return p.Orders
+	case Inventory:
+		return p.Inventory
+	case Pricing:
+		return p.Pricing
+	case Recommendations:
+		return p.Recommendations
+	case PaymentProvider:
+		return p.PaymentProvider
+	}
+	return ""
 }
 
 // Peers returns the base URLs of the HTTP services, the ones this system

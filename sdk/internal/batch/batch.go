@@ -14,6 +14,8 @@ import (
 
 	"go.opentelemetry.io/otel"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+
+	"github.com/otelkit/otelkit/internal/report"
 )
 
 // The batch span processor's variables; DefaultConfig has their
@@ -120,6 +122,13 @@ type Processor struct {
 	lastErr error
 	stopCtx context.Context // Shutdown's, for exporting what is left
 
+	// The context of the exports before Shutdown, cancelled when
+	// Shutdown's ends: an export in flight then does not outlive it.
+	runCtx    context.Context
+	cancelRun context.CancelFunc
+
+	inst *observer // the SDK's processor metrics; nil unless switched on
+
 	// Set before use, if at all: Loss makes the error counting the spans a
 	// shutdown could not export (by default "N spans not exported: why"),
 	// and Explain adds what the collector answered last to a shutdown cut
@@ -127,7 +136,7 @@ type Processor struct {
 	Loss    func(spans int, why error) error
 	Explain func(error) error
 
-	lastReport   time.Time // of dropped spans; the goroutine's own
+	reports      *report.Limiter // of dropped spans, summed up between reports
 	stopOnce     sync.Once
 	shutdownDone chan struct{} // closed when the first Shutdown has a result
 	stopErr      error
@@ -146,6 +155,13 @@ func New(e sdktrace.SpanExporter, cfg Config) *Processor {
 		stop:         make(chan struct{}),
 		done:         make(chan struct{}),
 		shutdownDone: make(chan struct{}),
+		reports:      report.New(cfg.ReportEvery),
+	}
+	b.runCtx, b.cancelRun = context.WithCancel(context.Background())
+	var err error
+	b.inst, err = newObserver(b.queueLen, int64(cfg.maxQueue))
+	if err != nil {
+		otel.Handle(err)
 	}
 	go b.run()
 	return b
@@ -167,6 +183,9 @@ func (b *Processor) OnEnd(s sdktrace.ReadOnlySpan) {
 	if len(b.queue) >= b.cfg.maxQueue {
 		b.dropped++
 		b.mu.Unlock()
+		if b.inst != nil {
+			b.inst.dropped(context.Background())
+		}
 		return
 	}
 	b.queue = append(b.queue, s)
@@ -203,16 +222,21 @@ func (b *Processor) ForceFlush(ctx context.Context) error {
 }
 
 // Shutdown stops queueing spans, exports those queued with ctx and shuts the
-// exporter down. If ctx ends first, it returns then and the rest happens in
-// the background, the exporter's error then reported through [otel.Handle].
+// exporter down. If ctx ends first, it returns then, an export in flight
+// since before the call is cancelled, and the rest happens in the
+// background, the exporter's error then reported through [otel.Handle].
 // When spans queued or being exported at the call were not exported by the
 // time it returns, the error counts them (see Loss), with the last export
 // error or else ctx's. A later call returns the first one's
 // result once it has one, or, if its own ctx ends first, the count then.
 func (b *Processor) Shutdown(ctx context.Context) error {
 	first := false
+	stopCancel := func() bool { return false }
 	b.stopOnce.Do(func() {
 		first = true
+		// An export in flight, started before with no deadline of
+		// Shutdown's, ends with ctx too.
+		stopCancel = context.AfterFunc(ctx, b.cancelRun)
 		b.mu.Lock()
 		b.stopped = true
 		b.owed = len(b.queue) + b.taken
@@ -235,6 +259,7 @@ func (b *Processor) Shutdown(ctx context.Context) error {
 	}()
 	select {
 	case err := <-result:
+		stopCancel()
 		b.stopErr = errors.Join(b.loss(nil), err)
 	case <-ctx.Done():
 		go func() {
@@ -244,6 +269,11 @@ func (b *Processor) Shutdown(ctx context.Context) error {
 			}
 		}()
 		b.stopErr = b.loss(ctx.Err())
+	}
+	if b.inst != nil {
+		if err := b.inst.shutdown(); err != nil {
+			b.stopErr = errors.Join(b.stopErr, err)
+		}
 	}
 	close(b.shutdownDone)
 	return b.stopErr
@@ -260,6 +290,9 @@ func (b *Processor) loss(ctxErr error) error {
 	why := b.lastErr
 	if why == nil {
 		why = ctxErr
+		if why == nil {
+			why = b.stopCtx.Err() // it cancelled an export in flight
+		}
 		if b.Explain != nil {
 			why = b.Explain(why)
 		}
@@ -284,22 +317,23 @@ func (c Config) Timeout() time.Duration { return c.timeout }
 
 func (b *Processor) run() {
 	defer close(b.done)
+	defer b.cancelRun()
 	timer := time.NewTimer(b.cfg.delay)
 	defer timer.Stop()
 	for {
 		select {
 		case <-b.full:
 			b.wakes.Add(1)
-			b.handle(b.export(context.Background(), false))
+			b.handle(b.export(b.runCtx, false))
 			// The timer goes on: a partial batch left behind still leaves
 			// on schedule.
 			continue
 		case <-timer.C:
 			b.wakes.Add(1)
-			b.handle(b.export(context.Background(), true))
+			b.handle(b.export(b.runCtx, true))
 		case done := <-b.flushes:
 			b.wakes.Add(1)
-			done <- b.export(context.Background(), true)
+			done <- b.export(b.runCtx, true)
 		case <-b.stop:
 			// Shutdown's context ends these exports: the spans left are
 			// counted, not exported in the background after it returned.
@@ -341,6 +375,9 @@ func (b *Processor) export(ctx context.Context, all bool) error {
 	var errs []error
 	for spans := buf[:n]; len(spans) > 0; {
 		k := min(len(spans), b.cfg.maxBatch)
+		if b.inst != nil {
+			b.inst.exported(ctx, k)
+		}
 		// Capped, so that an exporter appending to its batch cannot
 		// write over the next one.
 		err := b.exportBatch(ctx, spans[:k:k])
@@ -351,7 +388,11 @@ func (b *Processor) export(ctx context.Context, all bool) error {
 		b.taken -= k
 		if b.stopped {
 			if err != nil {
-				b.lastErr = err
+				// An export Shutdown cancelled (see runCtx) failed for
+				// the reason Shutdown's context gives, not its own.
+				if ctx != b.runCtx || b.runCtx.Err() == nil {
+					b.lastErr = err
+				}
 			} else {
 				b.owed -= k
 			}
@@ -380,15 +421,25 @@ func (b *Processor) exportBatch(ctx context.Context, spans []sdktrace.ReadOnlySp
 func (b *Processor) report(final bool) {
 	b.mu.Lock()
 	n := b.dropped
-	now := time.Now()
-	if n == 0 || !final && !b.lastReport.IsZero() && now.Sub(b.lastReport) < b.cfg.ReportEvery {
+	if n == 0 {
+		b.mu.Unlock()
+		return
+	}
+	if ok, _ := b.reports.Allow(); !ok && !final {
 		b.mu.Unlock()
 		return
 	}
 	b.dropped = 0
 	b.mu.Unlock()
-	b.lastReport = now
 	otel.Handle(fmt.Errorf("tracing: span queue full (OTEL_BSP_MAX_QUEUE_SIZE=%d): %d spans dropped", b.cfg.maxQueue, n))
+}
+
+// queueLen returns the number of spans waiting in the queue, for the
+// queue size metric: as in the SDK's processor, not those being exported.
+func (b *Processor) queueLen() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return int64(len(b.queue))
 }
 
 // Serial returns e with its calls serialised, for an exporter shared by two

@@ -16,13 +16,17 @@ import (
 )
 
 // batchExporter records the batches it gets. While gate is not nil, an
-// export waits for it to be closed or for the export's context to end.
+// export waits for it to be closed (see release) or for the export's
+// context to end, and returns that context's error.
 type batchExporter struct {
 	mu        sync.Mutex
 	batches   [][]string
-	deadlines []time.Duration
+	deadlines []time.Duration // of each export's context, from its start
+	cut       []error         // the context errors of exports it ended
 	gate      chan struct{}
+	gateOnce  sync.Once
 	shutdowns int
+	entered   chan struct{} // receives when an export starts, if not nil
 	exported  chan struct{} // receives after each export, if not nil
 	fail      error         // returned by every export, if not nil
 
@@ -48,7 +52,13 @@ func (e *batchExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOn
 	if e.shutdowns > 0 {
 		e.misuse.Store("ExportSpans called after Shutdown")
 	}
+	if d, ok := ctx.Deadline(); ok {
+		e.deadlines = append(e.deadlines, time.Until(d))
+	}
 	e.mu.Unlock()
+	if e.entered != nil {
+		e.entered <- struct{}{}
+	}
 	if e.fail != nil {
 		return e.fail
 	}
@@ -56,6 +66,9 @@ func (e *batchExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOn
 		select {
 		case <-e.gate:
 		case <-ctx.Done():
+			e.mu.Lock()
+			e.cut = append(e.cut, ctx.Err())
+			e.mu.Unlock()
 			return ctx.Err()
 		}
 	}
@@ -65,9 +78,6 @@ func (e *batchExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOn
 	}
 	e.mu.Lock()
 	e.batches = append(e.batches, names)
-	if d, ok := ctx.Deadline(); ok {
-		e.deadlines = append(e.deadlines, time.Until(d))
-	}
 	e.mu.Unlock()
 	if e.exported != nil {
 		e.exported <- struct{}{}
@@ -80,6 +90,20 @@ func (e *batchExporter) Shutdown(context.Context) error {
 	defer e.mu.Unlock()
 	e.shutdowns++
 	return nil
+}
+
+// release lets the exports waiting at the gate, and all later ones, go.
+func (e *batchExporter) release() { e.gateOnce.Do(func() { close(e.gate) }) }
+
+// names returns the names of the spans exported, in order.
+func (e *batchExporter) names() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for _, b := range e.batches {
+		out = append(out, b...)
+	}
+	return out
 }
 
 func (e *batchExporter) sizes() []int {
@@ -334,8 +358,9 @@ func TestBatcher_ShutdownAndFlushHonourTheDeadline(t *testing.T) {
 	noBatcherLeaks(t)
 	captureReports(t) // the exporter's Shutdown error, if any, goes there
 	e := &batchExporter{gate: make(chan struct{})}
+	defer e.release()
 	cfg := testBatchConfig()
-	cfg.timeout = 0 // only the gate ends an export
+	cfg.timeout = 0 // only the gate or the context ends an export
 	b := New(e, cfg)
 	endSpans(t, b, 1, true)
 
@@ -346,12 +371,12 @@ func TestBatcher_ShutdownAndFlushHonourTheDeadline(t *testing.T) {
 	}
 	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if err := b.Shutdown(ctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("Shutdown with a hung exporter: %v, want the deadline", err)
+	err := b.Shutdown(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "1 spans not exported") {
+		t.Errorf("Shutdown with a hung exporter: %v, want the deadline and the span counted", err)
 	}
-	// The export goes on in the background; once it returns, the exporter
-	// is shut down.
-	close(e.gate)
+	// The flush's export, still in flight, ends with Shutdown's context
+	// (the gate stays closed); then the exporter is shut down.
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
 		e.mu.Lock()
 		done := e.shutdowns == 1
@@ -363,8 +388,8 @@ func TestBatcher_ShutdownAndFlushHonourTheDeadline(t *testing.T) {
 			t.Fatal("exporter not shut down after the export returned")
 		}
 	}
-	if n := e.total(); n != 1 {
-		t.Errorf("%d spans exported, want 1", n)
+	if n := e.total(); n != 0 {
+		t.Errorf("%d spans exported through a closed gate", n)
 	}
 }
 
@@ -610,5 +635,48 @@ func captureReports(t *testing.T) func() []error {
 		mu.Lock()
 		defer mu.Unlock()
 		return append([]error(nil), errs...)
+	}
+}
+
+// A Shutdown whose deadline comes before a slow export ends returns by the
+// deadline with the count of the spans it did not export, those in flight
+// and those queued, and the exports end with its context rather than go on
+// in the background.
+func TestBatcher_ShutdownDeadlineCutsTheExportsAndCountsTheSpans(t *testing.T) {
+	noBatcherLeaks(t)
+	captureReports(t)
+	e := &batchExporter{gate: make(chan struct{}), entered: make(chan struct{}, 8)}
+	defer e.release()
+	cfg := testBatchConfig()
+	cfg.maxBatch, cfg.timeout = 4, 0 // only the gate or the context ends an export
+	b := New(e, cfg)
+	endSpans(t, b, 4, true) // a full batch, held at the gate
+	select {
+	case <-e.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("full batch not exported")
+	}
+	endSpans(t, b, 3, true) // queued behind it
+
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	result := make(chan error, 1)
+	go func() { result <- b.Shutdown(ctx) }()
+	var err error
+	select {
+	case err = <-result:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not return after its deadline")
+	}
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "7 spans not exported") {
+		t.Errorf("Shutdown: %v, want the deadline and 7 spans not exported", err)
+	}
+	select {
+	case <-b.done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the export in flight goes on after Shutdown's deadline")
+	}
+	if n := e.total(); n != 0 {
+		t.Errorf("%d spans exported through a closed gate", n)
 	}
 }
