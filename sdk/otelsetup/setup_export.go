@@ -80,19 +80,7 @@ func newReportingExporter(e sdktrace.SpanExporter, every time.Duration, name str
 // error returned is a batch.Reported, for the batch processor to count the
 // spans lost without reporting them again.
 func (r *reportingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
-	err := r.aborted.Err()
-	if err == nil {
-		ctx, cancel := context.WithCancel(ctx)
-		stop := context.AfterFunc(r.aborted, cancel)
-		err = r.SpanExporter.ExportSpans(ctx, spans)
-		stop()
-		cancel()
-	}
-	if err != nil && r.aborted.Err() != nil {
-		// Cut short, or never started, because shutdown's deadline passed:
-		// say so with that deadline's error, not the cancellation it caused.
-		err = fmt.Errorf("shutdown deadline passed: %w", context.Cause(r.aborted))
-	}
+	err := unlessAborted(ctx, r.aborted, func(ctx context.Context) error { return r.SpanExporter.ExportSpans(ctx, spans) })
 	if err == nil {
 		return nil
 	}
@@ -109,6 +97,25 @@ func (r *reportingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Re
 	r.mu.Unlock()
 	otel.Handle(fmt.Errorf("tracing: %s: %d span export(s) failed, %d spans dropped (next report in %v at the earliest): %w", r.name, failures, lost, r.every, err))
 	return batch.Reported{Err: err}
+}
+
+// unlessAborted runs export with ctx, cancelled once aborted is (past
+// shutdown's deadline), and does not start it if aborted already is. An
+// export cut short or never started says so with the deadline's error (the
+// cause of aborted), not the cancellation it caused.
+func unlessAborted(ctx, aborted context.Context, export func(context.Context) error) error {
+	err := aborted.Err()
+	if err == nil {
+		ctx, cancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(aborted, cancel)
+		err = export(ctx)
+		stop()
+		cancel()
+	}
+	if err != nil && aborted.Err() != nil {
+		err = fmt.Errorf("shutdown deadline passed: %w", context.Cause(aborted))
+	}
+	return err
 }
 
 // Shutdown shuts the exporter down, reporting failures not yet reported.

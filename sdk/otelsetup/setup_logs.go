@@ -343,19 +343,7 @@ func (e countingLogExporter) Export(ctx context.Context, records []sdklog.Record
 	if len(records) == 0 {
 		return nil // the batch processor's flush of an empty queue
 	}
-	err := p.aborted.Err()
-	if err == nil {
-		ctx, cancel := context.WithCancel(ctx)
-		stop := context.AfterFunc(p.aborted, cancel)
-		err = p.exp.Export(ctx, records)
-		stop()
-		cancel()
-	}
-	if err != nil && p.aborted.Err() != nil {
-		// Cut short, or never started, because shutdown's deadline passed:
-		// say so with that deadline's error, not the cancellation it caused.
-		err = fmt.Errorf("shutdown deadline passed: %w", context.Cause(p.aborted))
-	}
+	err := unlessAborted(ctx, p.aborted, func(ctx context.Context) error { return p.exp.Export(ctx, records) })
 	if err == nil {
 		p.pending.Add(-int64(len(records)))
 		return nil
