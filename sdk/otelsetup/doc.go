@@ -61,7 +61,8 @@
 // and failed exports are reported through [otel.Handle] at most once a
 // minute per exporter, with the counts ("otlp log export to
 // http://collector:4318/v1/logs: 6 log records dropped from a full queue
-// (OTEL_BLRP_MAX_QUEUE_SIZE=2048)"). The SDK's processor would drop from a
+// (OTEL_BLRP_MAX_QUEUE_SIZE=2048; next report in 1m0s at the earliest)").
+// The SDK's processor would drop from a
 // full queue with only a warning on its internal logger, and hand every
 // failed batch to otel.Handle.
 //
