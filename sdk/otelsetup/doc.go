@@ -62,9 +62,8 @@
 // minute per exporter, with the counts ("otlp log export to
 // http://collector:4318/v1/logs: 6 log records dropped from a full queue
 // (OTEL_BLRP_MAX_QUEUE_SIZE=2048; next report in 1m0s at the earliest)").
-// The SDK's processor would drop from a
-// full queue with only a warning on its internal logger, and hand every
-// failed batch to otel.Handle.
+// The SDK's processor would drop from a full queue with only a warning on
+// its internal logger, and hand every failed batch to otel.Handle.
 //
 // Setup never contacts the collector, so a collector that is down does not
 // delay start-up; spans then wait in a bounded queue
