@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -147,4 +148,42 @@ func cpuTime() time.Duration {
 
 func reportCPU(b *testing.B, start time.Duration) {
 	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
+}
+
+// BenchmarkHTTPServerGlobal compares httptrace.NewHandler and
+// otelhttp.NewHandler with default options, both reading the global
+// providers a program sets without otelsetup.Setup: an SDK TracerProvider
+// (every span sampled, a discarding batch exporter) and W3C propagators;
+// the MeterProvider is left unset. The same request goes through the same
+// mux, in alternating blocks (see paired), so one run gives the ratio;
+// the allocations per request of each side are reported too.
+func BenchmarkHTTPServerGlobal(b *testing.B) {
+	globalProvider(b, sdktrace.AlwaysSample())
+	prev := otel.GetTextMapPropagator()
+	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	b.Cleanup(func() { otel.SetTextMapPropagator(prev) })
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /orders/{id}", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "ok")
+	})
+	raw := otelhttp.NewHandler(mux, "")
+	ours := httptrace.NewHandler(mux)
+	req, _ := http.NewRequest(http.MethodGet, "http://orders.internal/orders/42", nil)
+	req.Header.Set("Traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	req.Header.Set("Baggage", "order.id=o-42")
+	req.RemoteAddr = "10.0.0.7:51234"
+	w := &discardWriter{h: http.Header{}}
+	serve := func(h http.Handler) func() {
+		return func() {
+			w.reset()
+			h.ServeHTTP(w, req)
+		}
+	}
+	rawAllocs := testing.AllocsPerRun(100, serve(raw))
+	oursAllocs := testing.AllocsPerRun(100, serve(ours))
+	pairedBlocks(b, 8, "otelhttp", serve(raw), "httptrace", serve(ours))
+	b.ReportMetric(rawAllocs, "otelhttp-allocs/req")
+	b.ReportMetric(oursAllocs, "httptrace-allocs/req")
+	b.ReportMetric(oursAllocs-rawAllocs, "delta-allocs/req")
 }

@@ -290,7 +290,13 @@ func BenchmarkConventionsPaired(b *testing.B) {
 // locked OS thread and reports the thread CPU time per call of each, and
 // cand's extra cost in ns and percent.
 func paired(b *testing.B, baseName string, base func(), candName string, cand func()) {
-	const block = 256
+	pairedBlocks(b, 256, baseName, base, candName, cand)
+}
+
+// pairedBlocks is paired with blocks of the given number of calls: short
+// blocks spread the load of other processes evenly over both sides of a
+// call that takes microseconds.
+func pairedBlocks(b *testing.B, block int, baseName string, base func(), candName string, cand func()) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	var baseCPU, candCPU time.Duration

@@ -138,7 +138,8 @@ func WithFilter(f Filter) Option {
 
 // WithSpanNameFormatter replaces the span name. By default a server span is
 // named `{method} {route}` (`{method}` when no route matched) and a client
-// span `{method}`, as the HTTP semantic conventions say. On the server the
+// span `{method} {url.template}` with [ContextWithURLTemplate], `{method}`
+// without, as the HTTP semantic conventions say. On the server the
 // formatter runs when the span starts and again after the handler, when the
 // route is known. Never return the raw URL path: it has unbounded
 // cardinality and may carry ids or secrets.
@@ -229,9 +230,12 @@ func WithRouteExtractor(fn func(r *http.Request) string) Option {
 // WithBusinessAttributes sets a hook that returns the business attributes of
 // a request (the authenticated user id, the tenant): they are set with
 // tracing.SetBusiness, so they land on the server span and, for traveling
-// keys, in the baggage of everything the handler calls. The hook runs on the
-// request goroutine after the span starts and before the handler. By default
-// there is no hook.
+// keys, in the baggage of everything the handler calls. The hook runs once
+// per request, on its goroutine, after the span starts and before the
+// handler, with the request the handler receives; when the middleware wraps
+// a ServeMux, that request is not routed yet (r.PathValue is empty) unless
+// the route's handler is wrapped with [Routed], where the hook then runs.
+// By default there is no hook.
 func WithBusinessAttributes(fn func(r *http.Request) []attribute.KeyValue) Option {
 	return optionFunc(func(c *config) {
 		c.business = fn

@@ -85,3 +85,70 @@ func Example() {
 	// server POST /checkout/{cart}
 	// server POST /orders
 }
+
+// The business hook of a middleware that wraps a ServeMux reads path values
+// in the routes wrapped with Routed, where the request is routed.
+func ExampleRouted() {
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	orderID := tracing.NewStringKey("order.id", tracing.Travels())
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /orders/{id}", httptrace.Routed(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for _, kv := range tracing.Business(r.Context()) {
+			fmt.Println("handler sees", kv.Key, "=", kv.Value.String())
+		}
+	})))
+	srv := httptest.NewServer(httptrace.NewHandler(mux,
+		httptrace.WithTracerProvider(tp),
+		httptrace.WithBusinessAttributes(func(r *http.Request) []attribute.KeyValue {
+			return []attribute.KeyValue{orderID.String(r.PathValue("id"))}
+		}),
+	))
+	resp, err := http.Get(srv.URL + "/orders/o-42")
+	if err != nil {
+		panic(err)
+	}
+	_ = resp.Body.Close()
+	srv.Close() // waits for the handler: the span has ended
+
+	for _, s := range spans.GetSpans() {
+		for _, kv := range s.Attributes {
+			if kv.Key == orderID.Key() {
+				fmt.Println(s.Name, kv.Key, "=", kv.Value.String())
+			}
+		}
+	}
+	// Output:
+	// handler sees order.id = o-42
+	// GET /orders/{id} order.id = o-42
+}
+
+// ContextWithURLTemplate names a client span after the route it calls.
+func ExampleContextWithURLTemplate() {
+	spans := tracetest.NewInMemoryExporter()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(spans))
+	defer func() { _ = tp.Shutdown(context.Background()) }()
+	srv := httptest.NewServer(http.NotFoundHandler())
+	defer srv.Close()
+	client := &http.Client{Transport: httptrace.NewTransport(nil, httptrace.WithTracerProvider(tp))}
+
+	for _, ctx := range []context.Context{
+		httptrace.ContextWithURLTemplate(context.Background(), "/orders/{id}"),
+		context.Background(),
+	} {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/orders/o-42", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			panic(err)
+		}
+		_ = resp.Body.Close()
+	}
+	for _, s := range spans.GetSpans() {
+		fmt.Println(s.Name)
+	}
+	// Output:
+	// GET /orders/{id}
+	// GET
+}

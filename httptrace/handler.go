@@ -19,9 +19,10 @@ import (
 	"github.com/otelkit/otelkit/tracing/w3c"
 )
 
-// handler wraps otelhttp's handler: ServeHTTP runs before it (filters,
-// extraction, edge policy), serveInner between it and the wrapped handler
-// (response header, business hook, panic, route).
+// handler wraps otelhttp's handler: ServeHTTP runs before it (filters),
+// serverExtractor and edge inside it, where otelhttp reads the request's
+// trace context (extraction, edge policy), serveInner between it and the
+// wrapped handler (response header, business hook, panic, route).
 type handler struct {
 	next           http.Handler
 	otel           *tracing.Resolver[metric.MeterProvider, http.Handler]
@@ -37,6 +38,7 @@ type handler struct {
 	business       func(*http.Request) []attribute.KeyValue
 	metricAttrs    func(*http.Request) []attribute.KeyValue
 	spanName       func(*http.Request) string
+	mux            *http.ServeMux // next, when it is one: see defersBusiness
 }
 
 var _ http.Handler = (*handler)(nil)
@@ -59,14 +61,22 @@ func NewHandler(h http.Handler, opts ...Option) http.Handler {
 		metricAttrs:    c.metricAttrs,
 		spanName:       c.spanName,
 	}
+	hd.mux, _ = h.(*http.ServeMux)
 	if c.exposeHeader {
 		hd.exposeHeaders = hd.exposedHeaderNames()
 	}
 	oopts := []otelhttp.Option{
 		otelhttp.WithTracerProvider(newTracerProvider(c.tp)),
-		// Extraction happens in ServeHTTP, where the edge policy applies.
-		otelhttp.WithPropagators(propagation.NewCompositeTextMapPropagator()),
+		// otelhttp's extraction starts the request state (serverExtractor), so
+		// that the request is not copied once more to carry it.
+		otelhttp.WithPropagators(serverExtractor{hd}),
 		otelhttp.WithSpanOptions(c.serverSpanStart...),
+	}
+	if c.publicEndpoint != nil {
+		// otelhttp calls it between extraction and the span start, with
+		// the request and the extracted context: where the edge policy
+		// applies.
+		oopts = append(oopts, otelhttp.WithPublicEndpointFn(hd.edge))
 	}
 	if c.spanName != nil {
 		f := c.spanName
@@ -104,11 +114,15 @@ func (h *handler) exposedHeaderNames() string {
 // otelhttp receives (see requestState).
 type serverState struct {
 	stateContext
+	parent       context.Context   // the request's context, before extraction
 	link         trace.SpanContext // remote context of a public request
 	routeAtStart bool
 	route        string // found after the handler, for http.route
 	span         serverSpan
 	header       [1]string // the traceresponse value, saving an allocation
+
+	// business is the hook left to the Routed handler of the route.
+	business func(*http.Request) []attribute.KeyValue
 
 	// Written by serveInner before otelhttp reads the span status.
 	callerGone bool
@@ -143,31 +157,19 @@ func (s *serverSpan) SetStatus(code codes.Code, description string) {
 }
 
 // SetAttributes receives otelhttp's response attributes, once the handler
-// returned; the route found after the handler and the error.type of a 5xx
-// join them, so that the span's attributes grow once.
+// returned; a 5xx status code brings error.type, in a second call so that
+// otelhttp's slice is not copied (the SDK appends either way).
 func (s *serverSpan) SetAttributes(kv ...attribute.KeyValue) {
-	var errType attribute.KeyValue
-	if !s.st.panicked && !s.st.callerGone {
-		for _, a := range kv {
-			if a.Key == semconv.HTTPResponseStatusCodeKey && a.Value.AsInt64() >= 500 {
-				errType = semconv.ErrorTypeKey.String(strconv.FormatInt(a.Value.AsInt64(), 10))
-			}
-		}
-	}
-	if s.st.route == "" && !errType.Valid() {
-		s.Span.SetAttributes(kv...)
+	s.Span.SetAttributes(kv...)
+	if s.st.panicked || s.st.callerGone {
 		return
 	}
-	all := make([]attribute.KeyValue, len(kv), len(kv)+2)
-	copy(all, kv)
-	if s.st.route != "" {
-		all = append(all, semconv.HTTPRoute(s.st.route))
-		s.st.route = ""
+	for _, a := range kv {
+		if a.Key == semconv.HTTPResponseStatusCodeKey && a.Value.AsInt64() >= 500 {
+			s.Span.SetAttributes(semconv.ErrorTypeKey.String(strconv.FormatInt(a.Value.AsInt64(), 10)))
+			return
+		}
 	}
-	if errType.Valid() {
-		all = append(all, errType)
-	}
-	s.Span.SetAttributes(all...)
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -177,23 +179,40 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	st := &serverState{routeAtStart: r.Pattern != ""}
-	ctx := r.Context()
-	carrier := propagation.HeaderCarrier(r.Header)
-	props := h.propagators.Get()
-	if h.publicEndpoint != nil && h.publicEndpoint(r) {
-		// An untrusted client's context is only linked, and only the
-		// allowlisted baggage is kept.
-		remote := props.Extract(context.Background(), carrier)
-		st.link = trace.SpanContextFromContext(remote)
-		if bag := h.keepEdgeBaggage(baggage.FromContext(remote)); bag.Len() > 0 {
-			ctx = baggage.ContextWithBaggage(ctx, bag)
-		}
-	} else {
-		ctx = props.Extract(ctx, carrier)
+	h.otel.Get().ServeHTTP(w, r)
+}
+
+// serverExtractor is the propagator otelhttp's handler extracts with: it
+// starts the request state, which is the context otelhttp starts the span
+// in and hands on to serveInner.
+type serverExtractor struct{ h *handler }
+
+func (e serverExtractor) Extract(ctx context.Context, carrier propagation.TextMapCarrier) context.Context {
+	st := &serverState{parent: ctx}
+	st.stateContext = stateContext{Context: e.h.propagators.Get().Extract(ctx, carrier), state: st}
+	return st
+}
+
+func (serverExtractor) Inject(context.Context, propagation.TextMapCarrier) {}
+func (serverExtractor) Fields() []string                                   { return nil }
+
+// edge applies the edge policy to a request the public endpoint predicate
+// calls public: its remote context is only linked, and only the allowlisted
+// baggage is kept. It returns false, so that otelhttp adds nothing itself.
+func (h *handler) edge(r *http.Request) bool {
+	st, _ := r.Context().Value(stateKey{}).(*serverState)
+	if st == nil || !h.publicEndpoint(r) {
+		return false
 	}
-	st.stateContext = stateContext{Context: ctx, state: st}
-	h.otel.Get().ServeHTTP(w, r.WithContext(st))
+	remote := st.Context
+	if sc := trace.SpanContextFromContext(remote); sc.IsRemote() {
+		st.link = sc
+	}
+	st.Context = st.parent
+	if bag := h.keepEdgeBaggage(baggage.FromContext(remote)); bag.Len() > 0 {
+		st.Context = baggage.ContextWithBaggage(st.parent, bag)
+	}
+	return false
 }
 
 func (h *handler) keepEdgeBaggage(in baggage.Baggage) baggage.Baggage {
@@ -216,12 +235,17 @@ func (h *handler) serveInner(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	st, _ := ctx.Value(stateKey{}).(*serverState)
 	span := trace.SpanFromContext(ctx)
+	if st != nil {
+		st.routeAtStart = r.Pattern != ""
+	}
 	h.setResponseHeaders(w, span.SpanContext(), st)
 
 	req := r
 	if h.business != nil {
-		if attrs := h.business(r); len(attrs) > 0 {
-			req = r.WithContext(tracing.SetBusiness(ctx, attrs...))
+		if st != nil && !st.routeAtStart && h.defersBusiness(r) {
+			st.business = h.business
+		} else {
+			req = withBusiness(r, h.business)
 		}
 	}
 
@@ -236,8 +260,6 @@ func (h *handler) serveInner(w http.ResponseWriter, r *http.Request) {
 				h.finish(r, req, st)
 				if st.route != "" {
 					span.SetName(h.name(r))
-					span.SetAttributes(semconv.HTTPRoute(st.route))
-					st.route = ""
 				}
 			}
 			recordPanic(span, v)
@@ -252,6 +274,60 @@ func (h *handler) serveInner(w http.ResponseWriter, r *http.Request) {
 	h.finish(r, req, st)
 }
 
+// defersBusiness reports whether the business hook is left to the route's
+// handler: the middleware wraps a ServeMux that routes r to a handler
+// wrapped with Routed, where r.PathValue is set. It costs a route lookup,
+// made only for requests with a business hook that are not routed yet.
+func (h *handler) defersBusiness(r *http.Request) bool {
+	if h.mux == nil {
+		return false
+	}
+	rh, _ := h.mux.Handler(r)
+	_, ok := rh.(*routed)
+	return ok
+}
+
+// withBusiness returns r with the business context fn returns for it.
+func withBusiness(r *http.Request, fn func(*http.Request) []attribute.KeyValue) *http.Request {
+	attrs := fn(r)
+	if len(attrs) == 0 {
+		return r
+	}
+	return r.WithContext(tracing.SetBusiness(r.Context(), attrs...))
+}
+
+// Routed wraps the handler of a ServeMux route so that the business hook
+// ([WithBusinessAttributes]) of the NewHandler that wraps the mux runs
+// there, after routing, with the request the route's handler receives:
+// r.PathValue and r.Pattern are set. Without it the hook runs before the
+// mux, where path values are still empty (and tracing.SetBusiness refuses
+// the empty value of a business key). Where no such NewHandler wraps the
+// mux (the middleware is inside the mux, or another handler stands
+// between), Routed only calls h.
+//
+//	mux.Handle("GET /orders/{id}", httptrace.Routed(http.HandlerFunc(getOrder)))
+//	srv := httptrace.NewHandler(mux, httptrace.WithBusinessAttributes(func(r *http.Request) []attribute.KeyValue {
+//		return []attribute.KeyValue{orderID.String(r.PathValue("id"))}
+//	}))
+func Routed(h http.Handler) http.Handler {
+	return &routed{next: h}
+}
+
+type routed struct{ next http.Handler }
+
+var _ http.Handler = (*routed)(nil)
+
+func (rt *routed) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	st, _ := r.Context().Value(stateKey{}).(*serverState)
+	if st == nil || st.business == nil {
+		rt.next.ServeHTTP(w, r)
+		return
+	}
+	fn := st.business
+	st.business = nil
+	rt.next.ServeHTTP(w, withBusiness(r, fn))
+}
+
 func (h *handler) finish(r, req *http.Request, st *serverState) {
 	if st == nil {
 		return
@@ -264,11 +340,16 @@ func (h *handler) finish(r, req *http.Request, st *serverState) {
 	}
 	if route != "" && !st.routeAtStart {
 		// otelhttp names the span and labels the metrics from r.Pattern
-		// once serveInner returns; serverSpan adds the attribute.
+		// once serveInner returns, but sets no http.route on the span.
+		// Set before otelhttp's response attributes, it makes the SDK
+		// grow the span's attributes for both at once.
 		if r.Pattern == "" {
 			r.Pattern = route
 		}
 		st.route = route
+		if st.span.Span != nil {
+			st.span.Span.SetAttributes(semconv.HTTPRoute(route))
+		}
 	}
 	if h.metricAttrs != nil {
 		if l, ok := otelhttp.LabelerFromContext(r.Context()); ok {

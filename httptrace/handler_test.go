@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -473,5 +474,83 @@ func TestHandler_SpanNameFormatterAndMetricAttributes(t *testing.T) {
 	set := svc.metricAttrs(t, "http.server.request.duration")[0]
 	if v, _ := set.Value("api.version"); v.AsString() != "v2" {
 		t.Errorf("metric attributes = %v", set.Encoded(attributeEncoder))
+	}
+}
+
+// A middleware that wraps the mux receives the request before routing; a
+// route wrapped with Routed runs the business hook after routing, once,
+// with its path values.
+func TestHandler_BusinessHookSeesRoutedRequest(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		routed    bool
+		wantOrder bool
+	}{
+		{"Routed route", true, true},
+		{"plain route", false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := newService(t, "orders")
+			var calls int
+			var carried []attribute.KeyValue
+			var route http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { carried = tracing.Business(r.Context()) })
+			if tc.routed {
+				route = httptrace.Routed(route)
+			}
+			mux := http.NewServeMux()
+			mux.Handle("GET /orders/{id}", route)
+			srv := httptest.NewServer(httptrace.NewHandler(mux, svc.opts(
+				httptrace.WithBusinessAttributes(func(r *http.Request) []attribute.KeyValue {
+					calls++
+					return []attribute.KeyValue{
+						tracing.UserID.String(r.Header.Get("X-Authenticated-User")),
+						orderID.String(r.PathValue("id")),
+					}
+				}),
+			)...))
+			defer srv.Close()
+
+			get(t, srv.Client(), srv.URL+"/orders/o-42", http.Header{"X-Authenticated-User": {"u-7"}})
+			s := svc.ended(t, 1)[0]
+			if s.Name() != "GET /orders/{id}" {
+				t.Errorf("name = %q", s.Name())
+			}
+			if calls != 1 {
+				t.Errorf("hook ran %d times, want once", calls)
+			}
+			wantAttr(t, s, tracing.UserID.String("u-7"))
+			want := []attribute.KeyValue{tracing.UserID.String("u-7")}
+			if tc.wantOrder {
+				wantAttr(t, s, orderID.String("o-42"))
+				want = []attribute.KeyValue{orderID.String("o-42"), tracing.UserID.String("u-7")} // by key
+			} else {
+				// Before routing the path value is empty, and an empty
+				// business value is never written.
+				wantNoAttr(t, s, orderID.Key())
+			}
+			if !slices.Equal(carried, want) {
+				t.Errorf("business context the handler sees = %v, want %v", carried, want)
+			}
+		})
+	}
+}
+
+// A public request without trace context links nothing, also when the
+// request's own context holds a span of this process (an outer middleware's).
+func TestHandler_PublicEndpointLinksOnlyTheRemoteContext(t *testing.T) {
+	svc := newService(t, "gateway")
+	h := httptrace.NewHandler(http.NotFoundHandler(), svc.opts(httptrace.WithPublicEndpoint())...)
+	ctx, outer := svc.tp.Tracer("test").Start(context.Background(), "outer")
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequestWithContext(ctx, http.MethodGet, "/", nil))
+	outer.End()
+	s := svc.ended(t, 2)[0]
+	if s.SpanKind() != trace.SpanKindServer {
+		t.Fatalf("first span = %q", s.Name())
+	}
+	if len(s.Links()) != 0 {
+		t.Errorf("links = %v, want none", s.Links())
+	}
+	if s.Parent().SpanID() != outer.SpanContext().SpanID() {
+		t.Errorf("parent = %v, want the span of the request's context", s.Parent())
 	}
 }

@@ -57,7 +57,7 @@ func NewTransport(base http.RoundTripper, opts ...Option) http.RoundTripper {
 		retryable:      c.retryable,
 		backoff:        c.retryBackoff,
 	}
-	name := clientSpanName
+	name := clientName
 	if c.spanName != nil {
 		name = c.spanName
 	}
@@ -81,6 +81,36 @@ type roundTripperFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripperFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
+// urlTemplateKey is the context key of ContextWithURLTemplate.
+type urlTemplateKey struct{}
+
+// ContextWithURLTemplate returns ctx carrying the URL template of the
+// requests sent with it (`/orders/{id}`): their client spans are named
+// `{method} {url.template}` and get the url.template attribute, as the
+// HTTP semantic conventions say, so that the calls of a trace are told
+// apart. Give the template the code calls, a constant; never the request's
+// path, whose cardinality is unbounded and which may carry ids or secrets.
+// A redirect does not keep it (the target's template is unknown). An empty
+// template is ignored. By default a client span is named `{method}`.
+func ContextWithURLTemplate(ctx context.Context, template string) context.Context {
+	return context.WithValue(ctx, urlTemplateKey{}, template)
+}
+
+// urlTemplate is the template ContextWithURLTemplate put in ctx, or "".
+func urlTemplate(ctx context.Context) string {
+	t, _ := ctx.Value(urlTemplateKey{}).(string)
+	return t
+}
+
+// clientName is the default client span name: `{method} {url.template}`,
+// or `{method}` without a template.
+func clientName(r *http.Request) string {
+	if st, ok := r.Context().Value(stateKey{}).(*clientState); ok && st.template != "" {
+		return clientSpanName(r) + " " + st.template
+	}
+	return clientSpanName(r)
+}
+
 // clientSpanName is `{method}`, as the HTTP semantic conventions name a
 // client span without a URL template; an unknown method is `HTTP`.
 func clientSpanName(r *http.Request) string {
@@ -98,9 +128,10 @@ func clientSpanName(r *http.Request) string {
 // otelhttp receives (see requestState).
 type clientState struct {
 	stateContext
-	t      *transport
-	resend int
-	span   clientSpan
+	t        *transport
+	resend   int
+	template string // url.template, from ContextWithURLTemplate
+	span     clientSpan
 	// urlFull, when set, replaces otelhttp's url.full: the query had
 	// values to mask.
 	urlFull string
@@ -135,6 +166,11 @@ func maskedURL(u *url.URL) string {
 }
 
 func (s *clientState) started(span trace.Span) trace.Span {
+	// Set after the start, where it costs no start option: url.template is
+	// not among the attributes the conventions give samplers.
+	if s.template != "" {
+		span.SetAttributes(semconv.URLTemplate(s.template))
+	}
 	s.span = clientSpan{Span: span, st: s}
 	return &s.span
 }
@@ -200,9 +236,13 @@ func (t *transport) RoundTrip(r *http.Request) (*http.Response, error) {
 	}
 	resend := redirects(r)
 	full := maskedURL(r.URL)
+	template := ""
+	if resend == 0 {
+		template = urlTemplate(r.Context())
+	}
 	req := r
 	for attempt := 0; ; attempt++ {
-		st := &clientState{t: t, resend: resend + attempt, urlFull: full}
+		st := &clientState{t: t, resend: resend + attempt, urlFull: full, template: template}
 		st.stateContext = stateContext{Context: req.Context(), state: st}
 		resp, err := t.otel.Get().RoundTrip(req.WithContext(st))
 		if attempt >= t.retries || r.Context().Err() != nil || !t.retryable(req, resp, err) {

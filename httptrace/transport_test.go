@@ -410,3 +410,64 @@ func TestTransport_URLFullMasksQueryCredentials(t *testing.T) {
 		}
 	}
 }
+
+func TestTransport_URLTemplateNamesTheSpan(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	for _, tc := range []struct {
+		name     string
+		template string // "" = no ContextWithURLTemplate
+		want     string
+	}{
+		{"template", "/orders/{id}", "GET /orders/{id}"},
+		{"no template", "", "GET"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := newService(t, "checkout")
+			client := &http.Client{Transport: httptrace.NewTransport(nil, svc.opts()...)}
+			ctx := context.Background()
+			if tc.template != "" {
+				ctx = httptrace.ContextWithURLTemplate(ctx, tc.template)
+			}
+			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, srv.URL+"/orders/o-42", nil)
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = resp.Body.Close()
+			s := svc.ended(t, 1)[0]
+			if s.Name() != tc.want {
+				t.Errorf("name = %q, want %q", s.Name(), tc.want)
+			}
+			if tc.template != "" {
+				wantAttr(t, s, semconv.URLTemplate(tc.template))
+			} else {
+				wantNoAttr(t, s, semconv.URLTemplateKey)
+			}
+			wantAttr(t, s, semconv.URLFull(srv.URL+"/orders/o-42"))
+		})
+	}
+}
+
+// A redirect goes to a URL the template does not describe: its span is
+// named by the method only.
+func TestTransport_URLTemplateNotKeptOnRedirect(t *testing.T) {
+	svc := newService(t, "checkout")
+	mux := http.NewServeMux()
+	mux.HandleFunc("/old/{id}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/new", http.StatusFound) })
+	mux.HandleFunc("/new", func(w http.ResponseWriter, r *http.Request) {})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	client := &http.Client{Transport: httptrace.NewTransport(nil, svc.opts()...)}
+	req, _ := http.NewRequestWithContext(httptrace.ContextWithURLTemplate(context.Background(), "/old/{id}"), http.MethodGet, srv.URL+"/old/7", nil)
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	spans := svc.ended(t, 2)
+	if got := names(spans); got[0] != "GET /old/{id}" || got[1] != "GET" {
+		t.Errorf("span names = %v, want [GET /old/{id} GET]", got)
+	}
+	wantNoAttr(t, spans[1], semconv.URLTemplateKey)
+}

@@ -10,7 +10,9 @@ import (
 	"strings"
 	"testing"
 
+	"go.opentelemetry.io/contrib/bridges/otelslog"
 	"go.opentelemetry.io/otel/baggage"
+	sdklog "go.opentelemetry.io/otel/sdk/log"
 )
 
 var errDeclined = errors.New("card declined")
@@ -55,6 +57,44 @@ func TestAllocs(t *testing.T) {
 			})
 			if got > tt.budget {
 				t.Errorf("%v allocs per record, budget %v", got, tt.budget)
+			}
+		})
+	}
+}
+
+// discardProcessor takes log records and does nothing with them.
+type discardProcessor struct{}
+
+func (discardProcessor) OnEmit(context.Context, *sdklog.Record) error { return nil }
+func (discardProcessor) Enabled(context.Context, sdklog.EnabledParameters) bool {
+	return true
+}
+func (discardProcessor) Shutdown(context.Context) error   { return nil }
+func (discardProcessor) ForceFlush(context.Context) error { return nil }
+
+// TestAllocs_LoggerProvider holds the fan-out of WithLoggerProvider to no
+// more allocations than the same fan-out composed with slog.NewMultiHandler
+// and the otelslog bridge (which does not redact the records), with and
+// without a span.
+func TestAllocs_LoggerProvider(t *testing.T) {
+	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(discardProcessor{}))
+	multi := slog.New(slog.NewMultiHandler(
+		NewHandler(slog.NewJSONHandler(io.Discard, nil)),
+		otelslog.NewHandler(ScopeName, otelslog.WithLoggerProvider(lp)),
+	))
+	fanout := NewLogger(io.Discard, WithLoggerProvider(lp))
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+	}{{"no span", context.Background()}, {"span", spanCtx(true)}} {
+		t.Run(tc.name, func(t *testing.T) {
+			count := func(l *slog.Logger) float64 {
+				return testing.AllocsPerRun(200, func() {
+					l.InfoContext(tc.ctx, "order accepted", "order", "ord-1042", "items", 3)
+				})
+			}
+			if got, budget := count(fanout), count(multi); got > budget {
+				t.Errorf("%v allocs per record, the MultiHandler composition makes %v", got, budget)
 			}
 		})
 	}

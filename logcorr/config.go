@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/log"
 
 	"github.com/otelkit/otelkit/tracing"
 )
@@ -26,6 +27,8 @@ type config struct {
 	bridgeStatus bool
 
 	level slog.Leveler // NewLogger only
+
+	lp log.LoggerProvider // nil: no OpenTelemetry log records
 
 	redactor redactor // nil: WithoutRedaction
 }
@@ -161,6 +164,34 @@ func WithLevel(l slog.Leveler) Option {
 	return optionFunc(func(c *config) {
 		if l != nil {
 			c.level = l
+		}
+	})
+}
+
+// WithLoggerProvider also sends every record the handler writes to lp as an
+// OpenTelemetry log record, through the
+// go.opentelemetry.io/contrib/bridges/otelslog bridge (instrumentation scope
+// [ScopeName]): the trace id, span id and flags of the span in the record's
+// context go into the log record's own fields, the level becomes its
+// severity, the message its body, and the attributes are those of the line
+// (with the business context of [WithBusiness] and the link of
+// [WithTraceURL] when the line has them), the correlation fields excepted. The record passes the same
+// redaction as the line before the bridge sees it. Pass the LoggerProvider
+// that otelsetup.Setup built for the service, with its service.name.
+//
+// The records are those lp enables (through its processors) and, for
+// [NewLogger], those at or above [WithLevel]; the wrapped handler's level
+// decides which lines are written, and a record enabled on one side only is
+// sent to that side only. A provider
+// whose pipeline cannot export never blocks the logging call: otelsetup's
+// queue is bounded and its drops are counted and reported.
+//
+// By default records are only written to the wrapped handler. A nil lp is
+// ignored.
+func WithLoggerProvider(lp log.LoggerProvider) Option {
+	return optionFunc(func(c *config) {
+		if lp != nil {
+			c.lp = lp
 		}
 	})
 }

@@ -11,6 +11,9 @@
 //
 //	slog.SetDefault(logcorr.NewLogger(os.Stdout)) // JSON lines with trace_id, span_id, trace_flags
 //
+//	// the same lines, and OpenTelemetry log records to the service's provider:
+//	logger := logcorr.NewLogger(os.Stdout, logcorr.WithLoggerProvider(providers.LoggerProvider))
+//
 //	// or around any handler:
 //	h := logcorr.NewHandler(slog.NewJSONHandler(os.Stdout, nil), logcorr.WithSchema(logcorr.ECS()))
 //	logger := slog.New(h)
@@ -44,7 +47,7 @@
 // # Redaction
 //
 // Everything that leaves the process passes the same rules: by default every
-// record is redacted as the tracing conventions redact a span before export
+// record (the line, and the log record of [WithLoggerProvider]) is redacted as the tracing conventions redact a span before export
 // (the default rules of github.com/otelkit/otelkit/tracing.RedactAttr), on
 // every path, with or without a span:
 //
@@ -100,9 +103,41 @@
 //
 // # Sending logs to an OpenTelemetry pipeline too
 //
-// Fan out with [slog.NewMultiHandler] and wrap only the stdout handler; the
-// go.opentelemetry.io/contrib/bridges/otelslog handler takes the span
-// context from ctx into the log record itself:
+// With [WithLoggerProvider], one logger writes the JSON lines and sends the
+// same records, as OpenTelemetry log records, to a LoggerProvider (the one
+// otelsetup.Setup builds for the service, with its service.name), so that
+// a backend correlating logs with traces opens the lines of a span in one
+// click:
+//
+//	logger := logcorr.NewLogger(os.Stdout,
+//		logcorr.WithLoggerProvider(providers.LoggerProvider), // otelsetup.Providers
+//		logcorr.WithBusiness())
+//
+// The records go through the go.opentelemetry.io/contrib/bridges/otelslog
+// bridge (instrumentation scope [ScopeName]), which maps them as its
+// documentation says: the trace id, span id and trace flags of the span in
+// the context go into the log record's own fields (whether or not the span
+// is sampled), the level into the severity (slog.LevelInfo is INFO, 9), the
+// message into the body, the attributes into attributes (groups as maps).
+// Each record is the line without its correlation fields: redacted by the
+// same rules before the bridge sees it (user.id hashed with the
+// process-wide key, as on the spans; secrets masked), with the business
+// context of [WithBusiness] and the link of [WithTraceURL] when the line
+// carries them, and inside the same groups.
+//
+// With or without a span in the context, the fan-out makes no more
+// allocations than the same fan-out composed by hand with
+// [slog.NewMultiHandler] and the bridge (logcorr/allocs_test.go holds it;
+// the bridge's own conversion allocates), and costs about the same CPU (see
+// BenchmarkSlogOTLP in the bench module). The records sent to the
+// provider are those it enables and, for [NewLogger], those at or above
+// [WithLevel]. The provider's pipeline runs off the logging goroutine: with
+// otelsetup, a bounded queue that drops and counts when the collector does
+// not keep up, so a logging call never waits for the network.
+//
+// A program that composes its handlers itself can still fan out with
+// [slog.NewMultiHandler], wrapping only the stdout handler; the otelslog
+// handler then receives records that are not redacted:
 //
 //	logger := slog.New(slog.NewMultiHandler(
 //		logcorr.NewHandler(slog.NewJSONHandler(os.Stdout, nil)),

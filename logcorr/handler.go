@@ -7,6 +7,7 @@ import (
 	"os"
 	"slices"
 
+	"go.opentelemetry.io/contrib/bridges/otelslog"
 	"go.opentelemetry.io/otel/trace"
 )
 
@@ -31,6 +32,11 @@ type Handler struct {
 	// bridgeAttrs are the WithAttrs attributes in OpenTelemetry form, kept
 	// only when the error bridge is on.
 	bridgeAttrs []bridgeAttr
+
+	// oroot and ofull are the two views of the otelslog handler of
+	// WithLoggerProvider, as root and full are of next; nil without one.
+	oroot, ofull slog.Handler
+	olevel       slog.Leveler // NewLogger's level, for the records to the provider
 }
 
 type openGroup struct {
@@ -52,25 +58,44 @@ func NewHandler(next slog.Handler, opts ...Option) slog.Handler {
 	if next == nil {
 		next = slog.DiscardHandler
 	}
-	return &Handler{cfg: newConfig(opts), root: next, full: next}
+	return newHandler(newConfig(opts), next)
+}
+
+func newHandler(c *config, next slog.Handler) *Handler {
+	h := &Handler{cfg: c, root: next, full: next}
+	if c.lp != nil {
+		h.oroot = otelslog.NewHandler(ScopeName, otelslog.WithLoggerProvider(c.lp), otelslog.WithVersion(Version))
+		h.ofull = h.oroot
+	}
+	return h
 }
 
 // NewLogger returns a logger that writes JSON lines with correlation fields
-// to w, or to os.Stdout when w is nil: the common case in one line.
+// to w, or to os.Stdout when w is nil: the common case in one line. With
+// [WithLoggerProvider] it also sends the same records, redacted alike, to
+// an OpenTelemetry log pipeline:
 //
 //	slog.SetDefault(logcorr.NewLogger(os.Stdout))
+//	logger := logcorr.NewLogger(os.Stdout, logcorr.WithLoggerProvider(providers.LoggerProvider))
 func NewLogger(w io.Writer, opts ...Option) *slog.Logger {
 	if w == nil {
 		w = os.Stdout
 	}
 	c := newConfig(opts)
 	next := slog.NewJSONHandler(w, &slog.HandlerOptions{Level: c.level})
-	return slog.New(&Handler{cfg: c, root: next, full: next})
+	h := newHandler(c, next)
+	h.olevel = c.level
+	return slog.New(h)
 }
 
-// Enabled reports whether the wrapped handler handles records at level l.
+// Enabled reports whether the wrapped handler handles records at level l,
+// or the LoggerProvider of [WithLoggerProvider] does.
 func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool {
-	return h.full.Enabled(ctx, l)
+	return h.full.Enabled(ctx, l) || h.ofull != nil && h.otelEnabled(ctx, l)
+}
+
+func (h *Handler) otelEnabled(ctx context.Context, l slog.Level) bool {
+	return (h.olevel == nil || l >= h.olevel.Level()) && h.ofull.Enabled(ctx, l)
 }
 
 // WithAttrs returns a handler whose records carry attrs. Before any
@@ -88,8 +113,11 @@ func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	}
 	h2 := *h
 	h2.full = h.full.WithAttrs(attrs)
+	if h.ofull != nil {
+		h2.ofull = h.ofull.WithAttrs(attrs)
+	}
 	if len(h.groups) == 0 {
-		h2.root = h2.full
+		h2.root, h2.oroot = h2.full, h2.ofull
 	} else {
 		h2.groups = slices.Clone(h.groups)
 		last := &h2.groups[len(h2.groups)-1]
@@ -109,47 +137,93 @@ func (h *Handler) WithGroup(name string) slog.Handler {
 	}
 	h2 := *h
 	h2.full = h.full.WithGroup(name)
+	if h.ofull != nil {
+		h2.ofull = h.ofull.WithGroup(name)
+	}
 	h2.groups = append(slices.Clip(h.groups), openGroup{name: name})
 	return &h2
 }
 
-// Handle redacts r, adds the correlation fields and passes it on. It does
-// not modify r or its attributes, so the caller may hand r to other handlers
-// afterwards (as [slog.MultiHandler] does).
+// Handle redacts r, adds the correlation fields and passes it on, and to
+// the OpenTelemetry log pipeline of [WithLoggerProvider]. It does not modify
+// r or its attributes, so the caller may hand r to other handlers afterwards
+// (as [slog.MultiHandler] does).
 func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	if h.cfg.redactor != nil {
 		redactRecord(h.cfg.redactor, &r)
 	}
-	if ctx == nil {
-		return h.full.Handle(ctx, r)
+	var sc trace.SpanContext
+	if ctx != nil {
+		span := trace.SpanFromContext(ctx)
+		sc = span.SpanContext()
+		if sc.IsValid() && h.cfg.bridge && r.Level >= h.cfg.bridgeLevel && span.IsRecording() {
+			h.bridge(span, r)
+		}
 	}
-	span := trace.SpanFromContext(ctx)
-	sc := span.SpanContext()
-	if !sc.IsValid() {
-		return h.full.Handle(ctx, r)
+	correlated := sc.IsValid() && (sc.IsSampled() || h.cfg.unsampled)
+	var oerr error
+	if h.ofull != nil {
+		oerr = h.emit(ctx, r, sc, correlated)
+		if !h.full.Enabled(ctx, r.Level) {
+			return oerr // enabled for the provider only
+		}
 	}
-	if h.cfg.bridge && r.Level >= h.cfg.bridgeLevel && span.IsRecording() {
-		h.bridge(span, r)
-	}
-	if !sc.IsSampled() && !h.cfg.unsampled {
-		return h.full.Handle(ctx, r)
+	if !correlated {
+		if err := h.full.Handle(ctx, r); err != nil {
+			return err
+		}
+		return oerr
 	}
 
 	var fields [5]slog.Attr
 	n := h.cfg.appendFields(fields[:0], sc)
+	var err error
 	if len(h.groups) == 0 {
 		// Clone clips r's attribute slice, so AddAttrs never writes into
 		// memory shared with the caller's copy of r.
 		r = r.Clone()
 		r.AddAttrs(n...)
 		h.addBusiness(ctx, &r)
-		return h.root.Handle(ctx, r)
+		err = h.root.Handle(ctx, r)
+	} else {
+		out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+		out.AddAttrs(h.nest(r))
+		out.AddAttrs(n...)
+		h.addBusiness(ctx, &out)
+		err = h.root.Handle(ctx, out)
 	}
-	out := slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
-	out.AddAttrs(h.nest(r))
-	out.AddAttrs(n...)
+	if err != nil {
+		return err
+	}
+	return oerr
+}
+
+// emit sends the redacted record r to the otelslog bridge, which takes the
+// span context from ctx into the log record's own fields. A correlated
+// record carries the business context and the trace URL at the root, as the
+// line does.
+func (h *Handler) emit(ctx context.Context, r slog.Record, sc trace.SpanContext, correlated bool) error {
+	if ctx == nil {
+		ctx = context.Background() // the SDK reads the span context from it
+	}
+	if !h.otelEnabled(ctx, r.Level) {
+		return nil
+	}
+	if !correlated || !h.cfg.business && h.cfg.urlKey == "" {
+		return h.ofull.Handle(ctx, r)
+	}
+	out := r
+	if len(h.groups) == 0 {
+		out = r.Clone()
+	} else {
+		out = slog.NewRecord(r.Time, r.Level, r.Message, r.PC)
+		out.AddAttrs(h.nest(r))
+	}
 	h.addBusiness(ctx, &out)
-	return h.root.Handle(ctx, out)
+	if h.cfg.urlKey != "" {
+		out.AddAttrs(slog.String(h.cfg.urlKey, h.cfg.schema.format(sc, h.cfg.url).url))
+	}
+	return h.oroot.Handle(ctx, out)
 }
 
 // nest rebuilds the open groups as one group attribute holding, innermost,

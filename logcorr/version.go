@@ -1,9 +1,9 @@
 package logcorr
 
 // ScopeName is the instrumentation scope name of this package: its import
-// path, as every otelkit instrumentation package exports it. logcorr creates
-// no spans or log records of its own (the error bridge writes to the span it
-// finds in the context), so no tracer or logger is created under this name.
+// path, as every otelkit instrumentation package exports it. The log records
+// of [WithLoggerProvider] are emitted under it. logcorr creates no spans (the
+// error bridge writes to the span it finds in the context).
 const ScopeName = "github.com/otelkit/otelkit/logcorr"
 
 // Version is the version of this package.

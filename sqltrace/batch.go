@@ -10,8 +10,9 @@ import (
 )
 
 // TraceBatchStart starts the span of a SendBatch. Its name is
-// "BATCH <summary>" when every statement has the same summary, "BATCH"
-// otherwise; a batch of one statement is traced as that statement.
+// "BATCH <name>" when every statement has the same query name and summary,
+// "BATCH <summary>" when they have the same summary, "BATCH" otherwise; a
+// batch of one statement is traced as that statement.
 func (t *Tracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pgx.TraceBatchStartData) context.Context {
 	var queued []*pgx.QueuedQuery
 	if data.Batch != nil {
@@ -20,7 +21,7 @@ func (t *Tracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 	st := t.state(conn)
 	o := newOp(ctx, st, "BATCH")
 	var first *analysis
-	same, sameText := true, true
+	same, sameName, sameText := true, true, true
 	for i, q := range queued {
 		a := t.cache.get(q.SQL)
 		if i == 0 {
@@ -28,12 +29,15 @@ func (t *Tracer) TraceBatchStart(ctx context.Context, conn *pgx.Conn, data pgx.T
 			continue
 		}
 		same = same && a.summary == first.summary
+		sameName = sameName && a.name == first.name
 		sameText = sameText && q.SQL == queued[0].SQL
 	}
 	name := "BATCH"
 	switch {
 	case len(queued) == 1:
 		name, o.summary, o.returning = first.name, first.summary, first.returning
+	case first != nil && same && sameName:
+		name, o.summary = first.batchName, first.batch
 	case first != nil && same:
 		name, o.summary = first.batch, first.batch
 	}

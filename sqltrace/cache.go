@@ -18,6 +18,9 @@ type queryCache struct {
 	young    map[string]*analysis
 	old      map[string]*analysis
 	capacity int // per generation
+
+	// spanName is [WithSpanNameFunc]'s function, called on a miss.
+	spanName func(sql string) string
 }
 
 func newQueryCache(size int) *queryCache {
@@ -38,6 +41,11 @@ func (c *queryCache) get(sql string) *analysis {
 	}
 	if a == nil {
 		a = analyze(sql)
+		if c.spanName != nil {
+			if n := c.spanName(sql); n != "" {
+				a.named(n)
+			}
+		}
 		if len(sql) > maxCachedSQL {
 			return a
 		}

@@ -21,6 +21,7 @@ type config struct {
 	expected       func(error) bool
 	cacheSize      int
 	attrs          []attribute.KeyValue
+	spanName       func(sql string) string
 }
 
 func newConfig(opts []Option) config {
@@ -184,4 +185,33 @@ func WithSummaryCacheSize(n int) Option {
 // shard or replica name. By default there are none.
 func WithAttributes(attrs ...attribute.KeyValue) Option {
 	return optionFunc(func(c *config) { c.attrs = append(c.attrs, attrs...) })
+}
+
+// WithSpanNameFunc names the span of a statement (Query, QueryRow, Exec; a
+// batch of it "BATCH <name>") with what fn returns for its SQL text, such
+// as the name a query builder or the application's own table of statements
+// gives it. An empty result leaves the default name. db.query.summary is
+// not changed: it stays the summary the conventions define, the grouping
+// key of the db.client.operation.duration metric, whatever the span name.
+//
+// fn is called once per SQL text while the text stays in the summary cache
+// ([WithSummaryCacheSize]), on the goroutine of the first statement that
+// uses it, so it may be called concurrently for different texts. Its result
+// is a span name: it must be of low cardinality and must not hold data
+// from the text (values, identifiers of users).
+//
+// [SQLCName] is such a function, for the queries sqlc generates:
+// WithSpanNameFunc(sqltrace.SQLCName) names the span of "-- name: GetOrder
+// :one" followed by its SQL "GetOrder".
+//
+// By default a statement's span is named by its db.query.summary, as the
+// conventions say. Naming by the query's name is not the default, so that
+// span names that dashboards and alerts use do not change under them. A nil
+// function is ignored.
+func WithSpanNameFunc(fn func(sql string) string) Option {
+	return optionFunc(func(c *config) {
+		if fn != nil {
+			c.spanName = fn
+		}
+	})
 }

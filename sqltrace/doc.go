@@ -45,6 +45,30 @@
 //     get the span; most production services want that, since an acquire
 //     that finds an idle connection takes microseconds.
 //
+// # Named queries
+//
+// A query the application names, as sqlc does in the comment it writes
+// before each query ("-- name: GetOrder :one"), can have that name as its
+// span name, the name developers search for:
+//
+//	tracer := sqltrace.NewTracer(sqltrace.WithSpanNameFunc(sqltrace.SQLCName))
+//
+// The span of "-- name: GetOrder :one" then is "GetOrder", a batch of it
+// "BATCH GetOrder" (a batch of differently named statements keeps "BATCH
+// <summary>"), and a query without the comment keeps its summary. Only a
+// comment before the statement names it; one inside or after it does not.
+// [WithSpanNameFunc] takes any function of the SQL text (a table of the
+// service's statements, another generator's comments); it runs once per
+// text, its result cached with the summary.
+//
+// db.query.summary stays the summary the conventions define ("SELECT
+// orders"), and so do the metrics grouped by it: the conventions make the
+// summary the span name when nothing better is known, and a name the
+// application gives is the better name for the span, while the summary
+// stays the grouping key every database client reports alike. Naming by
+// the query's name is an option, not the default, so that span names that
+// existing dashboards and alerts use do not change.
+//
 // By default a call without a parent span starts a trace of its own;
 // [WithRequireParent] keeps background jobs from producing root spans.
 //

@@ -204,8 +204,9 @@ func isNameToken(k tokKind) bool { return k == tokWord || k == tokIdent }
 // computed once per text and shared read-only through the cache.
 type analysis struct {
 	summary   string // db.query.summary; "" when no operation was recognised
-	name      string // span name: the summary, or "postgresql" without one
+	name      string // span name: WithSpanNameFunc's, else the summary, else "postgresql"
 	batch     string // summary of a batch of this query: "BATCH " + summary
+	batchName string // span name of a batch of this query: "BATCH " + name, or batch
 	prepare   string // summary of preparing it: "PREPARE " + summary
 	text      string // db.query.text: the SQL, literals replaced by "?"
 	returning bool   // a RETURNING clause: the command tag counts returned rows
@@ -247,6 +248,7 @@ func analyze(sql string) *analysis {
 	if a.summary != "" {
 		a.name, a.batch, a.prepare = a.summary, "BATCH "+a.summary, "PREPARE "+a.summary
 	}
+	a.batchName = a.batch
 	a.returning = summary.returning
 	if text.Len() == 0 && copied == 0 {
 		a.text = sql
@@ -255,6 +257,11 @@ func analyze(sql string) *analysis {
 		a.text = text.String()
 	}
 	return a
+}
+
+// named makes name the span name of the query, and of a batch of it.
+func (a *analysis) named(name string) {
+	a.name, a.batchName = name, "BATCH "+name
 }
 
 // expectation is what the summarizer looks for next.

@@ -88,6 +88,7 @@ func NewTracer(opts ...Option) *Tracer {
 		cache:         newQueryCache(c.cacheSize),
 		infos:         map[infoKey]*connInfo{},
 	}
+	t.cache.spanName = c.spanName
 	if len(c.next) > 0 {
 		t.next = multitracer.New(c.next...)
 	}

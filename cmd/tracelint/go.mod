@@ -20,6 +20,8 @@ require (
 	golang.org/x/sync v0.24.0 // indirect
 )
 
+tool github.com/otelkit/otelkit/cmd/tracelint
+
 replace (
 	github.com/otelkit/otelkit => ../..
 	github.com/otelkit/otelkit/sdk => ../../sdk

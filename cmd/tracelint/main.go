@@ -5,14 +5,21 @@
 //
 // # Usage
 //
-// Standalone, from a module root:
+// Pin it as a tool of your module (a tool directive in go.mod):
 //
-//	go run github.com/otelkit/otelkit/cmd/tracelint ./...
+//	go get -tool github.com/otelkit/otelkit/cmd/tracelint
 //
-// As a go vet tool:
+// then run it standalone, from a module root:
 //
-//	go install github.com/otelkit/otelkit/cmd/tracelint
-//	go vet -vettool=$(command -v tracelint) ./...
+//	go tool tracelint ./...
+//
+// or as a go vet tool:
+//
+//	tracelint=$(go tool -n tracelint) && go vet -vettool="$tracelint" ./...
+//
+// Both fail when tracelint is not a tool of the module. Do not write
+// go vet -vettool=$(command -v tracelint): when tracelint is not on PATH the
+// flag is empty and go vet runs without it, and passes.
 //
 // Each check is an analyzer with its own flag: -spanname=false turns one
 // off, -spanname alone runs only that one. -fix applies the suggested fixes

@@ -63,7 +63,8 @@ func TestParseScenarios(t *testing.T) {
 }
 
 // TestRunExportsOTLP runs the demo with the standard OTLP variables pointing
-// at a receiver: every service's spans arrive there under its service.name.
+// at a receiver: every service's spans arrive there under its service.name,
+// and its log records too, each on a span of an exported trace.
 func TestRunExportsOTLP(t *testing.T) {
 	pgtest.Require(t)
 	rec := newOTLPReceiver(t)
@@ -73,13 +74,24 @@ func TestRunExportsOTLP(t *testing.T) {
 	if err := run(nil, &out, io.Discard); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
-	services := map[string]int{}
+	services, records := map[string]int{}, map[string]int{}
+	traces := map[string]bool{}
 	for _, s := range rec.Spans() {
 		services[s.Service]++
+		traces[s.TraceID] = true
+	}
+	for _, l := range rec.Logs() {
+		records[l.Service]++
+		if l.SpanID != "" && !traces[l.TraceID] {
+			t.Errorf("log record %q on trace %s, which was not exported", l.Body, l.TraceID)
+		}
 	}
 	for _, svc := range []string{shop.Gateway, shop.Orders, shop.OutboxRelay, shop.Payments, shop.Inventory, shop.Notifications} {
 		if services[svc] == 0 {
 			t.Errorf("no spans of %s exported over OTLP (got %v)", svc, services)
+		}
+		if records[svc] == 0 && svc != shop.OutboxRelay { // the relay writes no line in the demo
+			t.Errorf("no log records of %s exported over OTLP (got %v)", svc, records)
 		}
 	}
 }
@@ -125,9 +137,13 @@ func TestRun_CollectorDownOrHung(t *testing.T) {
 			lines := slices.DeleteFunc(strings.Split(strings.TrimSpace(errOut.String()), "\n"),
 				func(l string) bool { return !strings.Contains(l, "export") })
 			traces := regexp.MustCompile(`^otlp export: [1-9][0-9]* spans not exported to ` + regexp.QuoteMeta(col.Endpoint+"/v1/traces: "+tc.why) + `$`)
+			logs := regexp.MustCompile(`^otlp log export: [1-9][0-9]* log records not exported to ` + regexp.QuoteMeta(col.Endpoint+"/v1/logs: "+tc.why) + `$`)
 			metrics := "otlp metric export: metrics not exported to " + col.Endpoint + "/v1/metrics: " + tc.why
-			if len(lines) != 2 || !traces.MatchString(lines[0]) || lines[1] != metrics {
-				t.Errorf("stderr:\n%s\nwant one line matching %s and %q", errOut.String(), traces, metrics)
+			// One line per signal, in the order the shutdowns returned.
+			endpoint := func(l string) string { _, to, _ := strings.Cut(l, " to "); return to }
+			slices.SortFunc(lines, func(a, b string) int { return strings.Compare(endpoint(a), endpoint(b)) })
+			if len(lines) != 3 || !logs.MatchString(lines[0]) || lines[1] != metrics || !traces.MatchString(lines[2]) {
+				t.Errorf("stderr:\n%s\nwant one line matching %s, one matching %s and %q", errOut.String(), traces, logs, metrics)
 			}
 			if col.Requests() == 0 {
 				t.Error("no export reached the collector")

@@ -9,7 +9,9 @@ import (
 	"sync"
 	"testing"
 
+	collogs "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	coltrace "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	common "go.opentelemetry.io/proto/otlp/common/v1"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -19,14 +21,21 @@ type otlpSpan struct {
 	TraceID, SpanID, Parent string
 }
 
+// otlpLog is one log record as an OTLP receiver got it, ids in hex.
+type otlpLog struct {
+	Service, Body   string
+	TraceID, SpanID string
+}
+
 // otlpReceiver is an OTLP/HTTP endpoint (OTEL_EXPORTER_OTLP_ENDPOINT=URL,
-// OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf) that keeps the spans it gets;
-// metrics are accepted and dropped.
+// OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf) that keeps the spans and log
+// records it gets; metrics are accepted and dropped.
 type otlpReceiver struct {
 	URL string
 
 	mu    sync.Mutex
 	spans []otlpSpan
+	logs  []otlpLog
 }
 
 func newOTLPReceiver(t *testing.T) *otlpReceiver {
@@ -35,7 +44,26 @@ func newOTLPReceiver(t *testing.T) *otlpReceiver {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		w.Header().Set("Content-Type", "application/x-protobuf")
-		if req.URL.Path == "/v1/metrics" {
+		switch req.URL.Path {
+		case "/v1/metrics":
+			return
+		case "/v1/logs":
+			var msg collogs.ExportLogsServiceRequest
+			if proto.Unmarshal(body, &msg) != nil {
+				http.Error(w, "bad export", http.StatusBadRequest)
+				return
+			}
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			for _, rl := range msg.ResourceLogs {
+				service := serviceName(rl.GetResource().GetAttributes())
+				for _, sl := range rl.ScopeLogs {
+					for _, l := range sl.LogRecords {
+						r.logs = append(r.logs, otlpLog{Service: service, Body: l.GetBody().GetStringValue(),
+							TraceID: hex.EncodeToString(l.TraceId), SpanID: hex.EncodeToString(l.SpanId)})
+					}
+				}
+			}
 			return
 		}
 		var msg coltrace.ExportTraceServiceRequest
@@ -46,12 +74,7 @@ func newOTLPReceiver(t *testing.T) *otlpReceiver {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		for _, rs := range msg.ResourceSpans {
-			var service string
-			for _, kv := range rs.GetResource().GetAttributes() {
-				if kv.GetKey() == "service.name" {
-					service = kv.GetValue().GetStringValue()
-				}
-			}
+			service := serviceName(rs.GetResource().GetAttributes())
 			for _, ss := range rs.ScopeSpans {
 				for _, s := range ss.Spans {
 					r.spans = append(r.spans, otlpSpan{Service: service, Name: s.Name, TraceID: hex.EncodeToString(s.TraceId),
@@ -63,6 +86,22 @@ func newOTLPReceiver(t *testing.T) *otlpReceiver {
 	t.Cleanup(srv.Close)
 	r.URL = srv.URL
 	return r
+}
+
+func serviceName(attrs []*common.KeyValue) string {
+	for _, kv := range attrs {
+		if kv.GetKey() == "service.name" {
+			return kv.GetValue().GetStringValue()
+		}
+	}
+	return ""
+}
+
+// Logs returns every log record received so far.
+func (r *otlpReceiver) Logs() []otlpLog {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.logs)
 }
 
 // Spans returns every span received so far.

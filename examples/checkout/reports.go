@@ -49,10 +49,11 @@ func collectReports(out io.Writer) *otelReports {
 	return r
 }
 
-// exportFailure reports whether msg reports spans or metrics that were not
-// exported.
+// exportFailure reports whether msg reports spans, metrics or log records
+// that were not exported.
 func exportFailure(msg string) bool {
-	return strings.Contains(msg, " span export(s) failed") || strings.Contains(msg, "metrics not exported")
+	return strings.Contains(msg, " span export(s) failed") || strings.Contains(msg, "metrics not exported") ||
+		strings.Contains(msg, " log export(s) failed")
 }
 
 func (r *otelReports) add(err error) {
@@ -72,14 +73,16 @@ func (r *otelReports) add(err error) {
 
 // summary returns the lines to print for the telemetry's shutdown error and
 // the reports: one line per exporter and reason for the spans not exported,
-// whichever services they came from, then the other errors and the export
-// failures reported. Reports of failed span exports count the same spans as
-// the shutdown's error and are left out when it has any.
+// (and for the log records), whichever services they came from, then the
+// other errors and the export failures reported. Reports of failed span and
+// log exports count the same spans and records as the shutdown's error and
+// are left out when it has any.
 func (r *otelReports) summary(shutdownErr error) []string {
 	type key struct{ exporter, endpoint, why string }
+	type count struct{ spans, records int }
 	var (
 		order  []key
-		spans  = map[key]int{}
+		lost   = map[key]count{}
 		others []string
 	)
 	var walk func(error)
@@ -105,15 +108,17 @@ func (r *otelReports) summary(shutdownErr error) []string {
 			return
 		}
 		k := key{ee.Exporter, ee.Endpoint, fmt.Sprint(ee.Err)}
-		if _, ok := spans[k]; !ok {
+		c, ok := lost[k]
+		if !ok {
 			order = append(order, k)
 		}
-		spans[k] += ee.Spans
+		lost[k] = count{c.spans + ee.Spans, c.records + ee.LogRecords}
 	}
 	walk(shutdownErr)
 	var lines []string
 	for _, k := range order {
-		lines = append(lines, (&otelsetup.ExportError{Exporter: k.exporter, Endpoint: k.endpoint, Spans: spans[k], Err: errors.New(k.why)}).Error())
+		c := lost[k]
+		lines = append(lines, (&otelsetup.ExportError{Exporter: k.exporter, Endpoint: k.endpoint, Spans: c.spans, LogRecords: c.records, Err: errors.New(k.why)}).Error())
 	}
 	for _, l := range others {
 		if !slices.Contains(lines, l) { // the same from every service
@@ -124,7 +129,7 @@ func (r *otelReports) summary(shutdownErr error) []string {
 		r.mu.Lock()
 		defer r.mu.Unlock()
 		for _, l := range r.lines {
-			if len(order) > 0 && strings.Contains(l, " span export(s) failed") || slices.Contains(lines, l) {
+			if len(order) > 0 && (strings.Contains(l, " span export(s) failed") || strings.Contains(l, " log export(s) failed")) || slices.Contains(lines, l) {
 				continue
 			}
 			lines = append(lines, l)

@@ -92,16 +92,19 @@ func sdkDisabled() (bool, error) { return parseBool(envSDKDisabled) }
 
 // parseSampler returns the sampler OTEL_TRACES_SAMPLER and
 // OTEL_TRACES_SAMPLER_ARG describe, or def when OTEL_TRACES_SAMPLER is unset.
-func parseSampler(def sdktrace.Sampler) (sdktrace.Sampler, error) {
+// For jaeger_remote and parentbased_jaeger_remote it also returns the remote
+// sampler, which Setup starts once it knows the service name and stops at
+// shutdown.
+func parseSampler(def sdktrace.Sampler) (sdktrace.Sampler, *jaegerRemote, error) {
 	name := strings.ToLower(getenv(envTracesSampler))
 	if name == "" {
 		if def != nil {
-			return def, nil
+			return def, nil, nil
 		}
-		return sdktrace.ParentBased(sdktrace.AlwaysSample()), nil
+		return sdktrace.ParentBased(sdktrace.AlwaysSample()), nil, nil
 	}
+	arg := getenv(envTracesSamplerArg)
 	ratio := func() (float64, error) {
-		arg := getenv(envTracesSamplerArg)
 		if arg == "" {
 			return 1, nil
 		}
@@ -111,30 +114,40 @@ func parseSampler(def sdktrace.Sampler) (sdktrace.Sampler, error) {
 		}
 		return r, nil
 	}
+	var s sdktrace.Sampler
 	switch name {
 	case "always_on":
-		return sdktrace.AlwaysSample(), nil
+		s = sdktrace.AlwaysSample()
 	case "always_off":
-		return sdktrace.NeverSample(), nil
-	case "traceidratio":
+		s = sdktrace.NeverSample()
+	case "traceidratio", "parentbased_traceidratio":
 		r, err := ratio()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return sdktrace.TraceIDRatioBased(r), nil
+		s = sdktrace.TraceIDRatioBased(r)
 	case "parentbased_always_on":
-		return sdktrace.ParentBased(sdktrace.AlwaysSample()), nil
+		s = sdktrace.AlwaysSample()
 	case "parentbased_always_off":
-		return sdktrace.ParentBased(sdktrace.NeverSample()), nil
-	case "parentbased_traceidratio":
-		r, err := ratio()
+		s = sdktrace.NeverSample()
+	case "jaeger_remote", "parentbased_jaeger_remote":
+		a, err := parseJaegerRemoteArgs(arg)
 		if err != nil {
-			return nil, err
+			return nil, nil, configErr(envTracesSamplerArg, arg, "%s=%s: %w", envTracesSampler, name, err)
 		}
-		return sdktrace.ParentBased(sdktrace.TraceIDRatioBased(r)), nil
+		j := &jaegerRemote{args: a}
+		if name == "parentbased_jaeger_remote" {
+			return sdktrace.ParentBased(j), j, nil
+		}
+		return j, j, nil
+	default:
+		return nil, nil, configErr(envTracesSampler, getenv(envTracesSampler),
+			"unknown sampler (supported: always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio, jaeger_remote, parentbased_jaeger_remote)")
 	}
-	return nil, configErr(envTracesSampler, getenv(envTracesSampler),
-		"unknown sampler (supported: always_on, always_off, traceidratio, parentbased_always_on, parentbased_always_off, parentbased_traceidratio)")
+	if strings.HasPrefix(name, "parentbased_") {
+		s = sdktrace.ParentBased(s)
+	}
+	return s, nil, nil
 }
 
 // parsePropagators returns the propagator OTEL_PROPAGATORS names, by default

@@ -2,6 +2,7 @@ package otelsetup
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"net/url"
 	"slices"
@@ -75,14 +76,23 @@ func FuzzSamplerEnv(f *testing.F) {
 		{"parentbased_traceidratio", "1"}, {"parentbased_traceidratio", "NaN"}, {"traceidratio", "-0"},
 		{"traceidratio", "+Inf"}, {"traceidratio", "1e-400"}, {"traceidratio", "0x1p-2"}, {"jaeger_remote", ""},
 		{" traceidratio ", " 0.5 "}, {"traceidratio", "1_0"},
+		{"parentbased_jaeger_remote", "endpoint=http://jaeger:5778/sampling,pollingIntervalMs=5000,initialSamplingRate=0.25"},
+		{"JAEGER_REMOTE", "initialSamplingRate=1e-3"}, {"jaeger_remote", "0.5"},
 	} {
 		f.Add(c[0], c[1])
 	}
 	f.Fuzz(func(t *testing.T, name, arg string) {
 		fuzzSetenv(t, envTracesSampler, name, envTracesSamplerArg, arg)
-		s, err := parseSampler(nil)
+		s, remote, err := parseSampler(nil)
 		if err != nil {
 			fuzzConfigErrors(t, err, envTracesSampler, envTracesSamplerArg)
+			return
+		}
+		if n := strings.ToLower(strings.TrimSpace(name)); (remote != nil) != (n == "jaeger_remote" || n == "parentbased_jaeger_remote") {
+			t.Fatalf("%s=%q: remote sampler %v", envTracesSampler, name, remote)
+		}
+		if remote != nil {
+			checkJaegerRemoteArgs(t, arg, remote.args)
 			return
 		}
 		r, isRatio := ratioOf(t, s)
@@ -217,4 +227,57 @@ func FuzzOTLPEnv(f *testing.F) {
 			t.Fatalf("INSECURE %q accepted", insecure)
 		}
 	})
+}
+
+// FuzzJaegerRemoteArgs: parseJaegerRemoteArgs refuses or returns arguments
+// the sampler can use, and those the value gave.
+func FuzzJaegerRemoteArgs(f *testing.F) {
+	for _, s := range []string{"", "endpoint=http://jaeger:5778/sampling", "pollingIntervalMs=1", "initialSamplingRate=0",
+		"endpoint=https://j/s, pollingIntervalMs = 60000 ,initialSamplingRate=1", ",,", "endpoint=http://j/s,endpoint=http://k/s",
+		"pollingIntervalMs=9223372036854", "pollingIntervalMs=9223372036855", "initialSamplingRate=-0", "endpoint=http://[::1]:5778/x",
+		"endpoint=http://j/s?x=1", "k=v=w", "=1", "endpoint=http://%zz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		a, err := parseJaegerRemoteArgs(s)
+		if err != nil {
+			return
+		}
+		checkJaegerRemoteArgs(t, s, a)
+		// What was accepted reads back the same.
+		again, err := parseJaegerRemoteArgs(fmt.Sprintf("endpoint=%s,pollingIntervalMs=%d,initialSamplingRate=%s",
+			a.endpoint, a.polling.Milliseconds(), strconv.FormatFloat(a.initialRate, 'g', -1, 64)))
+		if err != nil || again != a {
+			t.Fatalf("%q: %+v reads back as %+v, %v", s, a, again, err)
+		}
+	})
+}
+
+// checkJaegerRemoteArgs fails the test unless a is usable and holds what
+// the value arg gave, defaults for the rest.
+func checkJaegerRemoteArgs(t *testing.T, arg string, a jaegerRemoteArgs) {
+	t.Helper()
+	want := jaegerRemoteArgs{endpoint: defaultJaegerEndpoint, polling: defaultJaegerPolling, initialRate: defaultJaegerInitialRate}
+	for item := range strings.SplitSeq(arg, ",") {
+		k, v, _ := strings.Cut(item, "=")
+		v = strings.TrimSpace(v)
+		switch strings.TrimSpace(k) {
+		case "endpoint":
+			want.endpoint = v
+		case "pollingIntervalMs":
+			ms, _ := strconv.ParseInt(v, 10, 64)
+			want.polling = time.Duration(ms) * time.Millisecond
+		case "initialSamplingRate":
+			want.initialRate, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if a != want {
+		t.Fatalf("%q: arguments %+v, want %+v", arg, a, want)
+	}
+	if u, err := url.Parse(a.endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		t.Fatalf("%q: accepted endpoint %q", arg, a.endpoint)
+	}
+	if a.polling <= 0 || !(a.initialRate >= 0 && a.initialRate <= 1) {
+		t.Fatalf("%q: accepted %+v", arg, a)
+	}
 }

@@ -10,8 +10,10 @@ import (
 	"sync"
 	"testing"
 
+	collogspb "go.opentelemetry.io/proto/otlp/collector/logs/v1"
 	collmetricpb "go.opentelemetry.io/proto/otlp/collector/metrics/v1"
 	colltracepb "go.opentelemetry.io/proto/otlp/collector/trace/v1"
+	logspb "go.opentelemetry.io/proto/otlp/logs/v1"
 	metricpb "go.opentelemetry.io/proto/otlp/metrics/v1"
 	tracepb "go.opentelemetry.io/proto/otlp/trace/v1"
 	"google.golang.org/grpc"
@@ -27,6 +29,7 @@ type receiver struct {
 	mu      sync.Mutex
 	spans   []*tracepb.ResourceSpans
 	metrics []*metricpb.ResourceMetrics
+	logs    []*logspb.ResourceLogs
 	headers []map[string]string // one per request
 }
 
@@ -42,6 +45,19 @@ func (r *receiver) addMetrics(rm []*metricpb.ResourceMetrics, h map[string]strin
 	defer r.mu.Unlock()
 	r.metrics = append(r.metrics, rm...)
 	r.headers = append(r.headers, h)
+}
+
+func (r *receiver) addLogs(rl []*logspb.ResourceLogs, h map[string]string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.logs = append(r.logs, rl...)
+	r.headers = append(r.headers, h)
+}
+
+func (r *receiver) ResourceLogs() []*logspb.ResourceLogs {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.logs
 }
 
 func (r *receiver) ResourceSpans() []*tracepb.ResourceSpans {
@@ -76,6 +92,7 @@ func startReceiver(t *testing.T, protocol string) *receiver {
 		srv := grpc.NewServer()
 		colltracepb.RegisterTraceServiceServer(srv, grpcTraces{r: r})
 		collmetricpb.RegisterMetricsServiceServer(srv, grpcMetrics{r: r})
+		collogspb.RegisterLogsServiceServer(srv, grpcLogs{r: r})
 		go func() { _ = srv.Serve(lis) }()
 		t.Cleanup(srv.Stop)
 		r.Endpoint = "http://" + lis.Addr().String()
@@ -96,6 +113,14 @@ func startReceiver(t *testing.T, protocol string) *receiver {
 			}
 			r.addMetrics(msg.ResourceMetrics, flatHeaders(req.Header))
 			writeHTTP(t, w, &collmetricpb.ExportMetricsServiceResponse{})
+		})
+		mux.HandleFunc("POST /v1/logs", func(w http.ResponseWriter, req *http.Request) {
+			var msg collogspb.ExportLogsServiceRequest
+			if !decodeHTTP(t, w, req, &msg) {
+				return
+			}
+			r.addLogs(msg.ResourceLogs, flatHeaders(req.Header))
+			writeHTTP(t, w, &collogspb.ExportLogsServiceResponse{})
 		})
 		srv := httptest.NewServer(mux)
 		t.Cleanup(srv.Close)
@@ -175,4 +200,14 @@ type grpcMetrics struct {
 func (g grpcMetrics) Export(ctx context.Context, req *collmetricpb.ExportMetricsServiceRequest) (*collmetricpb.ExportMetricsServiceResponse, error) {
 	g.r.addMetrics(req.ResourceMetrics, grpcHeaders(ctx))
 	return &collmetricpb.ExportMetricsServiceResponse{}, nil
+}
+
+type grpcLogs struct {
+	collogspb.UnimplementedLogsServiceServer
+	r *receiver
+}
+
+func (g grpcLogs) Export(ctx context.Context, req *collogspb.ExportLogsServiceRequest) (*collogspb.ExportLogsServiceResponse, error) {
+	g.r.addLogs(req.ResourceLogs, grpcHeaders(ctx))
+	return &collogspb.ExportLogsServiceResponse{}, nil
 }

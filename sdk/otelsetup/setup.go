@@ -18,6 +18,8 @@ import (
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
 	"go.opentelemetry.io/otel/exporters/stdout/stdoutmetric"
 	"go.opentelemetry.io/otel/exporters/stdout/stdouttrace"
+	"go.opentelemetry.io/otel/log"
+	lognoop "go.opentelemetry.io/otel/log/noop"
 	"go.opentelemetry.io/otel/metric"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
@@ -37,8 +39,8 @@ import (
 
 // Setup configures the OpenTelemetry SDK from the standard OTEL_*
 // environment variables and opts, installs the tracer provider, meter
-// provider and propagator as the otel globals (unless [WithoutGlobals]), and
-// returns the function that flushes and stops them.
+// provider, logger provider and propagator as the otel globals (unless
+// [WithoutGlobals]), and returns the function that flushes and stops them.
 //
 // A set, non-empty environment variable always wins over an option; options
 // are the program's defaults. See the package documentation for the
@@ -48,13 +50,14 @@ import (
 // setting it cannot use (all of them, joined), and an error when no service
 // name is configured; it never panics and never contacts a collector, so an
 // unreachable one does not delay start-up. With OTEL_SDK_DISABLED=true it
-// installs no-op providers and the propagator, and shutdown does nothing.
+// installs no-op providers (the logger provider too) and the propagator, and
+// shutdown does nothing.
 //
 // shutdown exports buffered telemetry and shuts the providers down in
 // parallel, returns when they are done, when ctx is done or after
 // OTEL_BSP_EXPORT_TIMEOUT (30 s by default), whichever is first, and returns
 // the joined errors, with an [*ExportError] for each exporter that did not
-// export every span queued. Later calls return the first call's result. It
+// export every span or log record queued. Later calls return the first call's result. It
 // never exits the process. See the package documentation's Shutdown section.
 func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) error, err error) {
 	var c config
@@ -81,29 +84,41 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 			return nop, err
 		}
 		c.conv.useHashKey(hashKey)
-		sc.install(tracenoop.NewTracerProvider(), metricnoop.NewMeterProvider(), prop)
+		sc.install(tracenoop.NewTracerProvider(), metricnoop.NewMeterProvider(), lognoop.NewLoggerProvider(), prop)
 		return nop, nil
 	}
 
-	sampler, samplerErr := parseSampler(sc.sampler)
+	sampler, remote, samplerErr := parseSampler(sc.sampler)
 	traces, tracesErr := sc.tracesPlan()
 	metrics, metricsErr := sc.metricsPlan()
+	logs, logsErr := sc.logsPlan()
+	blrp, blrpErr := blrpFromEnv()
 	res, resErr := sc.resource(ctx)
 	bsp, batchErr := batch.ConfigFromEnv()
 	bsp.ReportEvery = sc.reportEvery
 	if ve := (*batch.VarError)(nil); errors.As(batchErr, &ve) {
 		batchErr = &ConfigError{Variable: ve.Name, Value: ve.Value, Err: ve.Err}
 	}
-	if err := errors.Join(propErr, hashKeyErr, samplerErr, tracesErr, metricsErr, resErr, batchErr); err != nil {
+	if err := errors.Join(propErr, hashKeyErr, samplerErr, tracesErr, metricsErr, logsErr, resErr, batchErr, blrpErr); err != nil {
 		return nop, err
 	}
 	c.conv.useHashKey(hashKey)
 
+	var ls *logSetup
 	exporters, err := sc.spanExporters(ctx, traces)
 	if err != nil {
 		return nop, err
 	}
 	readers, err := metricReaders(ctx, metrics)
+	if err == nil {
+		var lerr error
+		if ls, lerr = sc.newLogSetup(ctx, logs, blrp, res); lerr != nil {
+			for _, r := range readers {
+				_ = r.Shutdown(ctx)
+			}
+			err = lerr
+		}
+	}
 	if err != nil {
 		for _, e := range exporters {
 			_ = e.Shutdown(ctx)
@@ -135,6 +150,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 		buffering := isBuffering(e)
 		if !buffering {
 			r := newReportingExporter(e, sc.reportEvery, le.label())
+			r.exporter, r.endpoint = le.name, le.endpoint
 			reporters = append(reporters, r)
 			e = r
 		}
@@ -158,6 +174,9 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 	for _, p := range late {
 		tpOpts = append(tpOpts, sdktrace.WithSpanProcessor(p))
 	}
+	unroute := routeReports(sc.errorLogger) // before the provider, which reports the sampler it does not know
+	service, _ := res.Set().Value(semconv.ServiceNameKey)
+	remote.start(service.AsString())
 	tp := sdktrace.NewTracerProvider(tpOpts...)
 	removeClassifier := func() {}
 	if c.conv.classifier != nil {
@@ -194,7 +213,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 		}
 	}
 
-	sc.install(tp, mp, prop)
+	sc.install(tp, mp, ls.provider, prop)
 
 	var (
 		once   sync.Once
@@ -204,7 +223,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 		once.Do(func() {
 			// Bounded whatever ctx says: a collector that accepts
 			// connections and never answers must not hold the process.
-			if d := bsp.Timeout(); d > 0 {
+			if d := shutdownTimeout(bsp.Timeout(), ls); d > 0 {
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, d)
 				defer cancel()
@@ -213,15 +232,16 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 			// would go on retrying in the background.
 			context.AfterFunc(ctx, func() {
 				for _, r := range reporters {
-					r.abort()
+					r.abort(ctx.Err())
 				}
+				ls.abort(ctx.Err())
 			})
 			// The batch processors in parallel, each counting what it could
 			// not export, rather than one after the other in the provider's
 			// Shutdown, which skips those after one that ran out of time.
 			// A batcher returns once ctx is done, with the count of what it
 			// could not export.
-			fns := []func(context.Context) error{shutdownMetrics}
+			fns := append([]func(context.Context) error{shutdownMetrics, remote.shutdown}, ls.shutdowns()...)
 			for _, b := range batchers {
 				fns = append(fns, b.Shutdown)
 			}
@@ -236,6 +256,7 @@ func Setup(ctx context.Context, opts ...Option) (shutdown func(context.Context) 
 			})
 			result = shutdownAll(ctx, fns...)
 			removeClassifier()
+			unroute()
 		})
 		return result
 	}, nil
@@ -253,13 +274,14 @@ func (b setupBatcher) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-func (sc *setupConfig) install(tp trace.TracerProvider, mp metric.MeterProvider, prop propagation.TextMapPropagator) {
+func (sc *setupConfig) install(tp trace.TracerProvider, mp metric.MeterProvider, lp log.LoggerProvider, prop propagation.TextMapPropagator) {
 	if p := sc.providers; p != nil {
-		*p = Providers{TracerProvider: tp, MeterProvider: mp, Propagator: prop}
+		*p = Providers{TracerProvider: tp, MeterProvider: mp, LoggerProvider: lp, Propagator: prop}
 		return
 	}
 	otel.SetTracerProvider(tp)
 	otel.SetMeterProvider(mp)
+	otel.SetLoggerProvider(lp)
 	otel.SetTextMapPropagator(prop)
 }
 

@@ -2,9 +2,11 @@ package otelsetup
 
 import (
 	"io"
+	"log/slog"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/log"
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -25,11 +27,13 @@ type setupConfig struct {
 	sampler          sdktrace.Sampler
 	tracesExporters  []string
 	metricsExporters []string
+	logsExporters    []string
 	extraExporters   []sdktrace.SpanExporter
 	providers        *Providers
 	waterfallOut     io.Writer
 	waterfallOpts    []waterfall.Option
 	reportEvery      time.Duration
+	errorLogger      *slog.Logger
 }
 
 // defaultReportEvery is how often export failures are reported at most, per
@@ -130,6 +134,19 @@ func WithDefaultMetricsExporter(names ...string) Option {
 	return optionFunc(func(c *config) { c.setup.metricsExporters = names })
 }
 
+// WithDefaultLogsExporter sets the log exporters ("otlp", "console",
+// "none") used when OTEL_LOGS_EXPORTER is unset and no OTLP endpoint
+// variable (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_EXPORTER_OTLP_LOGS_ENDPOINT) is
+// set. A program whose log lines already go to standard output passes
+// "none": its records leave the process only once the environment points it
+// at a collector.
+//
+// By default the exporter is "otlp", as the specification says. With "none"
+// alone the LoggerProvider is the no-op one.
+func WithDefaultLogsExporter(names ...string) Option {
+	return optionFunc(func(c *config) { c.setup.logsExporters = names })
+}
+
 // WithSpanExporter adds an exporter to the ones the environment selects,
 // behind its own batch span processor ([waterfall.Exporter]s are fed
 // synchronously instead: they only buffer). Tests use it with an in-memory
@@ -183,6 +200,9 @@ func WithWaterfall(w io.Writer, opts ...waterfall.Option) Option {
 type Providers struct {
 	TracerProvider trace.TracerProvider
 	MeterProvider  metric.MeterProvider
+	// LoggerProvider is where the service's log records go, with its
+	// service.name: pass it to logcorr.WithLoggerProvider.
+	LoggerProvider log.LoggerProvider
 	Propagator     propagation.TextMapPropagator
 }
 
@@ -190,8 +210,8 @@ type Providers struct {
 // propagator as the otel globals, for a process hosting several services,
 // each passing its own providers to the instrumentation.
 //
-// By default Setup sets otel.SetTracerProvider, otel.SetMeterProvider and
-// otel.SetTextMapPropagator. A nil p is ignored.
+// By default Setup sets otel.SetTracerProvider, otel.SetMeterProvider,
+// otel.SetLoggerProvider and otel.SetTextMapPropagator. A nil p is ignored.
 func WithoutGlobals(p *Providers) Option {
 	return optionFunc(func(c *config) {
 		if p != nil {

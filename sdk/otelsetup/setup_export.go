@@ -17,15 +17,17 @@ import (
 	"github.com/otelkit/otelkit/sdk/waterfall"
 )
 
-// ExportError is the error a shutdown returns for spans it could not
-// export: those queued or being exported when it was called that were not
-// exported by the time it returned, because the collector failed or the
-// shutdown's deadline passed first.
+// ExportError is the error a shutdown returns for spans or log records it
+// could not export: those queued or being exported when it was called that
+// were not exported by the time it returned, because the collector failed or
+// the shutdown's deadline passed first. A log exporter's error counts
+// LogRecords and leaves Spans at zero.
 type ExportError struct {
-	Exporter string // "otlp", or the type of an exporter given to [WithSpanExporter]
-	Endpoint string // where the OTLP exporter sends, without credentials; empty otherwise
-	Spans    int    // spans not exported
-	Err      error  // why: the last export error, or else the context's
+	Exporter   string // "otlp", or the type of an exporter given to [WithSpanExporter]
+	Endpoint   string // where the OTLP exporter sends, without credentials; empty otherwise
+	Spans      int    // spans not exported
+	LogRecords int    // log records not exported
+	Err        error  // why: the last export error, or else the context's
 }
 
 func (e *ExportError) Error() string {
@@ -35,6 +37,9 @@ func (e *ExportError) Error() string {
 	}
 	if e.Endpoint != "" {
 		to = " to " + e.Endpoint
+	}
+	if e.LogRecords > 0 && e.Spans == 0 {
+		return fmt.Sprintf("%s log export: %d log records not exported%s: %v", name, e.LogRecords, to, e.Err)
 	}
 	return fmt.Sprintf("%s export: %d spans not exported%s: %v", name, e.Spans, to, e.Err)
 }
@@ -56,8 +61,10 @@ type reportingExporter struct {
 	every time.Duration
 	name  string // the exporter and where it sends, for the reports
 
+	exporter, endpoint string // for the ExportError the reports carry
+
 	aborted context.Context
-	abort   context.CancelFunc
+	abort   context.CancelCauseFunc // with the shutdown context's error
 
 	reports  *report.Limiter
 	mu       sync.Mutex
@@ -67,7 +74,7 @@ type reportingExporter struct {
 }
 
 func newReportingExporter(e sdktrace.SpanExporter, every time.Duration, name string) *reportingExporter {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancelCause(context.Background())
 	return &reportingExporter{SpanExporter: e, every: every, name: name, aborted: ctx, abort: cancel, reports: report.New(every)}
 }
 
@@ -75,16 +82,7 @@ func newReportingExporter(e sdktrace.SpanExporter, every time.Duration, name str
 // error returned is a batch.Reported, for the batch processor to count the
 // spans lost without reporting them again.
 func (r *reportingExporter) ExportSpans(ctx context.Context, spans []sdktrace.ReadOnlySpan) error {
-	err := r.aborted.Err()
-	if err == nil {
-		ctx, cancel := context.WithCancel(ctx)
-		stop := context.AfterFunc(r.aborted, cancel)
-		err = r.SpanExporter.ExportSpans(ctx, spans)
-		stop()
-		cancel()
-	} else {
-		err = fmt.Errorf("shutdown deadline passed: %w", err)
-	}
+	err := unlessAborted(ctx, r.aborted, func(ctx context.Context) error { return r.SpanExporter.ExportSpans(ctx, spans) })
 	if err == nil {
 		return nil
 	}
@@ -99,8 +97,27 @@ func (r *reportingExporter) ExportSpans(ctx context.Context, spans []sdktrace.Re
 	failures, lost := r.failures, r.lost
 	r.failures, r.lost = 0, 0
 	r.mu.Unlock()
-	otel.Handle(fmt.Errorf("tracing: %s: %d span export(s) failed, %d spans dropped (next report in %v at the earliest): %w", r.name, failures, lost, r.every, err))
+	otel.Handle(r.report(lost, err, fmt.Sprintf("tracing: %s: %d span export(s) failed, %d spans dropped (next report in %v at the earliest): %v", r.name, failures, lost, r.every, err)))
 	return batch.Reported{Err: err}
+}
+
+// unlessAborted runs export with ctx, cancelled once aborted is (past
+// shutdown's deadline), and does not start it if aborted already is. An
+// export cut short or never started says so with the deadline's error (the
+// cause of aborted), not the cancellation it caused.
+func unlessAborted(ctx, aborted context.Context, export func(context.Context) error) error {
+	err := aborted.Err()
+	if err == nil {
+		ctx, cancel := context.WithCancel(ctx)
+		stop := context.AfterFunc(aborted, cancel)
+		err = export(ctx)
+		stop()
+		cancel()
+	}
+	if err != nil && aborted.Err() != nil {
+		err = fmt.Errorf("shutdown deadline passed: %w", context.Cause(aborted))
+	}
+	return err
 }
 
 // Shutdown shuts the exporter down, reporting failures not yet reported.
@@ -111,10 +128,26 @@ func (r *reportingExporter) Shutdown(ctx context.Context) error {
 	r.failures, r.lost = 0, 0
 	r.mu.Unlock()
 	if failures > 0 {
-		otel.Handle(fmt.Errorf("tracing: %s: %d span export(s) failed, %d spans dropped since the last report: %w", r.name, failures, lost, lastErr))
+		otel.Handle(r.report(lost, lastErr, fmt.Sprintf("tracing: %s: %d span export(s) failed, %d spans dropped since the last report: %v", r.name, failures, lost, lastErr)))
 	}
 	return err
 }
+
+// report is the report of failed exports: msg counts the failures since
+// the last report; the [*ExportError] it wraps carries the exporter, its
+// endpoint and the spans lost, for an error handler that logs fields
+// ([WithErrorLogger]).
+func (r *reportingExporter) report(lost int, err error, msg string) error {
+	return &exportReport{msg: msg, err: &ExportError{Exporter: r.exporter, Endpoint: r.endpoint, Spans: lost, Err: err}}
+}
+
+type exportReport struct {
+	msg string
+	err *ExportError
+}
+
+func (e *exportReport) Error() string { return e.msg }
+func (e *exportReport) Unwrap() error { return e.err }
 
 // waterfalls holds the waterfall exporters shared by the Setups of a process,
 // by writer.

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/contrib/exporters/autoexport"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	lognoop "go.opentelemetry.io/otel/log/noop"
 	metricnoop "go.opentelemetry.io/otel/metric/noop"
 	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -60,6 +61,7 @@ func noLeaks(t *testing.T) {
 // replaced by their no-op equivalents.
 func keepGlobals(t *testing.T) {
 	tp, mp, prop, eh := otel.GetTracerProvider(), otel.GetMeterProvider(), otel.GetTextMapPropagator(), otel.GetErrorHandler()
+	lp := otel.GetLoggerProvider()
 	initial := func(v any) bool { return strings.HasPrefix(fmt.Sprintf("%T", v), "*global.") }
 	t.Cleanup(func() {
 		if initial(tp) {
@@ -71,6 +73,9 @@ func keepGlobals(t *testing.T) {
 		if initial(prop) {
 			prop = propagation.NewCompositeTextMapPropagator()
 		}
+		if initial(lp) {
+			lp = lognoop.NewLoggerProvider()
+		}
 		if initial(eh) {
 			eh = otel.ErrorHandlerFunc(func(err error) { log.Print(err) })
 		}
@@ -78,6 +83,7 @@ func keepGlobals(t *testing.T) {
 		otel.SetMeterProvider(mp)
 		otel.SetTextMapPropagator(prop)
 		otel.SetErrorHandler(eh)
+		otel.SetLoggerProvider(lp)
 	})
 }
 

@@ -70,6 +70,7 @@
 // # Cost
 //
 // ExportSpans appends to a map under a mutex; rendering happens on a timer
-// goroutine, once per trace. It is a development tool: in production, export
-// OTLP.
+// goroutine, once per trace (BenchmarkTerminalExporter in the repository's
+// bench module; numbers in bench/README.md). It is a development tool: in
+// production, export OTLP.
 package waterfall

@@ -148,7 +148,8 @@
 // row: outbox.relay and the producer's send span) and 115,000 with one row
 // in ten sampled. Through the pipeline otelsetup.Setup builds (the business
 // attributes of the row's baggage copied onto both spans, redaction) every
-// row traced gives about 75,000.
+// row traced gives about 75,000. The commands, the machine and the latest
+// numbers are in the repository's bench/README.md.
 //
 // A traced batch ends two spans per row within milliseconds. A batch
 // processor's queue must hold them: with batches of 1,000 rows the default

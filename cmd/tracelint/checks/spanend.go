@@ -65,7 +65,7 @@ func runSpanEnd(pass *analysis.Pass) (any, error) {
 			}
 			line := pass.Fset.Position(sv.stmt.Pos()).Line
 			report(pass, analysis.Diagnostic{Pos: sv.start.call.Pos(), End: sv.start.call.End(), Category: "spanend",
-				Message: "span " + sv.v.Name() + " is not ended on every path: defer its End right after the start (defer tracing.End(" + sv.v.Name() + ", &err))"})
+				Message: "the span started here is not ended on every path: defer its End right after the start (defer tracing.End(" + sv.v.Name() + ", &err))"})
 			msg := "this return may be reached without ending the span started on line " + strconv.Itoa(line)
 			if exit == sv.stmt {
 				msg = "the loop may start the span of line " + strconv.Itoa(line) + " again without ending the previous one"

@@ -53,7 +53,7 @@ func runSpanError(pass *analysis.Pass) (any, error) {
 				continue
 			}
 			d := analysis.Diagnostic{Pos: sv.start.call.Pos(), End: sv.start.call.End(), Category: "spanerror",
-				Message: "function returns an error but does not record it on span " + sv.v.Name() +
+				Message: "function returns an error but does not record it on the span started here" +
 					" (errors set status Error and error.type): defer tracing.End(" + sv.v.Name() + ", &err)"}
 			if rec.onlyEvent {
 				d.Message = "span." + "RecordError adds an event but leaves the span's status Unset: use tracing.RecordError(" + sv.v.Name() + ", err) or defer tracing.End(" + sv.v.Name() + ", &err)"

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/log"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
@@ -32,10 +33,11 @@ var (
 )
 
 // newLogger returns the service's logger: JSON lines into w, each carrying
-// service, trace_id, span_id and the order id.
-func newLogger(w io.Writer, service string) *slog.Logger {
-	h := logcorr.NewHandler(slog.NewJSONHandler(w, nil), logcorr.WithBusiness(OrderID.Key()))
-	return slog.New(h).With("service", service)
+// service, trace_id, span_id and the order id, and the same records, redacted
+// alike, as OpenTelemetry log records to lp, the service's LoggerProvider
+// (the no-op one unless the environment selects a log exporter).
+func newLogger(w io.Writer, service string, lp log.LoggerProvider) *slog.Logger {
+	return logcorr.NewLogger(w, logcorr.WithBusiness(OrderID.Key()), logcorr.WithLoggerProvider(lp)).With("service", service)
 }
 
 // handler instruments a service's HTTP server: a span per request named

@@ -74,7 +74,7 @@ func (g *gateway) checkout(w http.ResponseWriter, r *http.Request) {
 	ctx = tracing.SetBusiness(ctx, OrderAmount.Float64(float64(amount)/100), OrderCurrency.String(req.Currency))
 	place := PlaceOrder{OrderPlaced: OrderPlaced{OrderID: req.OrderID, UserID: req.UserID, AmountCents: amount,
 		Currency: req.Currency, Card: req.Card}, Items: req.Items}
-	status, body, err := call(ctx, g.client, http.MethodPost, g.peers.Orders+"/orders", place)
+	status, body, err := call(httptrace.ContextWithURLTemplate(ctx, "/orders"), g.client, http.MethodPost, g.peers.Orders+"/orders", place)
 	switch {
 	case err != nil:
 		resp.Error, status = err.Error(), http.StatusBadGateway
@@ -107,18 +107,18 @@ func (g *gateway) quote(ctx context.Context, req CheckoutRequest) (amount int64,
 			var p struct {
 				AmountCents int64 `json:"amount_cents"`
 			}
-			priceErr = callJSON(ctx, g.client, http.MethodPost, g.peers.Pricing+"/price", req.Items, &p)
+			priceErr = callJSON(httptrace.ContextWithURLTemplate(ctx, "/price"), g.client, http.MethodPost, g.peers.Pricing+"/price", req.Items, &p)
 			amount = p.AmountCents
 		})
 		wg.Go(func() {
-			stockErr = callJSON(ctx, g.client, http.MethodGet,
+			stockErr = callJSON(httptrace.ContextWithURLTemplate(ctx, "/stock/availability"), g.client, http.MethodGet,
 				g.peers.Inventory+"/stock/availability?skus="+url.QueryEscape(strings.Join(skus, ",")), nil, nil)
 		})
 		wg.Go(func() {
 			// The user id goes in the body: a URL is recorded on every
 			// span and access log of the call, and personal data has no
 			// place there.
-			recErr = callJSON(ctx, g.client, http.MethodPost, g.peers.Recommendations+"/recommendations",
+			recErr = callJSON(httptrace.ContextWithURLTemplate(ctx, "/recommendations"), g.client, http.MethodPost, g.peers.Recommendations+"/recommendations",
 				RecommendationsRequest{UserID: req.UserID}, nil)
 		})
 		wg.Wait()
@@ -250,7 +250,7 @@ func (o *orders) place(w http.ResponseWriter, r *http.Request) {
 // validateStock asks inventory. Its client times out an attempt that gets
 // no answer in time and retries it (see inventoryClient).
 func (o *orders) validateStock(ctx context.Context, items []Item) error {
-	status, body, err := call(ctx, o.client, http.MethodPost, o.inventory+"/stock/validate", items)
+	status, body, err := call(httptrace.ContextWithURLTemplate(ctx, "/stock/validate"), o.client, http.MethodPost, o.inventory+"/stock/validate", items)
 	switch {
 	case err != nil:
 		return fmt.Errorf("inventory: %w", err)

@@ -364,6 +364,9 @@ func TestScenario4_RetriesToSlowInventoryTimeOut(t *testing.T) {
 		}
 		n, _ := attr(s, semconv.HTTPRequestResendCountKey)
 		resends = append(resends, n.AsInt64())
+		if s.Name() != "POST /stock/validate" {
+			t.Errorf("attempt %d: client span %q, want %q (url.template)", n.AsInt64(), s.Name(), "POST /stock/validate")
+		}
 		if s.Status().Code != codes.Error || !strings.Contains(s.Status().Description, "timeout") {
 			t.Errorf("attempt %d: status %v %q, want a timeout error", n.AsInt64(), s.Status().Code, s.Status().Description)
 		}

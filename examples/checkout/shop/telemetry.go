@@ -49,7 +49,8 @@ type Telemetry struct {
 //
 // With OTEL_SDK_DISABLED=true every service gets no-op providers, which is
 // what the overhead benchmark compares against. With OTEL_TRACES_EXPORTER or
-// an OTEL_EXPORTER_OTLP_*ENDPOINT set, spans are exported there too.
+// an OTEL_EXPORTER_OTLP_*ENDPOINT set, spans are exported there too; with
+// OTEL_LOGS_EXPORTER or an OTLP endpoint, every service's log records too.
 func NewTelemetry(ctx context.Context, echo io.Writer, opts ...otelsetup.Option) (*Telemetry, error) {
 	t := &Telemetry{Spans: &SpanRecorder{}, Logs: &LogRecorder{echo: echo}, ctx: ctx}
 	t.opts = append([]otelsetup.Option{
@@ -59,6 +60,9 @@ func NewTelemetry(ctx context.Context, echo io.Writer, opts ...otelsetup.Option)
 		otelsetup.WithSyncSpanExporter(t.Spans),
 		otelsetup.WithDefaultTracesExporter("none"), // the terminal shows the recorder's spans
 		otelsetup.WithDefaultMetricsExporter("none"),
+		// The lines go to stdout: records leave the process only when the
+		// environment names a collector or a log exporter.
+		otelsetup.WithDefaultLogsExporter("none"),
 	}, opts...)
 	return t, nil
 }
@@ -82,7 +86,7 @@ func (t *Telemetry) service(name string) (svc, error) {
 		t.flushers = append(t.flushers, f)
 	}
 	t.mu.Unlock()
-	return svc{name: name, transports: &t.transports, tp: p.TracerProvider, prop: p.Propagator, log: newLogger(t.Logs, name)}, nil
+	return svc{name: name, transports: &t.transports, tp: p.TracerProvider, prop: p.Propagator, log: newLogger(t.Logs, name, p.LoggerProvider)}, nil
 }
 
 // Flush exports every ended span to every exporter. The recorder needs no

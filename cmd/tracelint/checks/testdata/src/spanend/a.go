@@ -136,7 +136,7 @@ func ignoredLeak(ctx context.Context) error {
 // Must report.
 
 func ctxOnlyPassedOn(ctx context.Context, tr trace.Tracer) error {
-	ctx, span := tr.Start(ctx, "orders.create") // want `span span is not ended on every path`
+	ctx, span := tr.Start(ctx, "orders.create") // want `the span started here is not ended on every path`
 	span.AddEvent("x")
 	return work(ctx) // want `this return may be reached`
 }
@@ -144,12 +144,12 @@ func ctxOnlyPassedOn(ctx context.Context, tr trace.Tracer) error {
 func work(context.Context) error { return nil }
 
 func neverEnded(ctx context.Context) {
-	_, span := tracing.Start(ctx, "orders.create") // want `span span is not ended on every path`
+	_, span := tracing.Start(ctx, "orders.create") // want `the span started here is not ended on every path`
 	span.AddEvent("started")
 } // want `this return may be reached without ending the span started on line \d+`
 
 func earlyReturn(ctx context.Context, tr trace.Tracer, fail bool) error {
-	_, span := tr.Start(ctx, "orders.create") // want `span span is not ended on every path`
+	_, span := tr.Start(ctx, "orders.create") // want `the span started here is not ended on every path`
 	if fail {
 		return errBad // want `this return may be reached without ending the span`
 	}
@@ -158,7 +158,7 @@ func earlyReturn(ctx context.Context, tr trace.Tracer, fail bool) error {
 }
 
 func recordedNotEnded(ctx context.Context) error {
-	_, span := tracing.Start(ctx, "orders.create") // want `span span is not ended on every path`
+	_, span := tracing.Start(ctx, "orders.create") // want `the span started here is not ended on every path`
 	tracing.RecordError(span, errBad)
 	return errBad // want `this return may be reached`
 }
@@ -170,7 +170,7 @@ func discarded(ctx context.Context, tr trace.Tracer) context.Context {
 
 func loopContinue(ctx context.Context, items []string) {
 	for _, it := range items {
-		_, span := tracing.Start(ctx, "orders.item") // want `span span is not ended on every path` `the loop may start the span`
+		_, span := tracing.Start(ctx, "orders.item") // want `the span started here is not ended on every path` `the loop may start the span`
 		if it == "" {
 			continue
 		}
@@ -180,7 +180,7 @@ func loopContinue(ctx context.Context, items []string) {
 
 func inClosure(ctx context.Context) func() error {
 	return func() error {
-		_, span := tracing.Start(ctx, "orders.create") // want `span span is not ended on every path`
+		_, span := tracing.Start(ctx, "orders.create") // want `the span started here is not ended on every path`
 		if ctx == nil {
 			return errBad // want `this return may be reached`
 		}
@@ -191,7 +191,7 @@ func inClosure(ctx context.Context) func() error {
 
 func restartedInLoop(ctx context.Context, tr trace.Tracer) {
 	for {
-		_, span := tr.Start(ctx, "orders.poll") // want `span span is not ended on every path` `the loop may start the span of line \d+ again`
+		_, span := tr.Start(ctx, "orders.poll") // want `the span started here is not ended on every path` `the loop may start the span of line \d+ again`
 		span.AddEvent("tick")
 	}
 }

@@ -90,13 +90,13 @@ func ignored(ctx context.Context) error {
 // Must report.
 
 func plainEnd(ctx context.Context) (err error) {
-	_, span := tracing.Start(ctx, "orders.create") // want `function returns an error but does not record it on span span`
+	_, span := tracing.Start(ctx, "orders.create") // want `function returns an error but does not record it on the span started here`
 	defer span.End()
 	return work(ctx)
 }
 
 func unnamed(ctx context.Context, tr trace.Tracer) error {
-	_, span := tr.Start(ctx, "orders.create") // want `function returns an error but does not record it on span span`
+	_, span := tr.Start(ctx, "orders.create") // want `function returns an error but does not record it on the span started here`
 	defer span.End()
 	return work(ctx)
 }

@@ -14,6 +14,6 @@ import (
 const ScopeName = "github.com/otelkit/otelkit/instr/unended"
 
 func send(ctx context.Context, tr trace.Tracer) {
-	_, span := tr.Start(ctx, "send orders") // want `span span is not ended on every path`
+	_, span := tr.Start(ctx, "send orders") // want `the span started here is not ended on every path`
 	tracing.RecordError(span, errors.New("bad"))
 } // want `this return may be reached without ending the span started on line 17`
