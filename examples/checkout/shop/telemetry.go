@@ -55,15 +55,17 @@ func NewTelemetry(ctx context.Context, echo io.Writer, opts ...otelsetup.Option)
 	t := &Telemetry{Spans: &SpanRecorder{}, Logs: &LogRecorder{echo: echo}, ctx: ctx}
 	t.opts = append([]otelsetup.Option{
 		otelsetup.WithServiceNamespace("checkout"),
-		// Fed as spans end: the report never waits for the OTLP exporter
-		// of a collector that is down or does not answer.
-		otelsetup.WithSyncSpanExporter(t.Spans),
 		otelsetup.WithDefaultTracesExporter("none"), // the terminal shows the recorder's spans
 		otelsetup.WithDefaultMetricsExporter("none"),
 		// The lines go to stdout: records leave the process only when the
 		// environment names a collector or a log exporter.
 		otelsetup.WithDefaultLogsExporter("none"),
 	}, opts...)
+	// Fed as spans end: the report never waits for the OTLP exporter of a
+	// collector that is down or does not answer. Fed after the synchronous
+	// exporters of opts (a test's recorder): when AwaitTraces finds a trace
+	// complete, they hold it too.
+	t.opts = append(t.opts, otelsetup.WithSyncSpanExporter(t.Spans))
 	return t, nil
 }
 
