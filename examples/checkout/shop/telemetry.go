@@ -26,8 +26,9 @@ import (
 // Telemetry is where the services of one process send their spans and logs.
 // Every service gets its own otelsetup.Setup, without globals, so that each
 // span carries the service.name of the service that made it; all of them
-// feed one SpanRecorder (the terminal waterfall and the tests read it) next
-// to whatever exporter the OTEL_* environment variables select.
+// feed one SpanRecorder (the terminal report reads it) next to whatever
+// exporter the OTEL_* environment variables select, and to the exporters of
+// NewTelemetry's options (a test's tracingtest recorder).
 type Telemetry struct {
 	// Spans holds every ended span of the process.
 	Spans *SpanRecorder
