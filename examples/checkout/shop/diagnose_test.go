@@ -67,6 +67,11 @@ func TestDiagnose_HealthyOrderHasNoFinding(t *testing.T) {
 		}
 		// The confirmation is sent before its span ends: wait for the span.
 		c.rec.WaitFor(t, "notifications.send_confirmation", tracingtest.InService(shop.Notifications), tracingtest.InTraceID(p.TraceID))
+		// And for the spans it descends from: the relay's send span can end
+		// after the consumer is done.
+		if err := c.tel.AwaitTraces(5*time.Second, p.TraceID); err != nil {
+			t.Fatal(err)
+		}
 		d := c.diagnosis(p.TraceID)
 		if len(d.Findings) != 0 {
 			t.Errorf("healthy order %s: findings\n%s", p.Response.OrderID, d.String())
