@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/otelkit/otelkit/httptrace"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 )
 
 type discardWriter struct{ h http.Header }
@@ -54,7 +55,7 @@ func TestAllocsOnTopOfOtelhttp(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sdktrace.NewSimpleSpanProcessor(tracetest.NewNoopExporter())))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(sdkmetric.NewManualReader()))
 	defer func() { _ = tp.Shutdown(context.Background()); _ = mp.Shutdown(context.Background()) }()
-	var props propagation.TextMapPropagator = propagators
+	var props propagation.TextMapPropagator = tracingtest.Propagator()
 
 	mux, serve := serverAllocs()
 	raw := serve(otelhttp.NewHandler(mux, "", otelhttp.WithTracerProvider(tp), otelhttp.WithMeterProvider(mp), otelhttp.WithPropagators(props)))
@@ -101,7 +102,7 @@ func TestAllocsOnTopOfOtelhttp_GlobalProviders(t *testing.T) {
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(sdktrace.NewSimpleSpanProcessor(tracetest.NewNoopExporter())))
 	prevTP, prevProps := otel.GetTracerProvider(), otel.GetTextMapPropagator()
 	otel.SetTracerProvider(tp)
-	otel.SetTextMapPropagator(propagators)
+	otel.SetTextMapPropagator(tracingtest.Propagator())
 	defer func() {
 		otel.SetTracerProvider(prevTP)
 		otel.SetTextMapPropagator(prevProps)

@@ -4,51 +4,42 @@ import (
 	"context"
 	"net/http"
 	"testing"
-	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/propagation"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
-	"go.opentelemetry.io/otel/sdk/trace/tracetest"
-	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkit/otelkit/httptrace"
-	"github.com/otelkit/otelkit/sdk/pipeline"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/tracing"
-	"github.com/otelkit/otelkit/tracing/w3c"
 )
 
 // orderID is a business key of the tests' own, declared as a company
 // declares its keys: it travels.
 var orderID = tracing.NewStringKey("order.id", tracing.Travels())
 
-// propagators is what otelsetup.Setup installs by default.
-var propagators = propagation.NewCompositeTextMapPropagator(w3c.TraceContext{}, propagation.Baggage{})
-
-// service is the telemetry of one service under test.
+// service is the telemetry of one service under test: its spans go to the
+// test's recorder, its metrics to a manual reader.
 type service struct {
-	spans  *tracetest.SpanRecorder
 	tp     *sdktrace.TracerProvider
 	reader *sdkmetric.ManualReader
 	mp     *sdkmetric.MeterProvider
 }
 
-func newService(t *testing.T, name string) *service {
+// newRecorder records the spans of the test's services as they are ended,
+// without redaction, so that the tests see what httptrace itself sets, and
+// without touching the globals: every provider is passed explicitly.
+func newRecorder(t *testing.T) *tracingtest.Recorder {
+	return tracingtest.New(t, tracingtest.WithoutGlobals(), tracingtest.WithoutRedaction())
+}
+
+func newService(t *testing.T, rec *tracingtest.Recorder, name string) *service {
 	t.Helper()
-	s := &service{spans: tracetest.NewSpanRecorder(), reader: sdkmetric.NewManualReader()}
-	s.tp = sdktrace.NewTracerProvider(
-		sdktrace.WithSpanProcessor(s.spans),
-		sdktrace.WithSpanProcessor(pipeline.NewBaggageSpanProcessor()),
-		sdktrace.WithResource(resource.NewSchemaless(semconv.ServiceName(name))),
-	)
+	s := &service{tp: rec.Service(name), reader: sdkmetric.NewManualReader()}
 	s.mp = sdkmetric.NewMeterProvider(sdkmetric.WithReader(s.reader))
-	t.Cleanup(func() {
-		_ = s.tp.Shutdown(context.Background())
-		_ = s.mp.Shutdown(context.Background())
-	})
+	t.Cleanup(func() { _ = s.mp.Shutdown(context.Background()) })
 	return s
 }
 
@@ -56,64 +47,8 @@ func (s *service) opts(more ...httptrace.Option) []httptrace.Option {
 	return append([]httptrace.Option{
 		httptrace.WithTracerProvider(s.tp),
 		httptrace.WithMeterProvider(s.mp),
-		httptrace.WithPropagators(propagators),
+		httptrace.WithPropagators(tracingtest.Propagator()),
 	}, more...)
-}
-
-// ended waits for n ended spans: a server span ends after the response is
-// written, so a client may see the response first.
-func (s *service) ended(t *testing.T, n int) []sdktrace.ReadOnlySpan {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		got := s.spans.Ended()
-		if len(got) >= n {
-			if len(got) > n {
-				t.Fatalf("%d spans ended, want %d: %v", len(got), n, names(got))
-			}
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d spans ended, want %d: %v", len(got), n, names(got))
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
-func names(spans []sdktrace.ReadOnlySpan) []string {
-	var out []string
-	for _, s := range spans {
-		out = append(out, s.Name())
-	}
-	return out
-}
-
-func attrOf(s sdktrace.ReadOnlySpan, k attribute.Key) (attribute.Value, bool) {
-	for _, kv := range s.Attributes() {
-		if kv.Key == k {
-			return kv.Value, true
-		}
-	}
-	return attribute.Value{}, false
-}
-
-func wantAttr(t *testing.T, s sdktrace.ReadOnlySpan, kv attribute.KeyValue) {
-	t.Helper()
-	v, ok := attrOf(s, kv.Key)
-	if !ok {
-		t.Errorf("span %q has no %s, want %s", s.Name(), kv.Key, kv.Value.String())
-		return
-	}
-	if v != kv.Value {
-		t.Errorf("span %q: %s = %s, want %s", s.Name(), kv.Key, v.String(), kv.Value.String())
-	}
-}
-
-func wantNoAttr(t *testing.T, s sdktrace.ReadOnlySpan, k attribute.Key) {
-	t.Helper()
-	if v, ok := attrOf(s, k); ok {
-		t.Errorf("span %q: unexpected %s = %s", s.Name(), k, v.String())
-	}
 }
 
 // metricAttrs returns the attribute sets of the data points of the named
@@ -164,3 +99,9 @@ func get(t *testing.T, c *http.Client, url string, hdr http.Header) *http.Respon
 	_ = resp.Body.Close()
 	return resp
 }
+
+// isServer and isClient select the spans of the handler and the transport.
+var (
+	isServer = tracingtest.OfKind(trace.SpanKindServer)
+	isClient = tracingtest.OfKind(trace.SpanKindClient)
+)

@@ -13,9 +13,9 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
-	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkit/otelkit/httptrace"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/tracing"
 )
 
@@ -23,7 +23,8 @@ import (
 // trace, gateway server -> gateway client -> orders server, with the
 // business context set at the edge on the spans of both services.
 func TestTwoServices_ParentChild(t *testing.T) {
-	gw, orders := newService(t, "gateway"), newService(t, "orders")
+	rec := newRecorder(t)
+	gw, orders := newService(t, rec, "gateway"), newService(t, rec, "orders")
 
 	ordersSrv := httptest.NewServer(httptrace.NewHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusCreated)
@@ -49,29 +50,23 @@ func TestTwoServices_ParentChild(t *testing.T) {
 
 	get(t, gwSrv.Client(), gwSrv.URL, nil)
 
-	gwSpans := gw.ended(t, 2)
-	ordersSpan := orders.ended(t, 1)[0]
-	var gwServer, gwClient = gwSpans[1], gwSpans[0]
-	if gwServer.SpanKind() != trace.SpanKindServer || gwClient.SpanKind() != trace.SpanKindClient {
-		t.Fatalf("gateway spans = %v", names(gwSpans))
+	gwServer := rec.WaitFor(t, "GET", isServer, tracingtest.InService("gateway"))
+	gwClient := rec.WaitFor(t, "POST", isClient, tracingtest.InService("gateway"))
+	ordersSpan := rec.WaitFor(t, "POST", isServer, tracingtest.InService("orders"))
+	rec.AssertParent(t, gwServer, gwClient)
+	rec.AssertParent(t, gwClient, ordersSpan)
+	if !ordersSpan.Parent().IsRemote() {
+		t.Errorf("orders span parent = %v, want the remote gateway client span", ordersSpan.Parent())
 	}
-	if gwClient.Name() != "POST" {
-		t.Errorf("client span name = %q, want POST", gwClient.Name())
-	}
-	if gwClient.Parent().SpanID() != gwServer.SpanContext().SpanID() {
-		t.Error("client span is not the child of the server span")
-	}
-	if p := ordersSpan.Parent(); p.SpanID() != gwClient.SpanContext().SpanID() || !p.IsRemote() || p.TraceID() != gwServer.SpanContext().TraceID() {
-		t.Errorf("orders span parent = %v, want the gateway client span", p)
-	}
-	wantAttr(t, gwServer, orderID.String("o-42"))
-	wantAttr(t, gwClient, orderID.String("o-42"))
-	wantAttr(t, ordersSpan, orderID.String("o-42"))
-	wantAttr(t, gwClient, semconv.HTTPResponseStatusCode(201))
+	rec.AssertAttrs(t, gwServer, orderID.String("o-42"))
+	rec.AssertAttrs(t, gwClient, orderID.String("o-42"))
+	rec.AssertAttrs(t, ordersSpan, orderID.String("o-42"))
+	rec.AssertAttrs(t, gwClient, semconv.HTTPResponseStatusCode(201))
 }
 
 func TestTransport_RandomFlagKept(t *testing.T) {
-	svc := newService(t, "orders")
+	rec := newRecorder(t)
+	svc := newService(t, rec, "orders")
 	var got string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Get("Traceparent") }))
 	defer srv.Close()
@@ -110,7 +105,8 @@ func newThirdParty(t *testing.T) *thirdParty {
 }
 
 func TestTransport_PropagationPolicy(t *testing.T) {
-	svc := newService(t, "payments")
+	rec := newRecorder(t)
+	svc := newService(t, rec, "payments")
 	provider := newThirdParty(t)
 	internal := newThirdParty(t)
 	trusted := httptrace.WithTrustedHostFn(func(r *http.Request) bool { return r.URL.Host == internal.Listener.Addr().String() })
@@ -184,7 +180,8 @@ func TestInternalHost(t *testing.T) {
 }
 
 func TestTransport_RetriesOneSpanPerAttempt(t *testing.T) {
-	svc := newService(t, "orders")
+	rec := newRecorder(t)
+	svc := newService(t, rec, "orders")
 	var mu sync.Mutex
 	calls := 0
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -203,18 +200,18 @@ func TestTransport_RetriesOneSpanPerAttempt(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("status = %d", resp.StatusCode)
 	}
-	spans := svc.ended(t, 3)
+	spans := rec.WaitForN(t, 3, "GET", isClient)
 	for i, s := range spans {
 		if i == 0 {
-			wantNoAttr(t, s, semconv.HTTPRequestResendCountKey)
+			rec.AssertNoAttrs(t, s, semconv.HTTPRequestResendCountKey)
 		} else {
-			wantAttr(t, s, semconv.HTTPRequestResendCount(i))
+			rec.AssertAttrs(t, s, semconv.HTTPRequestResendCount(i))
 		}
 		wantCode, wantStatus := 503, codes.Error
 		if i == 2 {
 			wantCode, wantStatus = 200, codes.Unset
 		}
-		wantAttr(t, s, semconv.HTTPResponseStatusCode(wantCode))
+		rec.AssertAttrs(t, s, semconv.HTTPResponseStatusCode(wantCode))
 		if s.Status().Code != wantStatus {
 			t.Errorf("attempt %d: status %v, want %v", i, s.Status().Code, wantStatus)
 		}
@@ -222,7 +219,8 @@ func TestTransport_RetriesOneSpanPerAttempt(t *testing.T) {
 }
 
 func TestTransport_RetryResendsBody(t *testing.T) {
-	svc := newService(t, "orders")
+	rec := newRecorder(t)
+	svc := newService(t, rec, "orders")
 	var bodies []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
@@ -242,11 +240,12 @@ func TestTransport_RetryResendsBody(t *testing.T) {
 	if len(bodies) != 2 || bodies[1] != "stock=3" {
 		t.Errorf("bodies = %q", bodies)
 	}
-	svc.ended(t, 2)
+	rec.WaitForN(t, 2, "PUT", isClient)
 }
 
 func TestTransport_RedirectIsAResend(t *testing.T) {
-	svc := newService(t, "orders")
+	rec := newRecorder(t)
+	svc := newService(t, rec, "orders")
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/old" {
 			http.Redirect(w, r, "/new", http.StatusFound)
@@ -255,9 +254,9 @@ func TestTransport_RedirectIsAResend(t *testing.T) {
 	defer srv.Close()
 	client := &http.Client{Transport: httptrace.NewTransport(nil, svc.opts()...)}
 	get(t, client, srv.URL+"/old", nil)
-	spans := svc.ended(t, 2)
-	wantNoAttr(t, spans[0], semconv.HTTPRequestResendCountKey)
-	wantAttr(t, spans[1], semconv.HTTPRequestResendCount(1))
+	spans := rec.WaitForN(t, 2, "GET", isClient)
+	rec.AssertNoAttrs(t, spans[0], semconv.HTTPRequestResendCountKey)
+	rec.AssertAttrs(t, spans[1], semconv.HTTPRequestResendCount(1))
 }
 
 func TestTransport_ClientErrorStatus(t *testing.T) {
@@ -272,25 +271,27 @@ func TestTransport_ClientErrorStatus(t *testing.T) {
 		{"404 expected", []httptrace.Option{httptrace.WithStatusIsError(func(code int) bool { return code >= 400 && code != 404 })}, codes.Unset},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			svc := newService(t, "orders")
+			rec := newRecorder(t)
+			svc := newService(t, rec, "orders")
 			client := &http.Client{Transport: httptrace.NewTransport(nil, svc.opts(tt.opts...)...)}
 			get(t, client, srv.URL, nil)
-			s := svc.ended(t, 1)[0]
+			s := rec.WaitFor(t, "GET", isClient)
 			if s.Status().Code != tt.status {
 				t.Errorf("status = %v, want %v", s.Status().Code, tt.status)
 			}
 			if tt.status == codes.Error {
-				wantAttr(t, s, semconv.ErrorTypeKey.String("404"))
+				rec.AssertAttrs(t, s, semconv.ErrorTypeKey.String("404"))
 			} else {
-				wantNoAttr(t, s, semconv.ErrorTypeKey)
+				rec.AssertNoAttrs(t, s, semconv.ErrorTypeKey)
 			}
-			wantAttr(t, s, semconv.HTTPResponseStatusCode(404))
+			rec.AssertAttrs(t, s, semconv.HTTPResponseStatusCode(404))
 		})
 	}
 }
 
 func TestTransport_TransportErrorRecorded(t *testing.T) {
-	svc := newService(t, "orders")
+	rec := newRecorder(t)
+	svc := newService(t, rec, "orders")
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
@@ -298,17 +299,12 @@ func TestTransport_TransportErrorRecorded(t *testing.T) {
 	if _, err := client.Get(url); err == nil {
 		t.Fatal("no error from a closed server")
 	}
-	s := svc.ended(t, 1)[0]
-	if s.Status().Code != codes.Error {
-		t.Errorf("status = %v", s.Status())
-	}
-	if _, ok := attrOf(s, semconv.ErrorTypeKey); !ok {
-		t.Error("no error.type")
-	}
+	rec.AssertError(t, rec.WaitFor(t, "GET", isClient), "")
 }
 
 func TestWithTrustedHosts(t *testing.T) {
-	svc := newService(t, "orders")
+	rec := newRecorder(t)
+	svc := newService(t, rec, "orders")
 	var got []string
 	rt := httptrace.NewTransport(roundTripFunc(func(r *http.Request) (*http.Response, error) {
 		got = append(got, r.URL.Hostname()+":"+r.Header.Get("Traceparent"))
@@ -336,7 +332,8 @@ type roundTripFunc func(*http.Request) (*http.Response, error)
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
 func TestTransport_CallerCancellingIsNotAnError(t *testing.T) {
-	svc := newService(t, "gateway")
+	rec := newRecorder(t)
+	svc := newService(t, rec, "gateway")
 	started := make(chan struct{})
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		close(started)
@@ -354,11 +351,11 @@ func TestTransport_CallerCancellingIsNotAnError(t *testing.T) {
 	if _, err := client.Do(req); err == nil {
 		t.Fatal("no error")
 	}
-	s := svc.ended(t, 1)[0]
+	s := rec.WaitFor(t, "GET", isClient)
 	if s.Status().Code == codes.Error {
 		t.Errorf("cancelled call is an error: %v", s.Status())
 	}
-	wantNoAttr(t, s, semconv.ErrorTypeKey)
+	rec.AssertNoAttrs(t, s, semconv.ErrorTypeKey)
 
 	// A deadline is a failure (a timeout).
 	ctx, cancel = context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -369,7 +366,7 @@ func TestTransport_CallerCancellingIsNotAnError(t *testing.T) {
 	if _, err := client.Do(req); err == nil {
 		t.Fatal("no error")
 	}
-	s = svc.ended(t, 2)[1]
+	s = rec.WaitForN(t, 2, "GET", isClient)[1]
 	if s.Status().Code != codes.Error {
 		t.Errorf("timed out call: status %v, want Error", s.Status())
 	}
@@ -383,7 +380,8 @@ func TestTransport_CallerCancellingIsNotAnError(t *testing.T) {
 func TestTransport_URLFullMasksQueryCredentials(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	defer srv.Close()
-	client := newService(t, "client")
+	rec := newRecorder(t)
+	client := newService(t, rec, "client")
 	c := &http.Client{Transport: httptrace.NewTransport(nil, client.opts()...)}
 	host := strings.TrimPrefix(srv.URL, "http://")
 	for _, tc := range []struct{ query, want string }{
@@ -391,13 +389,13 @@ func TestTransport_URLFullMasksQueryCredentials(t *testing.T) {
 		{"AWSAccessKeyId=AKIA&Signature=c2ln&sig=x&X-Goog-Signature=y&Expires=1", "AWSAccessKeyId=REDACTED&Signature=REDACTED&sig=REDACTED&X-Goog-Signature=REDACTED&Expires=1"},
 		{"page=2&email=a@example.com", "page=2&email=a@example.com"},
 	} {
-		client.spans.Reset()
+		rec.Reset()
 		resp, err := c.Get("http://app:hunter2@" + host + "/p?" + tc.query)
 		if err != nil {
 			t.Fatal(err)
 		}
 		_ = resp.Body.Close()
-		span := client.ended(t, 1)[0]
+		span := rec.WaitFor(t, "GET", isClient)
 		want := "http://" + host + "/p?" + tc.want
 		var got []string
 		for _, kv := range span.Attributes() {
@@ -423,7 +421,8 @@ func TestTransport_URLTemplateNamesTheSpan(t *testing.T) {
 		{"no template", "", "GET"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			svc := newService(t, "checkout")
+			rec := newRecorder(t)
+			svc := newService(t, rec, "checkout")
 			client := &http.Client{Transport: httptrace.NewTransport(nil, svc.opts()...)}
 			ctx := context.Background()
 			if tc.template != "" {
@@ -435,16 +434,13 @@ func TestTransport_URLTemplateNamesTheSpan(t *testing.T) {
 				t.Fatal(err)
 			}
 			_ = resp.Body.Close()
-			s := svc.ended(t, 1)[0]
-			if s.Name() != tc.want {
-				t.Errorf("name = %q, want %q", s.Name(), tc.want)
-			}
+			s := rec.WaitFor(t, tc.want, isClient)
 			if tc.template != "" {
-				wantAttr(t, s, semconv.URLTemplate(tc.template))
+				rec.AssertAttrs(t, s, semconv.URLTemplate(tc.template))
 			} else {
-				wantNoAttr(t, s, semconv.URLTemplateKey)
+				rec.AssertNoAttrs(t, s, semconv.URLTemplateKey)
 			}
-			wantAttr(t, s, semconv.URLFull(srv.URL+"/orders/o-42"))
+			rec.AssertAttrs(t, s, semconv.URLFull(srv.URL+"/orders/o-42"))
 		})
 	}
 }
@@ -452,7 +448,8 @@ func TestTransport_URLTemplateNamesTheSpan(t *testing.T) {
 // A redirect goes to a URL the template does not describe: its span is
 // named by the method only.
 func TestTransport_URLTemplateNotKeptOnRedirect(t *testing.T) {
-	svc := newService(t, "checkout")
+	rec := newRecorder(t)
+	svc := newService(t, rec, "checkout")
 	mux := http.NewServeMux()
 	mux.HandleFunc("/old/{id}", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/new", http.StatusFound) })
 	mux.HandleFunc("/new", func(w http.ResponseWriter, r *http.Request) {})
@@ -465,9 +462,10 @@ func TestTransport_URLTemplateNotKeptOnRedirect(t *testing.T) {
 		t.Fatal(err)
 	}
 	_ = resp.Body.Close()
-	spans := svc.ended(t, 2)
-	if got := names(spans); got[0] != "GET /old/{id}" || got[1] != "GET" {
-		t.Errorf("span names = %v, want [GET /old/{id} GET]", got)
-	}
-	wantNoAttr(t, spans[1], semconv.URLTemplateKey)
+	first := rec.WaitFor(t, "GET /old/{id}", isClient)
+	redirected := rec.WaitFor(t, "GET", isClient)
+	// The template names the first attempt, not the redirect.
+	rec.AssertNoAttrs(t, first, semconv.HTTPRequestResendCountKey)
+	rec.AssertAttrs(t, redirected, semconv.HTTPRequestResendCount(1))
+	rec.AssertNoAttrs(t, redirected, semconv.URLTemplateKey)
 }

@@ -40,6 +40,12 @@ func InTrace(s sdktrace.ReadOnlySpan) Match {
 	return func(o sdktrace.ReadOnlySpan) bool { return o.SpanContext().TraceID() == id }
 }
 
+// InTraceID matches spans of trace id, as a response header or a client's
+// result names it when the test holds no span of the trace.
+func InTraceID(id trace.TraceID) Match {
+	return func(s sdktrace.ReadOnlySpan) bool { return s.SpanContext().TraceID() == id }
+}
+
 // ChildOf matches the spans whose parent is parent: a recorded span or a
 // live [trace.Span].
 func ChildOf(parent interface{ SpanContext() trace.SpanContext }) Match {
@@ -58,6 +64,19 @@ func WithSpanContext(sc trace.SpanContext) Match {
 	return func(s sdktrace.ReadOnlySpan) bool {
 		return s.SpanContext().TraceID() == sc.TraceID() && s.SpanContext().SpanID() == sc.SpanID()
 	}
+}
+
+// Trace returns the ended spans of trace id, whatever their name, in the
+// order they ended: for checks that every span of a request carries
+// something, or that none leaks it.
+func (r *Recorder) Trace(id trace.TraceID) []sdktrace.ReadOnlySpan {
+	var out []sdktrace.ReadOnlySpan
+	for _, s := range r.Spans() {
+		if s.SpanContext().TraceID() == id {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 // Find returns the ended spans named name that all of match select, in the

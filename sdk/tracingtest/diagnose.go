@@ -23,13 +23,7 @@ func Named(name string) Match {
 func (r *Recorder) Diagnose(id trace.TraceID) diagnose.Diagnosis {
 	spans := r.Spans()
 	if id.IsValid() {
-		kept := spans[:0]
-		for _, s := range spans {
-			if s.SpanContext().TraceID() == id {
-				kept = append(kept, s)
-			}
-		}
-		spans = kept
+		spans = r.Trace(id)
 	}
 	ds := diagnose.Diagnose(spanconv.FromSDK(spans))
 	if len(ds) == 0 {

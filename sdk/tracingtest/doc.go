@@ -54,8 +54,9 @@
 // # Assertions
 //
 //   - [Recorder.Span] and [Recorder.Find]: ended spans by name, narrowed by
-//     [InService], [OfKind], [WithAttr], [InTrace], [ChildOf],
-//     [WithSpanContext].
+//     [InService], [OfKind], [WithAttr], [InTrace], [InTraceID],
+//     [ChildOf], [WithSpanContext]; [Recorder.Trace]: every ended span of
+//     one trace.
 //   - [Recorder.WaitFor], [Recorder.WaitForN]: the same, for spans that are
 //     still to end.
 //   - [Recorder.SpanOf]: the span of a span context found in a link, a

@@ -435,3 +435,25 @@ func TestRecorder_WithSpanContextLinkAndEventAttrs(t *testing.T) {
 		}
 	}
 }
+
+func TestRecorder_TraceAndInTraceID(t *testing.T) {
+	rec := tracingtest.New(t)
+	ctx, first := tracing.Start(context.Background(), "orders.create")
+	_ = tracing.Run(ctx, "orders.insert", func(context.Context) error { return nil })
+	first.End()
+	_ = tracing.Run(context.Background(), "orders.insert", func(context.Context) error { return nil })
+	id := first.SpanContext().TraceID()
+
+	var names []string
+	for _, s := range rec.Trace(id) {
+		names = append(names, s.Name())
+	}
+	if got := strings.Join(names, ","); got != "orders.insert,orders.create" {
+		t.Errorf("Trace returned %q, want the two spans of the first trace in the order they ended", got)
+	}
+	insert := rec.Span(t, "orders.insert", tracingtest.InTraceID(id))
+	rec.AssertParent(t, first, insert)
+	if got := rec.Trace(trace.TraceID{1}); len(got) != 0 {
+		t.Errorf("Trace of an unknown id returned %d spans", len(got))
+	}
+}

@@ -13,7 +13,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/otelkit/otelkit/examples/checkout/shop"
-	"github.com/otelkit/otelkit/sdk/spanconv"
+	"github.com/otelkit/otelkit/sdk/tracingtest"
 	"github.com/otelkit/otelkit/tracing/diagnose"
 )
 
@@ -21,38 +21,14 @@ import (
 // diagnosis the README gives it, computed from the exported spans alone.
 
 // diagnosis diagnoses one placed order's trace; on failure the test log
-// shows its findings (and, through c.spans, its waterfall).
+// shows the findings of every trace and its waterfall.
 func (c *checkout) diagnosis(id trace.TraceID) diagnose.Diagnosis {
 	c.t.Helper()
-	ds := diagnose.Diagnose(spanconv.FromSDK(c.spans(id)))
-	if len(ds) != 1 {
-		c.t.Fatalf("trace %s: %d diagnoses, want 1", id, len(ds))
+	d := c.rec.Diagnose(id)
+	if d.Spans == 0 {
+		c.t.Fatalf("trace %s: no span recorded", id)
 	}
-	d := ds[0]
-	c.t.Cleanup(func() {
-		if c.t.Failed() {
-			c.t.Logf("diagnosis of %s:\n%s", id, d.String())
-		}
-	})
 	return d
-}
-
-// awaitSpan waits until the trace id holds an ended span named name: a
-// consumer's span ends after the business state the test waited for.
-func (c *checkout) awaitSpan(id trace.TraceID, name string) {
-	c.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		for _, s := range c.tel.Spans.Trace(id) {
-			if s.Name() == name {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			c.t.Fatalf("trace %s: no span %q after 5s", id, name)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func wantOne(t *testing.T, d diagnose.Diagnosis, k diagnose.Kind, service, span string) diagnose.Finding {
@@ -90,7 +66,12 @@ func TestDiagnose_HealthyOrderHasNoFinding(t *testing.T) {
 			t.Fatalf("checkout: %d %s", p.Status, p.Response.Error)
 		}
 		// The confirmation is sent before its span ends: wait for the span.
-		c.awaitSpan(p.TraceID, "notifications.send_confirmation")
+		c.rec.WaitFor(t, "notifications.send_confirmation", tracingtest.InService(shop.Notifications), tracingtest.InTraceID(p.TraceID))
+		// And for the spans it descends from: the relay's send span can end
+		// after the consumer is done.
+		if err := c.tel.AwaitTraces(5*time.Second, p.TraceID); err != nil {
+			t.Fatal(err)
+		}
 		d := c.diagnosis(p.TraceID)
 		if len(d.Findings) != 0 {
 			t.Errorf("healthy order %s: findings\n%s", p.Response.OrderID, d.String())
@@ -244,8 +225,8 @@ func TestDiagnose_Scenario4_RetryStorm(t *testing.T) {
 	}
 	// The origin is the first attempt: the earliest client span to inventory.
 	var first sdktrace.ReadOnlySpan
-	for _, s := range c.spans(p.TraceID) {
-		u, _ := attr(s, semconv.URLFullKey)
+	for _, s := range c.rec.Trace(p.TraceID) {
+		u, _ := tracingtest.Attr(s.Attributes(), semconv.URLFullKey)
 		if s.SpanKind() == trace.SpanKindClient && strings.HasSuffix(u.AsString(), "/stock/validate") &&
 			(first == nil || s.StartTime().Before(first.StartTime())) {
 			first = s

@@ -19,14 +19,15 @@ import (
 	"github.com/otelkit/otelkit/examples/checkout/shop"
 	"github.com/otelkit/otelkit/internal/kafkatest"
 	"github.com/otelkit/otelkit/internal/pgtest"
+	"github.com/otelkit/otelkit/sdk/otelsetup"
 	"github.com/otelkit/otelkit/sdk/tracingtest"
-	"github.com/otelkit/otelkit/sdk/waterfall"
 	"github.com/otelkit/otelkit/tracing"
 )
 
 // checkout is a running system under test and what it recorded.
 type checkout struct {
 	t   *testing.T
+	rec *tracingtest.Recorder
 	sys *shop.System
 	tel *shop.Telemetry
 }
@@ -37,7 +38,11 @@ func start(t *testing.T, sc shop.Scenarios, configure ...func(*shop.Config)) *ch
 	_, schema := pgtest.Schema(t)
 	brokers := kafkatest.Cluster(t, 1)
 	ctx := context.Background()
-	tel, err := shop.NewTelemetry(ctx, nil)
+	// Every service's spans, as its Setup exports them, are recorded for
+	// the assertions too; a failing test prints them as waterfalls, with
+	// their diagnosis. The tests run in parallel: no globals.
+	rec := tracingtest.New(t, tracingtest.WithoutGlobals())
+	tel, err := shop.NewTelemetry(ctx, nil, otelsetup.WithSyncSpanExporter(rec.Exporter()))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -53,11 +58,11 @@ func start(t *testing.T, sc shop.Scenarios, configure ...func(*shop.Config)) *ch
 		sys.Close(context.Background())
 		tel.Shutdown(context.Background())
 	})
-	return &checkout{t: t, sys: sys, tel: tel}
+	return &checkout{t: t, rec: rec, sys: sys, tel: tel}
 }
 
 // place places the orders, waits until the accepted ones are settled (at
-// most wait) and flushes the spans.
+// most wait) and their traces are complete, in the test's recorder too.
 func (c *checkout) place(orders []shop.CheckoutRequest, concurrency int, wait time.Duration) []shop.Placed {
 	c.t.Helper()
 	placed := shop.Place(context.Background(), c.sys.GatewayURL(), orders, concurrency)
@@ -80,19 +85,6 @@ func (c *checkout) place(orders []shop.CheckoutRequest, concurrency int, wait ti
 	return placed
 }
 
-// spans returns the spans of one trace; on failure the test log shows them.
-func (c *checkout) spans(id trace.TraceID) []sdktrace.ReadOnlySpan {
-	spans := c.tel.Spans.Trace(id)
-	c.t.Cleanup(func() {
-		if c.t.Failed() {
-			var b strings.Builder
-			_ = waterfall.Render(&b, spans, waterfall.WithWidth(160))
-			c.t.Logf("trace %s:\n%s", id, b.String())
-		}
-	})
-	return spans
-}
-
 func order(user, currency string, items ...shop.Item) shop.CheckoutRequest {
 	return shop.CheckoutRequest{UserID: user, Currency: currency, Card: "4242424242424242", Items: items}
 }
@@ -105,49 +97,6 @@ func lines(n int) []shop.Item {
 	return out
 }
 
-func service(s sdktrace.ReadOnlySpan) string {
-	v, _ := s.Resource().Set().Value(semconv.ServiceNameKey)
-	return v.AsString()
-}
-
-func attr(s sdktrace.ReadOnlySpan, k attribute.Key) (attribute.Value, bool) {
-	for _, kv := range s.Attributes() {
-		if kv.Key == k {
-			return kv.Value, true
-		}
-	}
-	return attribute.Value{}, false
-}
-
-func named(spans []sdktrace.ReadOnlySpan, svc, name string) []sdktrace.ReadOnlySpan {
-	var out []sdktrace.ReadOnlySpan
-	for _, s := range spans {
-		if (svc == "" || service(s) == svc) && s.Name() == name {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func children(spans []sdktrace.ReadOnlySpan, parent sdktrace.ReadOnlySpan) []sdktrace.ReadOnlySpan {
-	var out []sdktrace.ReadOnlySpan
-	for _, s := range spans {
-		if s.Parent().SpanID() == parent.SpanContext().SpanID() {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
-func one(t *testing.T, spans []sdktrace.ReadOnlySpan, svc, name string) sdktrace.ReadOnlySpan {
-	t.Helper()
-	got := named(spans, svc, name)
-	if len(got) != 1 {
-		t.Fatalf("want one %s span %q, got %d", svc, name, len(got))
-	}
-	return got[0]
-}
-
 func TestOneTraceAcrossSixServices(t *testing.T) {
 	c := start(t, shop.Scenarios{})
 	placed := c.place([]shop.CheckoutRequest{order("u-4711", "EUR", lines(3)...), order("u-4712", "USD", lines(2)...)}, 2, 10*time.Second)
@@ -155,27 +104,18 @@ func TestOneTraceAcrossSixServices(t *testing.T) {
 		if p.Status != http.StatusCreated {
 			t.Fatalf("checkout: %d %s", p.Status, p.Response.Error)
 		}
-		spans := c.spans(p.TraceID)
-		byID := map[trace.SpanID]bool{}
+		spans := c.rec.Trace(p.TraceID)
+		root := c.rec.Span(t, "POST /checkout", tracingtest.InService(shop.Gateway), tracingtest.InTraceID(p.TraceID))
+		wantUser := attribute.KeyValue{Key: tracing.UserID.Key(), Value: tracing.RedactAttr(tracing.UserID.String(p.Request.UserID)).Value}
 		for _, s := range spans {
-			byID[s.SpanContext().SpanID()] = true
-		}
-		seen := map[string]bool{}
-		wantUser := tracing.RedactAttr(tracing.UserID.String(p.Request.UserID)).Value
-		var roots []string
-		for _, s := range spans {
-			seen[service(s)] = true
 			if !s.Parent().IsValid() {
-				roots = append(roots, service(s)+" "+s.Name())
-			} else if !byID[s.Parent().SpanID()] {
-				t.Errorf("orphan span %s %q: parent %s is not in the trace", service(s), s.Name(), s.Parent().SpanID())
+				if s != root {
+					t.Errorf("root span %q besides the gateway's server span", s.Name())
+				}
+			} else if !slices.ContainsFunc(spans, tracingtest.WithSpanContext(s.Parent())) {
+				t.Errorf("orphan span %q: parent %s is not in the trace", s.Name(), s.Parent().SpanID())
 			}
-			if v, _ := attr(s, shop.OrderID.Key()); v.AsString() != p.Response.OrderID {
-				t.Errorf("%s %q: order.id = %q, want %q", service(s), s.Name(), v.AsString(), p.Response.OrderID)
-			}
-			if v, _ := attr(s, tracing.UserID.Key()); v != wantUser {
-				t.Errorf("%s %q: user.id = %q, want %q", service(s), s.Name(), v.String(), wantUser.String())
-			}
+			c.rec.AssertAttrs(t, s, shop.OrderID.String(p.Response.OrderID), wantUser)
 		}
 		// The user id is personal data: hashed in user.id, in no URL, no
 		// other attribute and no log line.
@@ -187,11 +127,11 @@ func TestOneTraceAcrossSixServices(t *testing.T) {
 				t.Errorf("log line holds the user id in clear: %s", l)
 			}
 		}
-		if !slices.Equal(roots, []string{"gateway POST /checkout"}) {
-			t.Errorf("roots = %q, want the gateway's server span alone", roots)
+		if root.Parent().IsValid() {
+			t.Errorf("the gateway's server span has parent %s, want none", root.Parent().SpanID())
 		}
 		for _, svc := range []string{shop.Gateway, shop.Orders, shop.OutboxRelay, shop.Payments, shop.Inventory, shop.Notifications} {
-			if !seen[svc] {
+			if !slices.ContainsFunc(spans, tracingtest.InService(svc)) {
 				t.Errorf("no span of %s in trace %s", svc, p.TraceID)
 			}
 		}
@@ -218,12 +158,11 @@ func TestScenario1_SlowStockQueryDominatesLargeOrder(t *testing.T) {
 	if p.Status != http.StatusCreated {
 		t.Fatalf("checkout: %d %s", p.Status, p.Response.Error)
 	}
-	spans := c.spans(p.TraceID)
-	root := one(t, spans, shop.Gateway, "POST /checkout")
-	validate := one(t, spans, shop.Inventory, "inventory.validate_stock_levels")
-	if v, _ := attr(validate, shop.OrderItemCount.Key()); v.AsInt64() != 47 {
-		t.Errorf("validate_stock_levels order.item_count = %v, want 47", v.String())
-	}
+	spans := c.rec.Trace(p.TraceID)
+	inTrace := tracingtest.InTraceID(p.TraceID)
+	root := c.rec.Span(t, "POST /checkout", tracingtest.InService(shop.Gateway), inTrace)
+	validate := c.rec.Span(t, "inventory.validate_stock_levels", tracingtest.InService(shop.Inventory), inTrace)
+	c.rec.AssertAttrs(t, validate, shop.OrderItemCount.Int64(47))
 	// What the on-call engineer reads: on the orders path, the time goes to
 	// validate_stock_levels, and inside it to its stock queries. Both hold
 	// with wide margins (above 80% on an idle machine), so machine load and a
@@ -231,10 +170,13 @@ func TestScenario1_SlowStockQueryDominatesLargeOrder(t *testing.T) {
 	// whole checkout can, because the quote's availability check scans the
 	// same table.
 	dur := func(s sdktrace.ReadOnlySpan) time.Duration { return s.EndTime().Sub(s.StartTime()) }
-	orders := one(t, spans, shop.Orders, "POST /orders")
+	orders := c.rec.Span(t, "POST /orders", tracingtest.InService(shop.Orders), inTrace)
+	isQuery := func(s sdktrace.ReadOnlySpan) bool {
+		return tracingtest.ChildOf(validate)(s) && tracingtest.OfKind(trace.SpanKindClient)(s)
+	}
 	var queried time.Duration
-	for _, q := range children(spans, validate) {
-		if q.SpanKind() == trace.SpanKindClient {
+	for _, q := range spans {
+		if isQuery(q) {
 			queried += dur(q)
 		}
 	}
@@ -247,16 +189,16 @@ func TestScenario1_SlowStockQueryDominatesLargeOrder(t *testing.T) {
 		t.Errorf("the stock queries took %v of validate_stock_levels' %v: they should dominate it", queried, dur(validate))
 	}
 	var queries int
-	for _, q := range children(spans, validate) {
-		if q.SpanKind() != trace.SpanKindClient {
+	for _, q := range spans {
+		if !isQuery(q) {
 			continue
 		}
 		queries++
-		text, _ := attr(q, semconv.DBQueryTextKey)
-		summary, _ := attr(q, semconv.DBQuerySummaryKey)
-		if !strings.Contains(text.AsString(), "FROM stock WHERE sku = $1") || summary.AsString() != "SELECT stock" {
-			t.Errorf("stock query span %q: db.query.text %q, db.query.summary %q", q.Name(), text.AsString(), summary.AsString())
+		text, _ := tracingtest.Attr(q.Attributes(), semconv.DBQueryTextKey)
+		if !strings.Contains(text.AsString(), "FROM stock WHERE sku = $1") {
+			t.Errorf("stock query span %q: db.query.text %q", q.Name(), text.AsString())
 		}
+		c.rec.AssertAttrs(t, q, semconv.DBQuerySummary("SELECT stock"))
 		if strings.Contains(text.AsString(), "sku-0") {
 			t.Errorf("query text carries a parameter value: %q", text.AsString())
 		}
@@ -277,14 +219,14 @@ func TestScenario2_FailedPaymentsDifferByAPIVersion(t *testing.T) {
 	placed := c.place(orders, 1, 10*time.Second)
 	versions := map[codes.Code]map[string]bool{codes.Ok: {}, codes.Error: {}}
 	for _, p := range placed {
-		for _, s := range named(c.spans(p.TraceID), shop.Payments, "payments.charge") {
-			v, _ := attr(s, "payment.provider.api_version")
+		for _, s := range c.rec.Find("payments.charge", tracingtest.InService(shop.Payments), tracingtest.InTraceID(p.TraceID)) {
+			v, _ := tracingtest.Attr(s.Attributes(), "payment.provider.api_version")
 			code := s.Status().Code
 			if code == codes.Unset {
 				code = codes.Ok
 			}
 			versions[code][v.AsString()] = true
-			key, ok := attr(s, "payment.provider.api_key")
+			key, ok := tracingtest.Attr(s.Attributes(), "payment.provider.api_key")
 			if !ok || key.AsString() == shop.ProviderKey {
 				t.Errorf("payment span api key attribute %q (present %v): want it masked", key.String(), ok)
 			}
@@ -294,13 +236,7 @@ func TestScenario2_FailedPaymentsDifferByAPIVersion(t *testing.T) {
 		t.Errorf("api versions of failed charges %v, of successful ones %v: want only %s failing and only %s succeeding",
 			versions[codes.Error], versions[codes.Ok], shop.APIVersionNew, shop.APIVersionStable)
 	}
-	for _, s := range c.tel.Spans.All() {
-		for _, kv := range s.Attributes() {
-			if strings.Contains(kv.Value.String(), shop.ProviderKey) {
-				t.Errorf("%s %q: %s carries the provider key in clear", service(s), s.Name(), kv.Key)
-			}
-		}
-	}
+	c.rec.AssertNoSecrets(t, shop.ProviderKey)
 	for _, l := range c.tel.Logs.All() {
 		if strings.Contains(l, shop.ProviderKey) {
 			t.Errorf("log line carries the provider key in clear: %s", l)
@@ -329,13 +265,10 @@ func TestScenario3_OrderOnPartition5IsNeverConsumed(t *testing.T) {
 	placed := c.place(delivered, 2, 10*time.Second)
 	placed = append(placed, c.place(lost, 1, 500*time.Millisecond)...) // a lost order never settles
 	for _, p := range placed {
-		spans := c.spans(p.TraceID)
-		send := named(spans, shop.OutboxRelay, "send orders")
-		if len(send) != 1 {
-			t.Fatalf("order %s: %d send spans, want 1", p.Response.OrderID, len(send))
-		}
-		partition, _ := attr(send[0], semconv.MessagingDestinationPartitionIDKey)
-		consumed := len(named(spans, shop.Payments, "process orders"))
+		inTrace := tracingtest.InTraceID(p.TraceID)
+		send := c.rec.Span(t, "send orders", tracingtest.InService(shop.OutboxRelay), inTrace)
+		partition, _ := tracingtest.Attr(send.Attributes(), semconv.MessagingDestinationPartitionIDKey)
+		consumed := len(c.rec.Find("process orders", tracingtest.InService(shop.Payments), inTrace))
 		switch wantLost := p.Request.OrderID == lost[0].OrderID; {
 		case wantLost && (partition.AsString() != "5" || consumed != 0):
 			t.Errorf("lost order %s: send span on partition %q, %d consumer spans; want partition 5 and none",
@@ -354,15 +287,14 @@ func TestScenario4_RetriesToSlowInventoryTimeOut(t *testing.T) {
 	if p.Status != http.StatusBadGateway {
 		t.Errorf("checkout status %d, want 502", p.Status)
 	}
-	spans := c.spans(p.TraceID)
-	server := one(t, spans, shop.Orders, "POST /orders")
+	server := c.rec.Span(t, "POST /orders", tracingtest.InService(shop.Orders), tracingtest.InTraceID(p.TraceID))
 	var resends []int64
-	for _, s := range children(spans, server) {
-		u, _ := attr(s, semconv.URLFullKey)
-		if s.SpanKind() != trace.SpanKindClient || !strings.HasSuffix(u.AsString(), "/stock/validate") {
+	for _, s := range c.rec.Trace(p.TraceID) {
+		u, _ := tracingtest.Attr(s.Attributes(), semconv.URLFullKey)
+		if !tracingtest.ChildOf(server)(s) || s.SpanKind() != trace.SpanKindClient || !strings.HasSuffix(u.AsString(), "/stock/validate") {
 			continue
 		}
-		n, _ := attr(s, semconv.HTTPRequestResendCountKey)
+		n, _ := tracingtest.Attr(s.Attributes(), semconv.HTTPRequestResendCountKey)
 		resends = append(resends, n.AsInt64())
 		if s.Name() != "POST /stock/validate" {
 			t.Errorf("attempt %d: client span %q, want %q (url.template)", n.AsInt64(), s.Name(), "POST /stock/validate")
@@ -386,10 +318,12 @@ func TestScenario5_PoolWaitIsVisible(t *testing.T) {
 	placed := c.place(orders, 12, 10*time.Second)
 	var acquires, commits []sdktrace.ReadOnlySpan
 	for _, p := range placed {
-		spans := c.spans(p.TraceID)
-		server := one(t, spans, shop.Orders, "POST /orders")
+		server := c.rec.Span(t, "POST /orders", tracingtest.InService(shop.Orders), tracingtest.InTraceID(p.TraceID))
 		var acquire, begin sdktrace.ReadOnlySpan
-		for _, s := range children(spans, server) {
+		for _, s := range c.rec.Trace(p.TraceID) {
+			if !tracingtest.ChildOf(server)(s) {
+				continue
+			}
 			switch s.Name() {
 			case "pgxpool.acquire":
 				acquire = s
@@ -431,8 +365,7 @@ func TestScenario6_SilentNotificationFailureIsInTheTrace(t *testing.T) {
 		if p.Status != http.StatusCreated {
 			t.Fatalf("checkout: %d %s", p.Status, p.Response.Error)
 		}
-		spans := c.spans(p.TraceID)
-		send := one(t, spans, shop.Notifications, "notifications.send_confirmation")
+		send := c.rec.Span(t, "notifications.send_confirmation", tracingtest.InService(shop.Notifications), tracingtest.InTraceID(p.TraceID))
 		failed := p.Request.Currency == "JPY"
 		if got := send.Status().Code == codes.Error; got != failed {
 			t.Errorf("%s order: notification span status %v, want error %v", p.Request.Currency, send.Status(), failed)
@@ -440,7 +373,7 @@ func TestScenario6_SilentNotificationFailureIsInTheTrace(t *testing.T) {
 		if !failed {
 			continue
 		}
-		if !slices.ContainsFunc(send.Events(), func(e sdktrace.Event) bool { return e.Name == semconv.ExceptionEventName }) {
+		if _, ok := tracingtest.Event(send, semconv.ExceptionEventName); !ok {
 			t.Errorf("failed notification span has no exception event")
 		}
 		var logged bool
@@ -460,9 +393,8 @@ func TestScenario7_FanOutFailure(t *testing.T) {
 		t.Run(fmt.Sprintf("degrade=%v", degrade), func(t *testing.T) {
 			c := start(t, shop.Scenarios{FanOutFailure: true, NoDegradation: !degrade})
 			p := c.place([]shop.CheckoutRequest{order("u-1", "EUR", lines(2)...)}, 1, 10*time.Second)[0]
-			spans := c.spans(p.TraceID)
-			quote := one(t, spans, shop.Gateway, "checkout.quote")
-			calls := children(spans, quote)
+			quote := c.rec.Span(t, "checkout.quote", tracingtest.InService(shop.Gateway), tracingtest.InTraceID(p.TraceID))
+			calls := slices.DeleteFunc(c.rec.Trace(p.TraceID), func(s sdktrace.ReadOnlySpan) bool { return !tracingtest.ChildOf(quote)(s) })
 			if len(calls) != 3 {
 				t.Fatalf("checkout.quote has %d children, want 3", len(calls))
 			}
@@ -472,7 +404,7 @@ func TestScenario7_FanOutFailure(t *testing.T) {
 				if a.StartTime().After(longest.StartTime()) && !a.StartTime().Before(longest.EndTime()) {
 					t.Errorf("fan-out calls ran one after the other: %s starts after %s ends", a.Name(), longest.Name())
 				}
-				u, _ := attr(a, semconv.URLFullKey)
+				u, _ := tracingtest.Attr(a.Attributes(), semconv.URLFullKey)
 				isRec := strings.Contains(u.AsString(), "/recommendations")
 				if (a.Status().Code == codes.Error) != isRec {
 					t.Errorf("fan-out call %s: status %v; only the recommendations call should fail", u.AsString(), a.Status().Code)
@@ -500,10 +432,11 @@ func TestSeparateProcesses(t *testing.T) {
 	_, schema := pgtest.Schema(t)
 	brokers := kafkatest.Cluster(t, 1)
 	ctx := context.Background()
+	// Each process exports to the one recorder, as to one collector.
+	rec := tracingtest.New(t, tracingtest.WithoutGlobals())
 	var peers shop.Peers
-	var tels []*shop.Telemetry
 	for _, name := range shop.Services { // in dependency order
-		tel, err := shop.NewTelemetry(ctx, nil)
+		tel, err := shop.NewTelemetry(ctx, nil, otelsetup.WithSyncSpanExporter(rec.Exporter()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -516,30 +449,23 @@ func TestSeparateProcesses(t *testing.T) {
 			tel.Shutdown(context.Background())
 		})
 		peers = sys.Peers()
-		tels = append(tels, tel)
 	}
 	p := shop.Place(ctx, peers.Gateway, []shop.CheckoutRequest{order("u-1", "EUR", lines(2)...)}, 1)[0]
 	if p.Err != nil || p.Status != http.StatusCreated {
 		t.Fatalf("checkout: %d %v %s", p.Status, p.Err, p.Response.Error)
 	}
-	want := []string{shop.Gateway, shop.Orders, shop.OutboxRelay, shop.Payments, shop.Inventory, shop.Notifications}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		seen := map[string]bool{}
-		for _, tel := range tels {
-			_ = tel.Flush(ctx)
-			for _, s := range tel.Spans.Trace(p.TraceID) {
-				seen[service(s)] = true
-			}
-		}
-		missing := slices.DeleteFunc(slices.Clone(want), func(s string) bool { return seen[s] })
-		if len(missing) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("trace %s has no spans of %v", p.TraceID, missing)
-		}
-		time.Sleep(50 * time.Millisecond)
+	// A span of every service joins the gateway's trace; the consumers'
+	// end after the checkout has answered.
+	inTrace := tracingtest.InTraceID(p.TraceID)
+	for _, want := range []struct{ service, span string }{
+		{shop.Gateway, "POST /checkout"},
+		{shop.Orders, "POST /orders"},
+		{shop.OutboxRelay, "send orders"},
+		{shop.Payments, "process orders"},
+		{shop.Inventory, "inventory.validate_stock_levels"},
+		{shop.Notifications, "notifications.send_confirmation"},
+	} {
+		rec.WaitFor(t, want.span, tracingtest.InService(want.service), inTrace)
 	}
 }
 
@@ -565,13 +491,13 @@ func TestGatewayIsTheEdge(t *testing.T) {
 	if err := c.tel.AwaitTraces(5*time.Second, id); err != nil {
 		t.Fatal(err)
 	}
-	want := tracing.RedactAttr(tracing.UserID.String("u-1")).Value
-	for _, s := range c.spans(id) {
-		if v, _ := attr(s, tracing.UserID.Key()); v != want {
-			t.Errorf("%s %q: user.id %q, want the gateway's own %q", service(s), s.Name(), v.String(), want.String())
-		}
-		if v, _ := attr(s, shop.OrderID.Key()); v.AsString() == "ord_forged" {
-			t.Errorf("%s %q carries the forged order.id", service(s), s.Name())
+	c.rec.Span(t, "POST /checkout", tracingtest.InService(shop.Gateway), tracingtest.InTraceID(id))
+	// The gateway's own user id, hashed.
+	want := attribute.KeyValue{Key: tracing.UserID.Key(), Value: tracing.RedactAttr(tracing.UserID.String("u-1")).Value}
+	for _, s := range c.rec.Trace(id) {
+		c.rec.AssertAttrs(t, s, want)
+		if v, _ := tracingtest.Attr(s.Attributes(), shop.OrderID.Key()); v.AsString() == "ord_forged" {
+			t.Errorf("%q carries the forged order.id", s.Name())
 		}
 	}
 }

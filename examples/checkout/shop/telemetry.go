@@ -26,8 +26,9 @@ import (
 // Telemetry is where the services of one process send their spans and logs.
 // Every service gets its own otelsetup.Setup, without globals, so that each
 // span carries the service.name of the service that made it; all of them
-// feed one SpanRecorder (the terminal waterfall and the tests read it) next
-// to whatever exporter the OTEL_* environment variables select.
+// feed one SpanRecorder (the terminal report reads it) next to whatever
+// exporter the OTEL_* environment variables select, and to the exporters of
+// NewTelemetry's options (a test's tracingtest recorder).
 type Telemetry struct {
 	// Spans holds every ended span of the process.
 	Spans *SpanRecorder
@@ -55,15 +56,17 @@ func NewTelemetry(ctx context.Context, echo io.Writer, opts ...otelsetup.Option)
 	t := &Telemetry{Spans: &SpanRecorder{}, Logs: &LogRecorder{echo: echo}, ctx: ctx}
 	t.opts = append([]otelsetup.Option{
 		otelsetup.WithServiceNamespace("checkout"),
-		// Fed as spans end: the report never waits for the OTLP exporter
-		// of a collector that is down or does not answer.
-		otelsetup.WithSyncSpanExporter(t.Spans),
 		otelsetup.WithDefaultTracesExporter("none"), // the terminal shows the recorder's spans
 		otelsetup.WithDefaultMetricsExporter("none"),
 		// The lines go to stdout: records leave the process only when the
 		// environment names a collector or a log exporter.
 		otelsetup.WithDefaultLogsExporter("none"),
 	}, opts...)
+	// Fed as spans end: the report never waits for the OTLP exporter of a
+	// collector that is down or does not answer. Fed after the synchronous
+	// exporters of opts (a test's recorder): when AwaitTraces finds a trace
+	// complete, they hold it too.
+	t.opts = append(t.opts, otelsetup.WithSyncSpanExporter(t.Spans))
 	return t, nil
 }
 
