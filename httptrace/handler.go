@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
@@ -88,7 +89,9 @@ func NewHandler(h http.Handler, opts ...Option) http.Handler {
 		if !c.hostInMetrics {
 			mp = newHostFilteringMeterProvider(mp)
 		}
-		return otelhttp.NewHandler(http.HandlerFunc(hd.serveInner), "", append(oopts, otelhttp.WithMeterProvider(mp))...)
+		// Builds may run concurrently (requests racing on a new global):
+		// each appends to its own copy of the options.
+		return otelhttp.NewHandler(http.HandlerFunc(hd.serveInner), "", append(slices.Clip(oopts), otelhttp.WithMeterProvider(mp))...)
 	})
 	return hd
 }

@@ -78,8 +78,14 @@ func (r *otelReports) add(err error) {
 // log exports count the same spans and records as the shutdown's error and
 // are left out when it has any.
 func (r *otelReports) summary(shutdownErr error) []string {
-	type key struct{ exporter, endpoint, why string }
-	type count struct{ spans, records int }
+	// One line per exporter and endpoint: the spans of every service
+	// summed, with what the collector answered rather than the shutdown
+	// deadline that cut the last exports short, when both were seen.
+	type key struct{ exporter, endpoint string }
+	type count struct {
+		spans, records int
+		why            string
+	}
 	var (
 		order  []key
 		lost   = map[key]count{}
@@ -107,18 +113,22 @@ func (r *otelReports) summary(shutdownErr error) []string {
 			others = append(others, err.Error())
 			return
 		}
-		k := key{ee.Exporter, ee.Endpoint, fmt.Sprint(ee.Err)}
+		k := key{ee.Exporter, ee.Endpoint}
 		c, ok := lost[k]
 		if !ok {
 			order = append(order, k)
 		}
-		lost[k] = count{c.spans + ee.Spans, c.records + ee.LogRecords}
+		why := fmt.Sprint(ee.Err)
+		if c.why != "" && (strings.HasPrefix(why, "shutdown deadline passed") || !strings.HasPrefix(c.why, "shutdown deadline passed")) {
+			why = c.why
+		}
+		lost[k] = count{c.spans + ee.Spans, c.records + ee.LogRecords, why}
 	}
 	walk(shutdownErr)
 	var lines []string
 	for _, k := range order {
 		c := lost[k]
-		lines = append(lines, (&otelsetup.ExportError{Exporter: k.exporter, Endpoint: k.endpoint, Spans: c.spans, LogRecords: c.records, Err: errors.New(k.why)}).Error())
+		lines = append(lines, (&otelsetup.ExportError{Exporter: k.exporter, Endpoint: k.endpoint, Spans: c.spans, LogRecords: c.records, Err: errors.New(c.why)}).Error())
 	}
 	for _, l := range others {
 		if !slices.Contains(lines, l) { // the same from every service
