@@ -79,14 +79,16 @@ func TestDiagnose_HealthyOrderHasNoFinding(t *testing.T) {
 		if d.Root.Name != "POST /checkout" || d.Root.Service != shop.Gateway {
 			t.Errorf("root %v", d.Root)
 		}
-		// The critical path goes through the outbox and Kafka to the
-		// confirmation email, which ends last.
+		// The critical path crosses the async hop: the outbox relay is on
+		// it. (Where it ends depends on which of COMMIT and the consumers
+		// ends last, which scheduling decides; the exact walk through the
+		// outbox and Kafka is tested on fixed spans in tracing/diagnose.)
 		var path []string
 		for _, s := range d.CriticalPath {
 			path = append(path, s.Service+" "+s.Name)
 		}
-		if last := path[len(path)-1]; !strings.Contains(strings.Join(path, ","), "outbox-relay send orders") || last != "notifications notifications.send_confirmation" {
-			t.Errorf("critical path %q, want it through the outbox relay to the confirmation", path)
+		if !strings.Contains(strings.Join(path, ","), "outbox-relay ") {
+			t.Errorf("critical path %q, want it through the outbox relay", path)
 		}
 	}
 }
@@ -169,20 +171,22 @@ func TestDiagnose_Scenario3_FixedPartitions(t *testing.T) {
 		Partition(*kgo.Record, int) int
 	})
 	var lost, delivered []shop.CheckoutRequest
-	for i := 0; len(lost) < 1 || len(delivered) < 6; i++ {
+	for i := 0; len(lost) < 1 || len(delivered) < 7; i++ {
 		o := order(fmt.Sprintf("u-%d", i), "EUR", lines(1)...)
 		o.OrderID = fmt.Sprintf("ord_diag%06d", i)
 		if part.Partition(&kgo.Record{Key: []byte(o.OrderID)}, shop.OrdersPartitions) == 5 {
 			if len(lost) == 0 {
 				lost = append(lost, o)
 			}
-		} else if len(delivered) < 6 {
+		} else if len(delivered) < 7 {
 			delivered = append(delivered, o)
 		}
 	}
-	// One at a time: concurrent orders on a fresh system may wait for a
-	// pool connection being opened, a true but different finding.
-	placed := c.place(delivered, 1, 10*time.Second)
+	// A warm-up order first, then one at a time: on a fresh system an
+	// order may wait for a pool connection being opened, a true but
+	// different finding.
+	c.place(delivered[:1], 1, 10*time.Second)
+	placed := c.place(delivered[1:], 1, 10*time.Second)
 	placed = append(placed, c.place(lost, 1, 500*time.Millisecond)...)
 	var ds []diagnose.Diagnosis
 	for _, p := range placed {

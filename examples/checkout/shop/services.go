@@ -189,6 +189,13 @@ func (rc recommendations) recommend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rc.fail {
+		// The model backend is down: recommendations give up on it after a
+		// short wait, as a client with a timeout does, so the failing call
+		// overlaps its siblings in the fan-out rather than answering at once.
+		select {
+		case <-time.After(30 * time.Millisecond):
+		case <-r.Context().Done():
+		}
 		http.Error(w, "recommendation model backend unavailable", http.StatusServiceUnavailable)
 		return
 	}
