@@ -356,3 +356,16 @@ func TestCompare_SeparatesSlowByAttribute(t *testing.T) {
 		t.Errorf("differences:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// A wait of a few milliseconds is a pool handing over a connection another
+// request is opening, not an exhausted pool, however short the statements.
+func TestDiagnose_ShortPoolWaitIsNoFinding(t *testing.T) {
+	b := newBuilder(9)
+	pg := semconv.DBSystemNamePostgreSQL
+	root := b.span(trace.SpanID{}, "inventory", "GET /stock", trace.SpanKindServer, 0, 20)
+	b.span(root, "inventory", "pgxpool.acquire", trace.SpanKindInternal, 1, 8)
+	b.span(root, "inventory", "SELECT stock", trace.SpanKindClient, 8, 9, pg)
+	if d := one(t, b.spans); d.Has(diagnose.PoolExhaustion) {
+		t.Errorf("a 7ms wait reported: %v", d.Kinds())
+	}
+}

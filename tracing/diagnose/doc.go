@@ -72,8 +72,9 @@
 //     but the last failed (not database statements). The finding is on the
 //     parent, which retried. Fields: attempts, failed, timeouts,
 //     http.request.resend_count (the highest), duration, downstream.
-//   - [PoolExhaustion]: time waiting for a pooled connection at least as
-//     long as the statements that followed it under the same parent: an
+//   - [PoolExhaustion]: time waiting for a pooled connection, at least
+//     10ms (shorter is a pool handing over a connection being opened) and
+//     as long as the statements that followed it under the same parent: an
 //     acquire span ("pgxpool.acquire", otelpgx's "pool.acquire") that did
 //     not open a connection, or the pgxpool.acquire.duration attribute on
 //     a statement. One finding per trace, on the longest wait. Fields:

@@ -334,8 +334,13 @@ func downstream(s *Span) string {
 	return b.String()
 }
 
-// poolWaits reports time spent waiting for a pooled connection that is at
-// least as long as the statements that followed: a span named like
+// minPoolWait is the shortest wait for a pooled connection reported: a few
+// milliseconds are what a pool takes to hand over a connection another
+// request is just opening, not an exhausted pool.
+const minPoolWait = 10 * time.Millisecond
+
+// poolWaits reports time spent waiting for a pooled connection, at least
+// minPoolWait and as long as the statements that followed: a span named like
 // "pgxpool.acquire" or "pool.acquire" that did not open a connection, or
 // the attribute pgxpool.acquire.duration on a statement.
 func (a *analysis) poolWaits() {
@@ -370,7 +375,7 @@ func (a *analysis) poolWaits() {
 			}
 			w = waitAt{s: s, wait: time.Duration(v.AsFloat64() * float64(time.Second)), work: s.Duration()}
 		}
-		if w.wait <= 0 || w.wait < w.work {
+		if w.wait < minPoolWait || w.wait < w.work {
 			continue
 		}
 		count++
