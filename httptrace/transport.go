@@ -168,7 +168,7 @@ func maskedURL(u *url.URL) string {
 func (s *clientState) started(span trace.Span) trace.Span {
 	// Set after the start, where it costs no start option: url.template is
 	// not among the attributes the conventions give samplers.
-	if s.template != "" {
+	if s.template != "" && span.IsRecording() {
 		span.SetAttributes(semconv.URLTemplate(s.template))
 	}
 	s.span = clientSpan{Span: span, st: s}

@@ -152,9 +152,6 @@ func snippetFile(i int, snippet string) string {
 }
 
 func TestREADMEGoSnippetsCompile(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a package")
-	}
 	snippets := goSnippets(t, filepath.Join("..", "..", "README.md"))
 	if len(snippets) == 0 {
 		t.Fatal("README.md has no Go snippets")
